@@ -1,0 +1,1 @@
+"""Helpers shared by the emulators only (never by the gateway)."""

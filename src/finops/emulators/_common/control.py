@@ -1,0 +1,119 @@
+"""Test-facing control plane every emulator mounts under ``/_emulator``.
+
+Real providers have no such routes; tests use them to assert what reached the upstream (bad input must
+never get there) and to inject upstream failures (429, 5xx, slow answers) without special builds.
+
+- ``GET  /_emulator/requests`` -> ``{"count": N, "requests": [{"method", "path", "query"}]}``
+- ``POST /_emulator/reset``    -> forget the request log and any pending faults
+- ``POST /_emulator/faults``   -> ``{"status": 429, "count": 1, "path_prefix": "/v1", "delay_seconds": 0}``:
+  the next ``count`` matching requests answer ``status`` in the provider's own error shape (or, with
+  ``delay_seconds``, are held that long first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+ASGIApp = Callable[..., Any]
+ErrorRenderer = Callable[[int], tuple[bytes, list[tuple[bytes, bytes]]]]
+"""Given a status, the provider-shaped error body and extra headers (content-type included)."""
+
+
+@dataclass
+class Fault:
+    status: int
+    remaining: int
+    path_prefix: str = ""
+    delay_seconds: float = 0.0
+
+
+@dataclass
+class ControlState:
+    requests: list[dict[str, str]] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+
+    def take_fault(self, path: str) -> Fault | None:
+        for fault in self.faults:
+            if fault.remaining > 0 and path.startswith(fault.path_prefix):
+                fault.remaining -= 1
+                return fault
+        return None
+
+
+class EmulatorControl:
+    """ASGI middleware: logs provider requests, serves ``/_emulator/*`` and injects faults."""
+
+    def __init__(self, app: ASGIApp, render_error: ErrorRenderer) -> None:
+        self.app = app
+        self.render_error = render_error
+        self.state = ControlState()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if path.startswith("/_emulator/"):
+            await self._control(scope, receive, send)
+            return
+        self.state.requests.append(
+            {
+                "method": scope["method"],
+                "path": path,
+                "query": scope.get("query_string", b"").decode("latin-1"),
+            }
+        )
+        fault = self.state.take_fault(path)
+        if fault is not None:
+            if fault.delay_seconds:
+                await asyncio.sleep(fault.delay_seconds)
+            if fault.status:
+                body, headers = self.render_error(fault.status)
+                await _send_bytes(send, fault.status, body, headers)
+                return
+        await self.app(scope, receive, send)
+
+    async def _control(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        path = scope["path"]
+        if path == "/_emulator/requests" and scope["method"] == "GET":
+            payload = {"count": len(self.state.requests), "requests": self.state.requests}
+            await _send_json(send, 200, payload)
+        elif path == "/_emulator/reset" and scope["method"] == "POST":
+            self.state = ControlState()
+            await _send_json(send, 200, {"ok": True})
+        elif path == "/_emulator/faults" and scope["method"] == "POST":
+            spec = json.loads(await _read_body(receive) or b"{}")
+            self.state.faults.append(
+                Fault(
+                    status=int(spec.get("status", 0)),
+                    remaining=int(spec.get("count", 1)),
+                    path_prefix=str(spec.get("path_prefix", "")),
+                    delay_seconds=float(spec.get("delay_seconds", 0.0)),
+                )
+            )
+            await _send_json(send, 200, {"ok": True})
+        else:
+            await _send_json(send, 404, {"error": "unknown emulator control route"})
+
+
+async def _read_body(receive: Any) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _send_json(send: Any, status: int, payload: Any) -> None:
+    await _send_bytes(send, status, json.dumps(payload).encode(), [(b"content-type", b"application/json")])
+
+
+async def _send_bytes(send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    all_headers = [*headers, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": all_headers})
+    await send({"type": "http.response.body", "body": body})

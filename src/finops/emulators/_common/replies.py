@@ -1,0 +1,65 @@
+"""Deterministic replies derived from the prompt.
+
+The same prompt always yields the same reply, different prompts yield different replies, and simple
+arithmetic questions get the right answer so that the seed examples print something a reader believes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import operator
+import re
+
+from finops.emulators._common.tokens import tokenize
+
+_ARITHMETIC = re.compile(r"(-?\d+(?:\.\d+)?)\s*([-+*/x×])\s*(-?\d+(?:\.\d+)?)")
+_OPERATORS = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "x": operator.mul,
+    "×": operator.mul,
+    "/": operator.truediv,
+}
+
+
+def _format_number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.4g}"
+
+
+def reply_text(prompt: str) -> str:
+    """The full reply the emulated model gives to ``prompt`` (before any max_tokens or stop cut-off)."""
+    digest = hashlib.sha256(prompt.encode("utf-8")).hexdigest()[:8]
+    match = _ARITHMETIC.search(prompt)
+    if match:
+        left, symbol, right = match.groups()
+        try:
+            value = _OPERATORS[symbol](float(left), float(right))
+        except ZeroDivisionError:
+            return f"Division by zero is undefined. [emulated reply {digest}]"
+        return f"{left} {symbol} {right} = {_format_number(value)}. [emulated reply {digest}]"
+    words = " ".join(prompt.split())
+    snippet = words[:160] if words else "(empty prompt)"
+    return f"You asked: {snippet} This is a deterministic emulated reply. [emulated reply {digest}]"
+
+
+def truncate_to_tokens(text: str, max_tokens: int) -> tuple[str, bool]:
+    """Cut ``text`` to at most ``max_tokens`` tokens; the flag says whether it was cut."""
+    tokens = tokenize(text)
+    if len(tokens) <= max_tokens:
+        return text, False
+    return "".join(tokens[:max_tokens]), True
+
+
+def apply_stop_sequences(text: str, stop_sequences: list[str] | None) -> tuple[str, str | None]:
+    """Cut ``text`` before the earliest stop sequence it contains; return the text and the sequence hit."""
+    earliest: tuple[int, str] | None = None
+    for sequence in stop_sequences or []:
+        if not sequence:
+            continue
+        index = text.find(sequence)
+        if index != -1 and (earliest is None or index < earliest[0]):
+            earliest = (index, sequence)
+    if earliest is None:
+        return text, None
+    return text[: earliest[0]], earliest[1]

@@ -1,0 +1,143 @@
+"""The contract every provider adapter implements.
+
+The gateway speaks Anthropic's dialect (``finops.core.types``): an adapter receives Anthropic-shaped request
+bodies and returns Anthropic-shaped answers, translating to and from its provider's native API with the pure
+functions in its ``translate.py`` / ``stream.py``. Adapters own their upstream HTTP client, auth and error
+mapping (upstream failures become ``finops.core.errors`` classes, never raw upstream bodies).
+
+An adapter that cannot do something (Bedrock has no inline batches or files) says so in ``capabilities`` and
+the core refuses the call before anything is stored or sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+ProcessingStatus = Literal["in_progress", "canceling", "ended"]
+JSON = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    messages: bool = True
+    files: bool = True
+    batches: bool = True
+    refusal: str = ""
+    """Message for a refused files/batches call (why, and what to use instead)."""
+
+
+@dataclass
+class CallContext:
+    """Per-call facts an adapter may need; ``usage`` is filled by adapters once a stream's usage is known."""
+
+    request_id: str
+    anthropic_beta: str | None = None
+    anthropic_version: str | None = None
+    usage: JSON | None = None
+    model: str | None = None
+
+
+@dataclass(frozen=True)
+class FileUpload:
+    """An upload spooled to disk by the API layer; adapters stream it upstream from ``path``."""
+
+    path: Path
+    filename: str
+    content_type: str
+    size_bytes: int
+    purpose: str | None = None
+
+
+@dataclass(frozen=True)
+class UpstreamFile:
+    upstream_id: str
+    filename: str
+    mime_type: str
+    size_bytes: int
+    created_at: datetime
+    downloadable: bool = False
+
+
+@dataclass(frozen=True)
+class Download:
+    content_type: str
+    chunks: AsyncIterator[bytes]
+    size_bytes: int | None = None
+
+
+RequestCounts = Mapping[str, int]
+"""``processing``, ``succeeded``, ``errored``, ``canceled``, ``expired``: always summing to the request count."""
+
+
+@dataclass(frozen=True)
+class BatchStatus:
+    processing_status: ProcessingStatus
+    request_counts: RequestCounts
+    ended_at: datetime | None = None
+    cancel_initiated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class UpstreamBatch:
+    """What ``create_batch`` hands back for the store: ``state`` is the adapter's own JSON-able bookkeeping
+    (split upstream batches, custom_id order, ...) and is given back on every later call."""
+
+    upstream_id: str
+    state: JSON
+    status: BatchStatus
+
+
+@dataclass(frozen=True)
+class BatchRef:
+    upstream_id: str
+    state: JSON
+    request_count: int
+    created_at: datetime
+    cancel_requested: bool = False
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    limit: int = 20
+    after_id: str | None = None
+    before_id: str | None = None
+
+
+@dataclass
+class ModelList:
+    data: list[JSON] = field(default_factory=list)
+
+
+class Provider(Protocol):
+    name: str
+    capabilities: Capabilities
+
+    async def aclose(self) -> None: ...
+
+    # Messages
+    async def create_message(self, body: JSON, ctx: CallContext) -> JSON: ...
+    def stream_message(self, body: JSON, ctx: CallContext) -> AsyncIterator[bytes]:
+        """Anthropic SSE frames (``event: ...\\ndata: ...\\n\\n``), relayed as they arrive. Errors before the
+        first frame raise; errors after it are sent as an ``event: error`` frame."""
+        ...
+
+    async def count_tokens(self, body: JSON, ctx: CallContext) -> JSON: ...
+    async def list_models(self, ctx: CallContext) -> list[JSON]: ...
+
+    # Files
+    async def upload_file(self, upload: FileUpload, ctx: CallContext) -> UpstreamFile: ...
+    async def delete_file(self, upstream_id: str, ctx: CallContext) -> None: ...
+    async def download_file(self, upstream_id: str, ctx: CallContext) -> Download: ...
+
+    # Batches
+    async def create_batch(self, requests: list[JSON], ctx: CallContext) -> UpstreamBatch: ...
+    async def get_batch(self, ref: BatchRef, ctx: CallContext) -> BatchStatus: ...
+    async def cancel_batch(self, ref: BatchRef, ctx: CallContext) -> BatchStatus: ...
+    async def delete_batch(self, ref: BatchRef, ctx: CallContext) -> None: ...
+    def batch_results(self, ref: BatchRef, ctx: CallContext) -> AsyncIterator[bytes]:
+        """Anthropic result lines (JSONL, one ``{custom_id, result}`` per line), streamed."""
+        ...
