@@ -14,8 +14,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, BinaryIO, Literal, Protocol
 
 ProcessingStatus = Literal["in_progress", "canceling", "ended"]
 JSON = dict[str, Any]
@@ -39,13 +38,15 @@ class CallContext:
     anthropic_version: str | None = None
     usage: JSON | None = None
     model: str | None = None
+    raw_body: bytes | None = None
+    """The client's body exactly as sent, when the gateway did not change it (lets passthrough skip a dump)."""
 
 
 @dataclass(frozen=True)
 class FileUpload:
-    """An upload spooled to disk by the API layer; adapters stream it upstream from ``path``."""
+    """An upload spooled by the API layer (to disk past 1 MB); adapters stream it upstream from ``file``."""
 
-    path: Path
+    file: BinaryIO
     filename: str
     content_type: str
     size_bytes: int

@@ -12,13 +12,13 @@ import re
 
 from finops.emulators._common.tokens import tokenize
 
-_ARITHMETIC = re.compile(r"(-?\d+(?:\.\d+)?)\s*([-+*/x×])\s*(-?\d+(?:\.\d+)?)")
+_ARITHMETIC = re.compile(r"(-?\d+(?:\.\d+)?)\s*([-+*/x\u00d7])\s*(-?\d+(?:\.\d+)?)")
 _OPERATORS = {
     "+": operator.add,
     "-": operator.sub,
     "*": operator.mul,
     "x": operator.mul,
-    "×": operator.mul,
+    "\u00d7": operator.mul,  # multiplication sign
     "/": operator.truediv,
 }
 

@@ -1,0 +1,64 @@
+"""``/v1/messages/batches``: inline batches on any provider, results as Anthropic JSONL."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .render import batch_json, list_json
+from .requests import call_context, list_params, parse_json, provider_of, read_body
+from .responses import json_response, streamed
+from .services import authenticate, base_url, services_of
+
+
+async def create_batch(request: Request) -> Response:
+    services = services_of(request)
+    principal = await authenticate(request)
+    provider = provider_of(request)
+    body = parse_json(await read_body(request, services.settings.server.max_batch_bytes))
+    record = await services.batches.create(principal, provider, body, call_context(request))
+    return json_response(batch_json(record, base_url(request)))
+
+
+async def list_batches(request: Request) -> Response:
+    services = services_of(request)
+    principal = await authenticate(request)
+    params = list_params(request)
+    page = await services.batches.list(
+        principal,
+        provider_of(request),
+        call_context(request),
+        limit=params.limit,
+        after_id=params.after_id,
+        before_id=params.before_id,
+    )
+    root = base_url(request)
+    return json_response(list_json(page, lambda record: batch_json(record, root)))
+
+
+async def get_batch(request: Request) -> Response:
+    principal = await authenticate(request)
+    batch_id = request.path_params["batch_id"]
+    record = await services_of(request).batches.retrieve(principal, batch_id, call_context(request))
+    return json_response(batch_json(record, base_url(request)))
+
+
+async def cancel_batch(request: Request) -> Response:
+    principal = await authenticate(request)
+    batch_id = request.path_params["batch_id"]
+    record = await services_of(request).batches.cancel(principal, batch_id, call_context(request))
+    return json_response(batch_json(record, base_url(request)))
+
+
+async def delete_batch(request: Request) -> Response:
+    principal = await authenticate(request)
+    batch_id = request.path_params["batch_id"]
+    record = await services_of(request).batches.delete(principal, batch_id, call_context(request))
+    return json_response({"id": record.id, "type": "message_batch_deleted"})
+
+
+async def batch_results(request: Request) -> Response:
+    principal = await authenticate(request)
+    batch_id = request.path_params["batch_id"]
+    lines = await services_of(request).batches.results(principal, batch_id, call_context(request))
+    return await streamed(lines, "application/x-jsonl")

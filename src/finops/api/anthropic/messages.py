@@ -1,0 +1,54 @@
+"""``/v1/messages``, ``/v1/messages/count_tokens`` and ``/v1/models``."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from finops.core.errors import NotFoundError
+
+from .render import plain_list_json
+from .requests import call_context, parse_json, provider_of, read_body
+from .responses import json_response, streamed
+from .services import authenticate, services_of
+
+_SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
+async def create_message(request: Request) -> Response:
+    services = services_of(request)
+    principal = await authenticate(request)
+    provider = provider_of(request)
+    raw = await read_body(request, services.settings.server.max_message_bytes)
+    body = parse_json(raw)
+    ctx = call_context(request)
+    ctx.raw_body = raw
+    if isinstance(body, dict) and body.get("stream"):
+        frames = services.messages.stream(principal, provider, body, ctx)
+        return await streamed(frames, "text/event-stream", _SSE_HEADERS)
+    message = await services.messages.create(principal, provider, body, ctx)
+    return json_response(message)
+
+
+async def count_tokens(request: Request) -> Response:
+    services = services_of(request)
+    principal = await authenticate(request)
+    provider = provider_of(request)
+    body = parse_json(await read_body(request, services.settings.server.max_message_bytes))
+    return json_response(await services.messages.count_tokens(principal, provider, body, call_context(request)))
+
+
+async def list_models(request: Request) -> Response:
+    await authenticate(request)
+    models = await services_of(request).messages.list_models(provider_of(request), call_context(request))
+    return json_response(plain_list_json(models))
+
+
+async def get_model(request: Request) -> Response:
+    await authenticate(request)
+    model_id = request.path_params["model_id"]
+    models = await services_of(request).messages.list_models(provider_of(request), call_context(request))
+    for model in models:
+        if model["id"] == model_id:
+            return json_response(model)
+    raise NotFoundError(f"Model not found: {model_id}")

@@ -1,0 +1,52 @@
+"""The services a request handler reaches through ``request.app.state.services``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from starlette.requests import Request
+
+from finops.config import Settings
+from finops.core.batches import BatchService
+from finops.core.files import FileService
+from finops.core.messages import MessageService
+from finops.core.types import Principal
+
+
+class Authenticator(Protocol):
+    async def authenticate(self, api_key: str | None) -> Principal: ...
+
+
+@dataclass
+class Services:
+    settings: Settings
+    authenticator: Authenticator
+    messages: MessageService
+    files: FileService
+    batches: BatchService
+
+
+def services_of(request: Request) -> Services:
+    return request.app.state.services
+
+
+def presented_key(request: Request) -> str | None:
+    """``x-api-key`` (older SDKs) or ``Authorization: Bearer`` (anthropic 2.x)."""
+    key = request.headers.get("x-api-key")
+    if key:
+        return key
+    authorization = request.headers.get("authorization", "")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+async def authenticate(request: Request) -> Principal:
+    return await services_of(request).authenticator.authenticate(presented_key(request))
+
+
+def base_url(request: Request) -> str:
+    configured = services_of(request).settings.server.public_url
+    return configured or str(request.base_url).rstrip("/")

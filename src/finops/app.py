@@ -1,0 +1,59 @@
+"""Builds the ASGI application. Nothing happens at import time: ``create_app(settings)`` wires everything and
+the lifespan opens (and on shutdown closes) the store, the upstream HTTP clients and background workers."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.routing import Mount, Route
+
+from finops.api.anthropic.errors import gateway_error_handler, http_error_handler, unexpected_error_handler
+from finops.api.anthropic.routes import ROUTES as ANTHROPIC_ROUTES
+from finops.api.anthropic.services import Services
+from finops.api.health import health
+from finops.api.middleware import RequestIdMiddleware
+from finops.config import Settings
+from finops.core.batches import BatchService
+from finops.core.errors import GatewayError
+from finops.core.files import FileService
+from finops.core.messages import MessageService
+from finops.governance.principals import OpenModeAuthenticator
+from finops.providers.registry import ProviderRegistry
+from finops.store import Store
+
+
+def create_app(settings: Settings, *, providers: ProviderRegistry | None = None) -> Any:
+    """The gateway as an ASGI app. ``providers`` replaces the configured adapters (tests, demo)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        registry = providers or ProviderRegistry.from_settings(settings.providers)
+        store = await Store.open(settings.database.url)
+        app.state.provider_names = registry.names()
+        app.state.services = Services(
+            settings=settings,
+            authenticator=OpenModeAuthenticator(),
+            messages=MessageService(registry),
+            files=FileService(store, registry),
+            batches=BatchService(store, registry),
+        )
+        try:
+            yield
+        finally:
+            await registry.aclose()
+            await store.close()
+
+    app = Starlette(
+        routes=[Route("/health", health, methods=["GET"]), Mount("/anthropic", routes=ANTHROPIC_ROUTES)],
+        exception_handlers={
+            GatewayError: gateway_error_handler,
+            HTTPException: http_error_handler,
+            Exception: unexpected_error_handler,
+        },
+        lifespan=lifespan,
+    )
+    return RequestIdMiddleware(app)

@@ -1,0 +1,115 @@
+"""``finops serve | emulate``: the command line. Builds settings, then hands them to the app and the server."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+import yaml
+
+from finops.config import PROVIDER_NAMES, ConfigError, load_settings
+
+GRACEFUL_SHUTDOWN_SECONDS = 30
+
+
+def _serve_options(host: str, port: int) -> dict[str, Any]:
+    return {
+        "host": host,
+        "port": port,
+        "log_level": "warning",
+        "access_log": False,
+        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
+        "loop": "auto",
+        "http": "auto",
+    }
+
+
+def _read_raw(path: str | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    load_settings(path)  # validates the file on its own first, for a precise one-line error
+    return yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+
+
+def serve(args: argparse.Namespace) -> int:
+    from finops.app import create_app
+
+    emulators = None
+    try:
+        if args.demo:
+            from finops.demo import DEMO_BATCH_SECONDS, DemoEmulators, demo_settings
+
+            emulators = DemoEmulators()
+            settings = demo_settings(_read_raw(args.config), emulators, DEMO_BATCH_SECONDS)
+        else:
+            settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"finops: config error: {exc}", file=sys.stderr)
+        if emulators:
+            emulators.stop()
+        return 2
+    host = args.host or settings.server.host
+    port = args.port if args.port is not None else settings.server.port
+    app = create_app(settings)
+    if args.demo:
+        print(f"FinOps demo gateway on http://{host}:{port}/anthropic (providers: {', '.join(settings.providers)})")
+    try:
+        uvicorn.run(app, **_serve_options(host, port))
+    finally:
+        if emulators:
+            emulators.stop()
+    return 0
+
+
+def emulate(args: argparse.Namespace) -> int:
+    from finops.demo import emulator_app
+
+    if args.provider == "bedrock":
+        options: dict[str, Any] = {
+            "access_key_id": args.access_key_id,
+            "secret_access_key": args.secret_access_key,
+            "bearer_token": args.bearer_token,
+        }
+    else:
+        options = {"batch_seconds": args.batch_seconds}
+    app = emulator_app(args.provider, **options)
+    print(f"FinOps {args.provider} emulator on http://{args.host}:{args.port}")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="finops", description="FinOps AI gateway")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve_parser = commands.add_parser("serve", help="run the gateway")
+    serve_parser.add_argument("--config", help="YAML config file")
+    serve_parser.add_argument("--host", help="listen address (default: server.host)")
+    serve_parser.add_argument("--port", type=int, help="listen port (default: server.port)")
+    serve_parser.add_argument("--demo", action="store_true", help="all providers on built-in emulators, SQLite")
+    serve_parser.set_defaults(handler=serve)
+
+    emulate_parser = commands.add_parser("emulate", help="run a provider emulator")
+    emulate_parser.add_argument("provider", choices=PROVIDER_NAMES)
+    emulate_parser.add_argument("--host", default="127.0.0.1")
+    emulate_parser.add_argument("--port", type=int, required=True)
+    emulate_parser.add_argument("--batch-seconds", type=float, default=5.0, help="how long a batch runs")
+    emulate_parser.add_argument("--access-key-id", default="AKIAFINOPSEMULATOR", help="bedrock: accepted key id")
+    emulate_parser.add_argument("--secret-access-key", default="finops-emulator-secret", help="bedrock: its secret")
+    emulate_parser.add_argument("--bearer-token", default=None, help="bedrock: also accept this bearer token")
+    emulate_parser.set_defaults(handler=emulate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""Typed settings read once from YAML.
+
+A value written ``env.NAME`` is read from the environment variable ``NAME`` (so secrets never sit in the file).
+Anything wrong stops start-up with ``ConfigError``: one line naming the key and the problem.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+ProviderName = Literal["anthropic", "openai", "gemini", "bedrock"]
+PROVIDER_NAMES: tuple[ProviderName, ...] = ("anthropic", "openai", "gemini", "bedrock")
+
+
+class ConfigError(Exception):
+    """A bad config; ``str()`` is one line naming the key and the problem."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    public_url: str | None = None
+    """Base URL clients reach the gateway at (used for ``results_url``); default: the request's own base."""
+    max_message_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
+    max_batch_bytes: int = Field(default=256 * 1024 * 1024, gt=0)
+    max_file_bytes: int = Field(default=500 * 1024 * 1024, gt=0)
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/") if value else value
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite+aiosqlite:///finops.db"
+
+
+class RedisSettings(_Section):
+    url: str | None = None
+
+
+class TimeoutSettings(_Section):
+    connect: float = Field(default=10.0, gt=0)
+    read: float = Field(default=600.0, gt=0)
+    write: float = Field(default=600.0, gt=0)
+    pool: float = Field(default=30.0, gt=0)
+
+
+class ProviderSettings(_Section):
+    api_key: SecretStr | None = None
+    base_url: str | None = None
+    timeouts: TimeoutSettings = TimeoutSettings()
+    max_connections: int = Field(default=200, gt=0)
+    # Bedrock
+    region: str | None = None
+    access_key_id: SecretStr | None = None
+    secret_access_key: SecretStr | None = None
+    session_token: SecretStr | None = None
+    bearer_token: SecretStr | None = None
+    models: list[str] | None = None
+
+
+class GovernanceSettings(_Section):
+    require_virtual_key: bool = False
+    admin_key: SecretStr | None = None
+
+
+class Settings(_Section):
+    server: ServerSettings = ServerSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    redis: RedisSettings = RedisSettings()
+    providers: dict[ProviderName, ProviderSettings] = Field(default_factory=dict)
+    governance: GovernanceSettings = GovernanceSettings()
+
+
+def _resolve_env(value: Any, path: str, environ: dict[str, str]) -> Any:
+    """Replace every ``env.NAME`` string with the environment's value; a missing variable is an error."""
+    if isinstance(value, dict):
+        return {key: _resolve_env(item, f"{path}.{key}" if path else str(key), environ) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_resolve_env(item, f"{path}[{index}]", environ) for index, item in enumerate(value)]
+    if isinstance(value, str) and value.startswith("env."):
+        name = value[4:]
+        if name not in environ:
+            raise ConfigError(f"{path}: environment variable {name} is not set")
+        return environ[name]
+    return value
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    location = ".".join(str(part) for part in error["loc"]) or "(root)"
+    message = error["msg"]
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    return f"{location}: {message}"
+
+
+def parse_settings(raw: Any, environ: dict[str, str] | None = None) -> Settings:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError("(root): the config must be a mapping of sections")
+    resolved = _resolve_env(raw, "", dict(os.environ) if environ is None else environ)
+    try:
+        return Settings.model_validate(resolved)
+    except ValidationError as exc:
+        raise ConfigError(_first_error(exc)) from None
+
+
+def load_settings(path: str | Path | None, environ: dict[str, str] | None = None) -> Settings:
+    if path is None:
+        return parse_settings({}, environ)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}: not valid YAML{where}") from None
+    return parse_settings(raw, environ)

@@ -1,0 +1,186 @@
+"""Message batches: validation -> provider adapter -> store, and status refresh from upstream."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+from finops.core.errors import InvalidRequestError, NotFoundError, UpstreamError
+from finops.core.ids import new_batch_id
+from finops.core.routing import split_model
+from finops.core.types import JSON, Principal
+from finops.core.validation import validate_batch_requests
+from finops.providers.base import BatchRef, BatchStatus, CallContext, Provider
+from finops.providers.registry import ProviderRegistry
+from finops.store import Store
+from finops.store.records import BatchRecord, Page
+
+BATCH_LIFETIME = timedelta(hours=24)
+_REFRESH_CONCURRENCY = 8
+
+
+def _ref(record: BatchRecord) -> BatchRef:
+    return BatchRef(
+        upstream_id=record.upstream_id,
+        state=record.upstream_state,
+        request_count=record.request_count,
+        created_at=record.created_at,
+        cancel_requested=record.cancel_initiated_at is not None,
+    )
+
+
+def _with_status(record: BatchRecord, status: BatchStatus, cancel_initiated_at: datetime | None) -> BatchRecord:
+    return BatchRecord(
+        **{
+            **record.__dict__,
+            "processing_status": status.processing_status,
+            "request_counts": dict(status.request_counts),
+            "ended_at": status.ended_at or (datetime.now(UTC) if status.processing_status == "ended" else None),
+            "cancel_initiated_at": cancel_initiated_at,
+        }
+    )
+
+
+class BatchService:
+    def __init__(self, store: Store, providers: ProviderRegistry) -> None:
+        self._store = store
+        self._providers = providers
+
+    def _batch_provider(self, name: str) -> Provider:
+        provider = self._providers.get(name)
+        if not provider.capabilities.batches:
+            raise InvalidRequestError(provider.capabilities.refusal)
+        return provider
+
+    async def create(self, principal: Principal, provider_name: str, body: JSON, ctx: CallContext) -> BatchRecord:
+        provider = self._batch_provider(provider_name)
+        requests = validate_batch_requests(body)
+        requests = _resolve_models(provider_name, requests)
+        upstream = await provider.create_batch(requests, ctx)
+        now = datetime.now(UTC)
+        record = BatchRecord(
+            id=new_batch_id(),
+            provider=provider_name,
+            upstream_id=upstream.upstream_id,
+            owner=principal.owner,
+            request_count=len(requests),
+            upstream_state=upstream.state,
+            processing_status=upstream.status.processing_status,
+            request_counts=dict(upstream.status.request_counts),
+            created_at=now,
+            expires_at=now + BATCH_LIFETIME,
+            ended_at=upstream.status.ended_at,
+            cancel_initiated_at=None,
+            archived_at=None,
+        )
+        try:
+            await self._store.batches.add(record)
+        except Exception as exc:
+            # An upstream batch nobody can see would still cost money: stop it.
+            with contextlib.suppress(Exception):
+                await provider.cancel_batch(_ref(record), ctx)
+            raise UpstreamError("the batch could not be recorded; it was cancelled upstream") from exc
+        return record
+
+    async def _owned(self, principal: Principal, batch_id: str) -> BatchRecord:
+        record = await self._store.batches.get(batch_id, principal.owner)
+        if record is None:
+            raise NotFoundError(f"Batch not found: {batch_id}")
+        return record
+
+    async def _refresh(self, record: BatchRecord, ctx: CallContext) -> BatchRecord:
+        if record.processing_status == "ended":
+            return record
+        provider = self._providers.get(record.provider)
+        status = await provider.get_batch(_ref(record), ctx)
+        return await self._save(record, status, record.cancel_initiated_at)
+
+    async def _save(self, record: BatchRecord, status: BatchStatus, cancel_at: datetime | None) -> BatchRecord:
+        updated = _with_status(record, status, cancel_at)
+        if (
+            updated.processing_status,
+            updated.request_counts,
+            updated.cancel_initiated_at,
+        ) != (record.processing_status, record.request_counts, record.cancel_initiated_at):
+            await self._store.batches.update_status(
+                record.id,
+                processing_status=updated.processing_status,
+                request_counts=updated.request_counts,
+                ended_at=updated.ended_at,
+                cancel_initiated_at=updated.cancel_initiated_at,
+            )
+        return updated
+
+    async def retrieve(self, principal: Principal, batch_id: str, ctx: CallContext) -> BatchRecord:
+        return await self._refresh(await self._owned(principal, batch_id), ctx)
+
+    async def list(
+        self,
+        principal: Principal,
+        provider_name: str,
+        ctx: CallContext,
+        *,
+        limit: int,
+        after_id: str | None,
+        before_id: str | None,
+    ) -> Page[BatchRecord]:
+        self._batch_provider(provider_name)
+        page = await self._store.batches.list(
+            principal.owner, provider_name, limit=limit, after_id=after_id, before_id=before_id
+        )
+        semaphore = asyncio.Semaphore(_REFRESH_CONCURRENCY)
+
+        async def refresh(record: BatchRecord) -> BatchRecord:
+            async with semaphore:
+                try:
+                    return await self._refresh(record, ctx)
+                except UpstreamError:
+                    return record  # a slow upstream must not break the listing; the stored status stands
+
+        return Page(list(await asyncio.gather(*(refresh(r) for r in page.data))), page.has_more)
+
+    async def cancel(self, principal: Principal, batch_id: str, ctx: CallContext) -> BatchRecord:
+        record = await self._refresh(await self._owned(principal, batch_id), ctx)
+        if record.processing_status == "ended":
+            return record
+        provider = self._providers.get(record.provider)
+        status = await provider.cancel_batch(_ref(record), ctx)
+        return await self._save(record, status, record.cancel_initiated_at or datetime.now(UTC))
+
+    async def delete(self, principal: Principal, batch_id: str, ctx: CallContext) -> BatchRecord:
+        record = await self._refresh(await self._owned(principal, batch_id), ctx)
+        if record.processing_status != "ended":
+            raise InvalidRequestError(
+                f"Batch {batch_id} cannot be deleted while it is {record.processing_status}; "
+                "cancel it and wait until it has ended"
+            )
+        # Already gone upstream is fine: forgetting it here is what the caller asked for.
+        with contextlib.suppress(NotFoundError):
+            await self._providers.get(record.provider).delete_batch(_ref(record), ctx)
+        await self._store.batches.mark_deleted(record.id)
+        return record
+
+    async def results(self, principal: Principal, batch_id: str, ctx: CallContext) -> AsyncIterator[bytes]:
+        record = await self._refresh(await self._owned(principal, batch_id), ctx)
+        if record.processing_status != "ended":
+            raise InvalidRequestError(f"Batch {batch_id} has not ended yet; its results are not available")
+        return self._providers.get(record.provider).batch_results(_ref(record), ctx)
+
+
+def _resolve_models(provider_name: str, requests: list[JSON]) -> list[JSON]:
+    """Strip ``provider/`` model prefixes; a prefix naming another provider than the batch's is refused."""
+    resolved: list[JSON] = []
+    for index, request in enumerate(requests):
+        params = request["params"]
+        chosen, model = split_model(provider_name, params["model"])
+        if chosen != provider_name:
+            raise InvalidRequestError(
+                f"requests.{index}.params.model: {params['model']!r} names provider {chosen!r}, "
+                f"but this batch goes to {provider_name!r}; a batch uses one provider"
+            )
+        if model != params["model"]:
+            request = {**request, "params": {**params, "model": model}}
+        resolved.append(request)
+    return resolved

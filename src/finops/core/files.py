@@ -1,0 +1,92 @@
+"""Files: policy -> provider adapter -> store. Calls on an ID use the provider recorded with it."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import UTC, datetime
+
+from finops.core.errors import InvalidRequestError, NotFoundError, UpstreamError
+from finops.core.ids import new_file_id
+from finops.core.types import Principal
+from finops.providers.base import CallContext, Download, FileUpload, Provider
+from finops.providers.registry import ProviderRegistry
+from finops.store import Store
+from finops.store.records import FileRecord, Page
+
+
+class FileService:
+    def __init__(self, store: Store, providers: ProviderRegistry) -> None:
+        self._store = store
+        self._providers = providers
+
+    def _files_provider(self, name: str) -> Provider:
+        provider = self._providers.get(name)
+        if not provider.capabilities.files:
+            raise InvalidRequestError(provider.capabilities.refusal)
+        return provider
+
+    def check_provider(self, name: str) -> None:
+        """Refuse early (before an upload is even read) when the provider has no Files API."""
+        self._files_provider(name)
+
+    async def upload(
+        self, principal: Principal, provider_name: str, upload: FileUpload, ctx: CallContext
+    ) -> FileRecord:
+        provider = self._files_provider(provider_name)
+        upstream = await provider.upload_file(upload, ctx)
+        record = FileRecord(
+            id=new_file_id(),
+            provider=provider_name,
+            upstream_id=upstream.upstream_id,
+            owner=principal.owner,
+            filename=upload.filename,
+            mime_type=upload.content_type,
+            size_bytes=upstream.size_bytes,
+            downloadable=upstream.downloadable,
+            created_at=datetime.now(UTC),
+        )
+        try:
+            await self._store.files.add(record)
+        except Exception as exc:
+            # Never leave an upstream file the caller cannot see or delete.
+            await _quietly(provider.delete_file(upstream.upstream_id, ctx))
+            raise UpstreamError("the file could not be recorded; nothing was kept") from exc
+        return record
+
+    async def get(self, principal: Principal, file_id: str) -> FileRecord:
+        record = await self._store.files.get(file_id, principal.owner)
+        if record is None:
+            raise NotFoundError(f"File not found: {file_id}")
+        return record
+
+    async def list(
+        self,
+        principal: Principal,
+        provider_name: str,
+        *,
+        limit: int,
+        after_id: str | None,
+        before_id: str | None,
+    ) -> Page[FileRecord]:
+        self._files_provider(provider_name)
+        return await self._store.files.list(
+            principal.owner, provider_name, limit=limit, after_id=after_id, before_id=before_id
+        )
+
+    async def delete(self, principal: Principal, file_id: str, ctx: CallContext) -> FileRecord:
+        record = await self.get(principal, file_id)
+        provider = self._providers.get(record.provider)
+        # Already gone upstream (expired, deleted out of band): forgetting it is the right outcome.
+        with contextlib.suppress(NotFoundError):
+            await provider.delete_file(record.upstream_id, ctx)
+        await self._store.files.mark_deleted(record.id)
+        return record
+
+    async def download(self, principal: Principal, file_id: str, ctx: CallContext) -> Download:
+        record = await self.get(principal, file_id)
+        return await self._providers.get(record.provider).download_file(record.upstream_id, ctx)
+
+
+async def _quietly(awaitable) -> None:  # type: ignore[no-untyped-def]
+    with contextlib.suppress(Exception):
+        await awaitable

@@ -1,0 +1,120 @@
+"""``finops serve --demo``: every provider on an in-process emulator, an SQLite file, no keys.
+
+Emulators run as real HTTP servers on loopback ports (each in its own thread and event loop) rather than
+through an in-memory transport, so streaming, large uploads and absolute URLs behave exactly as in production.
+"""
+
+from __future__ import annotations
+
+import importlib
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+
+from finops.config import PROVIDER_NAMES, ConfigError, Settings, parse_settings
+
+DEMO_BATCH_SECONDS = 3.0
+DEMO_DATABASE_URL = "sqlite+aiosqlite:///finops-demo.db"
+DEMO_API_KEY = "finops-demo-upstream-key"
+BEDROCK_DEMO_CREDENTIALS = {
+    "access_key_id": "AKIAFINOPSEMULATOR",
+    "secret_access_key": "finops-emulator-secret",
+}
+
+# Provider -> the emulator factory (see each emulator package for its options).
+EMULATORS: dict[str, str] = {
+    "anthropic": "finops.emulators.anthropic.app:create_app",
+    "openai": "finops.emulators.openai.app:create_app",
+    "gemini": "finops.emulators.gemini.app:create_app",
+    "bedrock": "finops.emulators.bedrock.app:create_app",
+}
+
+
+def emulator_app(provider: str, **options: Any) -> Any:
+    module_name, _, attribute = EMULATORS[provider].partition(":")
+    return getattr(importlib.import_module(module_name), attribute)(**options)
+
+
+def _emulator_options(provider: str, batch_seconds: float) -> dict[str, Any]:
+    return dict(BEDROCK_DEMO_CREDENTIALS) if provider == "bedrock" else {"batch_seconds": batch_seconds}
+
+
+def _provider_section(provider: str, base_url: str) -> dict[str, Any]:
+    if provider == "anthropic":
+        return {"api_key": DEMO_API_KEY, "base_url": base_url}
+    if provider == "openai":
+        return {"api_key": DEMO_API_KEY, "base_url": f"{base_url}/v1"}
+    if provider == "gemini":
+        return {"api_key": DEMO_API_KEY, "base_url": base_url}
+    return {"region": "us-east-1", "base_url": base_url, **BEDROCK_DEMO_CREDENTIALS}
+
+
+@dataclass
+class EmulatorThread:
+    provider: str
+    server: uvicorn.Server
+    thread: threading.Thread
+    base_url: str
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@dataclass
+class DemoEmulators:
+    running: list[EmulatorThread] = field(default_factory=list)
+
+    def start(self, provider: str, batch_seconds: float) -> str:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        app = emulator_app(provider, **_emulator_options(provider, batch_seconds))
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name=f"emulator-{provider}", daemon=True
+        )
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError(f"the {provider} emulator did not start")
+            time.sleep(0.01)
+        base_url = f"http://127.0.0.1:{port}"
+        self.running.append(EmulatorThread(provider, server, thread, base_url))
+        return base_url
+
+    def stop(self) -> None:
+        for emulator in self.running:
+            emulator.stop()
+
+
+def available_emulators() -> list[str]:
+    """Providers whose emulator and adapter both ship in this build."""
+    names = []
+    for provider in PROVIDER_NAMES:
+        try:
+            importlib.import_module(EMULATORS[provider].partition(":")[0])
+            importlib.import_module(f"finops.providers.{provider}.adapter")
+        except ModuleNotFoundError:
+            continue
+        names.append(provider)
+    return names
+
+
+def demo_settings(raw: dict[str, Any] | None, emulators: DemoEmulators, batch_seconds: float) -> Settings:
+    """The file's settings, with emulated providers and a demo database wherever the file names none."""
+    raw = dict(raw or {})
+    if not isinstance(raw.get("providers", {}), dict):
+        raise ConfigError("providers: must be a mapping of provider name to settings")
+    providers = dict(raw.get("providers") or {})
+    for provider in available_emulators():
+        if provider not in providers:
+            providers[provider] = _provider_section(provider, emulators.start(provider, batch_seconds))
+    raw["providers"] = providers
+    raw.setdefault("database", {"url": DEMO_DATABASE_URL})
+    return parse_settings(raw)

@@ -1,0 +1,170 @@
+"""Anthropic upstream: the gateway's own dialect, so requests and streams pass through unchanged."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import orjson
+
+from finops.config import ProviderSettings
+from finops.core.errors import GatewayError, error_for_status
+from finops.providers.base import (
+    BatchRef,
+    BatchStatus,
+    CallContext,
+    Capabilities,
+    Download,
+    FileUpload,
+    UpstreamBatch,
+    UpstreamFile,
+)
+from finops.providers.http import build_client, iter_body, redact, send
+
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+DEFAULT_VERSION = "2023-06-01"
+FILES_BETA = "files-api-2025-04-14"
+_RETRY_HEADERS = ("retry-after", "retry-after-ms")
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _status(batch: dict[str, Any]) -> BatchStatus:
+    return BatchStatus(
+        processing_status=batch["processing_status"],
+        request_counts=batch["request_counts"],
+        ended_at=_parse_time(batch.get("ended_at")),
+        cancel_initiated_at=_parse_time(batch.get("cancel_initiated_at")),
+    )
+
+
+class AnthropicProvider:
+    name = "anthropic"
+    capabilities = Capabilities()
+
+    def __init__(self, settings: ProviderSettings) -> None:
+        self._api_key = settings.api_key.get_secret_value() if settings.api_key else ""
+        self._base_url = (settings.base_url or DEFAULT_BASE_URL).rstrip("/")
+        self._client = build_client(settings, self._base_url, {"x-api-key": self._api_key})
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    # -- plumbing ---------------------------------------------------------------------------------------
+
+    def _headers(self, ctx: CallContext, *, files_api: bool = False, json_body: bool = False) -> dict[str, str]:
+        headers = {"anthropic-version": ctx.anthropic_version or DEFAULT_VERSION}
+        if json_body:
+            headers["content-type"] = "application/json"
+        betas = [beta.strip() for beta in (ctx.anthropic_beta or "").split(",") if beta.strip()]
+        if files_api and FILES_BETA not in betas:
+            betas.append(FILES_BETA)
+        if betas:
+            headers["anthropic-beta"] = ",".join(betas)
+        return headers
+
+    def _error(self, response: httpx.Response, body: bytes) -> GatewayError:
+        message = f"anthropic upstream answered HTTP {response.status_code}"
+        with contextlib.suppress(orjson.JSONDecodeError, KeyError, TypeError):
+            message = orjson.loads(body)["error"]["message"]
+        headers = {name: response.headers[name] for name in _RETRY_HEADERS if name in response.headers}
+        return error_for_status(response.status_code)(redact(message, [self._api_key]), headers=headers)
+
+    async def _call(self, method: str, url: str, ctx: CallContext, *, files_api: bool = False, **kwargs: Any) -> Any:
+        headers = self._headers(ctx, files_api=files_api, json_body="content" in kwargs)
+        request = self._client.build_request(method, url, headers=headers, **kwargs)
+        response = await send(self._client, request, provider=self.name, on_error=self._error)
+        return orjson.loads(response.content)
+
+    async def _open(
+        self, method: str, url: str, ctx: CallContext, *, files_api: bool = False, **kwargs: Any
+    ) -> httpx.Response:
+        headers = self._headers(ctx, files_api=files_api, json_body="content" in kwargs)
+        request = self._client.build_request(method, url, headers=headers, **kwargs)
+        return await send(self._client, request, provider=self.name, on_error=self._error, stream=True)
+
+    # -- messages ---------------------------------------------------------------------------------------
+
+    def _body(self, body: dict[str, Any], ctx: CallContext) -> bytes:
+        return ctx.raw_body if ctx.raw_body is not None else orjson.dumps(body)
+
+    async def create_message(self, body: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        return await self._call("POST", "/v1/messages", ctx, content=self._body(body, ctx))
+
+    async def stream_message(self, body: dict[str, Any], ctx: CallContext) -> AsyncIterator[bytes]:
+        response = await self._open("POST", "/v1/messages", ctx, content=self._body(body, ctx))
+        async for chunk in iter_body(response, self.name):
+            yield chunk
+
+    async def count_tokens(self, body: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        return await self._call("POST", "/v1/messages/count_tokens", ctx, content=orjson.dumps(body))
+
+    async def list_models(self, ctx: CallContext) -> list[dict[str, Any]]:
+        return (await self._call("GET", "/v1/models", ctx, params={"limit": 1000}))["data"]
+
+    # -- files ------------------------------------------------------------------------------------------
+
+    async def upload_file(self, upload: FileUpload, ctx: CallContext) -> UpstreamFile:
+        created = await self._call(
+            "POST",
+            "/v1/files",
+            ctx,
+            files_api=True,
+            files={"file": (upload.filename, upload.file, upload.content_type)},
+        )
+        return UpstreamFile(
+            upstream_id=created["id"],
+            filename=created.get("filename", upload.filename),
+            mime_type=created.get("mime_type", upload.content_type),
+            size_bytes=created.get("size_bytes", upload.size_bytes),
+            created_at=datetime.fromisoformat(created["created_at"]),
+            downloadable=bool(created.get("downloadable", False)),
+        )
+
+    async def delete_file(self, upstream_id: str, ctx: CallContext) -> None:
+        await self._call("DELETE", f"/v1/files/{upstream_id}", ctx, files_api=True)
+
+    async def download_file(self, upstream_id: str, ctx: CallContext) -> Download:
+        response = await self._open("GET", f"/v1/files/{upstream_id}/content", ctx, files_api=True)
+        length = response.headers.get("content-length")
+        return Download(
+            content_type=response.headers.get("content-type", "application/octet-stream"),
+            chunks=iter_body(response, self.name),
+            size_bytes=int(length) if length and length.isdigit() else None,
+        )
+
+    # -- batches ----------------------------------------------------------------------------------------
+
+    async def create_batch(self, requests: list[dict[str, Any]], ctx: CallContext) -> UpstreamBatch:
+        batch = await self._call(
+            "POST",
+            "/v1/messages/batches",
+            ctx,
+            content=orjson.dumps({"requests": requests}),
+        )
+        return UpstreamBatch(upstream_id=batch["id"], state={}, status=_status(batch))
+
+    async def get_batch(self, ref: BatchRef, ctx: CallContext) -> BatchStatus:
+        return _status(await self._call("GET", f"/v1/messages/batches/{ref.upstream_id}", ctx))
+
+    async def cancel_batch(self, ref: BatchRef, ctx: CallContext) -> BatchStatus:
+        return _status(await self._call("POST", f"/v1/messages/batches/{ref.upstream_id}/cancel", ctx))
+
+    async def delete_batch(self, ref: BatchRef, ctx: CallContext) -> None:
+        await self._call("DELETE", f"/v1/messages/batches/{ref.upstream_id}", ctx)
+
+    async def batch_results(self, ref: BatchRef, ctx: CallContext) -> AsyncIterator[bytes]:
+        batch = await self._call("GET", f"/v1/messages/batches/{ref.upstream_id}", ctx)
+        url = batch.get("results_url") or f"/v1/messages/batches/{ref.upstream_id}/results"
+        if urlsplit(url).netloc and urlsplit(url).netloc != urlsplit(self._base_url).netloc:
+            # Our API key goes only to the configured upstream, whatever host a response names.
+            url = f"/v1/messages/batches/{ref.upstream_id}/results"
+        response = await self._open("GET", url, ctx)
+        async for chunk in iter_body(response, self.name):
+            yield chunk

@@ -1,0 +1,87 @@
+"""What every adapter needs from HTTP: a pooled client, transport failures mapped onto the gateway's
+error tree, and streamed bodies that always release their connection."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+
+import httpx
+
+from finops.config import ProviderSettings
+from finops.core.errors import GatewayError, UpstreamTimeoutError, UpstreamUnavailableError
+
+UpstreamErrorMapper = Callable[[httpx.Response, bytes], GatewayError]
+"""Turns a non-2xx upstream response (and its body) into the gateway error to raise."""
+
+_KEY_LIKE = re.compile(r"(sk-[A-Za-z0-9_\-]{8,}|AIza[0-9A-Za-z_\-]{20,}|AKIA[0-9A-Z]{16}|ASIA[0-9A-Z]{16})")
+
+
+def build_client(settings: ProviderSettings, base_url: str, headers: dict[str, str] | None = None) -> httpx.AsyncClient:
+    timeouts = settings.timeouts
+    return httpx.AsyncClient(
+        base_url=base_url,
+        headers=headers,
+        timeout=httpx.Timeout(connect=timeouts.connect, read=timeouts.read, write=timeouts.write, pool=timeouts.pool),
+        limits=httpx.Limits(
+            max_connections=settings.max_connections, max_keepalive_connections=settings.max_connections
+        ),
+    )
+
+
+def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """Remove the given secrets and anything shaped like a provider key from text bound for a caller."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "[redacted]")
+    return _KEY_LIKE.sub("[redacted]", text)
+
+
+@contextlib.contextmanager
+def transport_errors(provider: str) -> Iterator[None]:
+    """Connection-level failures as gateway errors; the message names the provider, never its address."""
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        raise UpstreamTimeoutError(f"the {provider} upstream did not answer in time") from exc
+    except httpx.TransportError as exc:
+        raise UpstreamUnavailableError(f"the {provider} upstream could not be reached") from exc
+
+
+async def send(
+    client: httpx.AsyncClient,
+    request: httpx.Request,
+    *,
+    provider: str,
+    on_error: UpstreamErrorMapper,
+    stream: bool = False,
+) -> httpx.Response:
+    """Send ``request``; a non-2xx answer is read, closed and raised through ``on_error``."""
+    with transport_errors(provider):
+        response = await client.send(request, stream=stream)
+        if response.is_success:
+            return response
+        body = await response.aread()
+        await response.aclose()
+    raise on_error(response, body)
+
+
+async def iter_body(response: httpx.Response, provider: str) -> AsyncIterator[bytes]:
+    """The body of a streamed response, chunk by chunk, closing it however iteration ends."""
+    try:
+        with transport_errors(provider):
+            async for chunk in response.aiter_raw():
+                yield chunk
+    finally:
+        await response.aclose()
+
+
+async def iter_lines(response: httpx.Response, provider: str) -> AsyncIterator[str]:
+    """The lines of a streamed response (SSE, JSONL), closing it however iteration ends."""
+    try:
+        with transport_errors(provider):
+            async for line in response.aiter_lines():
+                yield line
+    finally:
+        await response.aclose()

@@ -1,0 +1,48 @@
+"""Provider name -> adapter. The only module that knows the list; adapters are imported lazily so an
+optional provider's dependencies load only when that provider is configured."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+
+from finops.config import ProviderSettings
+from finops.core.errors import InvalidRequestError
+from finops.providers.base import Provider
+
+ADAPTERS: dict[str, str] = {
+    "anthropic": "finops.providers.anthropic.adapter:AnthropicProvider",
+    "openai": "finops.providers.openai.adapter:OpenAIProvider",
+    "gemini": "finops.providers.gemini.adapter:GeminiProvider",
+    "bedrock": "finops.providers.bedrock.adapter:BedrockProvider",
+}
+
+
+def _load(path: str) -> type:
+    module_name, _, attribute = path.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+class ProviderRegistry:
+    def __init__(self, providers: Mapping[str, Provider]) -> None:
+        self._providers = dict(providers)
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, ProviderSettings]) -> ProviderRegistry:
+        return cls({name: _load(ADAPTERS[name])(config) for name, config in settings.items()})
+
+    def get(self, name: str) -> Provider:
+        provider = self._providers.get(name)
+        if provider is None:
+            configured = ", ".join(sorted(self._providers)) or "none"
+            raise InvalidRequestError(
+                f"x-model-provider: provider {name!r} is not configured on this gateway (configured: {configured})"
+            )
+        return provider
+
+    def names(self) -> list[str]:
+        return sorted(self._providers)
+
+    async def aclose(self) -> None:
+        for provider in self._providers.values():
+            await provider.aclose()

@@ -1,0 +1,105 @@
+"""Batch records: the gateway's ID, the upstream batch(es) behind it, owner, and the last status seen."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from finops.store.paging import page_rows
+from finops.store.records import BatchRecord, Page, as_utc
+from finops.store.tables import batches
+
+
+def _record(row: sa.Row) -> BatchRecord:
+    return BatchRecord(
+        id=row.id,
+        provider=row.provider,
+        upstream_id=row.upstream_id,
+        owner=row.owner,
+        request_count=row.request_count,
+        upstream_state=orjson.loads(row.upstream_state),
+        processing_status=row.processing_status,
+        request_counts=orjson.loads(row.request_counts),
+        created_at=as_utc(row.created_at),  # type: ignore[arg-type]
+        expires_at=as_utc(row.expires_at),  # type: ignore[arg-type]
+        ended_at=as_utc(row.ended_at),
+        cancel_initiated_at=as_utc(row.cancel_initiated_at),
+        archived_at=as_utc(row.archived_at),
+    )
+
+
+class BatchRepository:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def add(self, record: BatchRecord) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                batches.insert().values(
+                    id=record.id,
+                    provider=record.provider,
+                    upstream_id=record.upstream_id,
+                    owner=record.owner,
+                    request_count=record.request_count,
+                    upstream_state=orjson.dumps(record.upstream_state).decode(),
+                    processing_status=record.processing_status,
+                    request_counts=orjson.dumps(record.request_counts).decode(),
+                    created_at=record.created_at,
+                    expires_at=record.expires_at,
+                    ended_at=record.ended_at,
+                    cancel_initiated_at=record.cancel_initiated_at,
+                    archived_at=record.archived_at,
+                )
+            )
+
+    async def get(self, batch_id: str, owner: str) -> BatchRecord | None:
+        query = sa.select(batches).where(
+            batches.c.id == batch_id, batches.c.owner == owner, batches.c.deleted_at.is_(None)
+        )
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(query)).first()
+        return _record(row) if row else None
+
+    async def update_status(
+        self,
+        batch_id: str,
+        *,
+        processing_status: str,
+        request_counts: dict[str, int],
+        ended_at: datetime | None,
+        cancel_initiated_at: datetime | None,
+    ) -> None:
+        values: dict[str, Any] = {
+            "processing_status": processing_status,
+            "request_counts": orjson.dumps(dict(request_counts)).decode(),
+            "ended_at": ended_at,
+        }
+        if cancel_initiated_at is not None:
+            values["cancel_initiated_at"] = cancel_initiated_at
+        async with self._engine.begin() as connection:
+            await connection.execute(batches.update().where(batches.c.id == batch_id).values(**values))
+
+    async def mark_deleted(self, batch_id: str) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                batches.update().where(batches.c.id == batch_id).values(deleted_at=datetime.now(UTC))
+            )
+
+    async def list(
+        self, owner: str, provider: str | None, *, limit: int, after_id: str | None, before_id: str | None
+    ) -> Page[BatchRecord]:
+        async with self._engine.connect() as connection:
+            rows, has_more = await page_rows(
+                connection,
+                batches,
+                owner=owner,
+                provider=provider,
+                limit=limit,
+                after_id=after_id,
+                before_id=before_id,
+            )
+        return Page([_record(row) for row in rows], has_more)

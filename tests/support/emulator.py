@@ -1,0 +1,25 @@
+"""Handle on a running emulator's test control plane (``/_emulator/*``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+
+
+@dataclass(frozen=True)
+class EmulatorHandle:
+    base_url: str
+
+    def request_count(self) -> int:
+        return httpx.get(f"{self.base_url}/_emulator/requests").json()["count"]
+
+    def requests(self) -> list[dict[str, str]]:
+        return httpx.get(f"{self.base_url}/_emulator/requests").json()["requests"]
+
+    def reset(self) -> None:
+        httpx.post(f"{self.base_url}/_emulator/reset").raise_for_status()
+
+    def fail_next(self, status: int, *, count: int = 1, path_prefix: str = "", delay_seconds: float = 0.0) -> None:
+        spec = {"status": status, "count": count, "path_prefix": path_prefix, "delay_seconds": delay_seconds}
+        httpx.post(f"{self.base_url}/_emulator/faults", json=spec).raise_for_status()
