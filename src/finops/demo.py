@@ -74,7 +74,7 @@ class DemoEmulators:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
         app = emulator_app(provider, **_emulator_options(provider, batch_seconds))
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
         thread = threading.Thread(
             target=server.run, kwargs={"sockets": [sock]}, name=f"emulator-{provider}", daemon=True
         )

@@ -10,7 +10,13 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 import httpx
 
 from finops.config import ProviderSettings
-from finops.core.errors import GatewayError, UpstreamTimeoutError, UpstreamUnavailableError
+from finops.core.errors import (
+    GatewayError,
+    UpstreamError,
+    UpstreamTimeoutError,
+    UpstreamUnavailableError,
+    error_for_status,
+)
 
 UpstreamErrorMapper = Callable[[httpx.Response, bytes], GatewayError]
 """Turns a non-2xx upstream response (and its body) into the gateway error to raise."""
@@ -36,6 +42,24 @@ def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "[redacted]")
     return _KEY_LIKE.sub("[redacted]", text)
+
+
+def upstream_error(
+    provider: str,
+    status: int,
+    message: str,
+    *,
+    secrets: Iterable[str | None] = (),
+    headers: dict[str, str] | None = None,
+) -> GatewayError:
+    """The gateway error for an upstream's non-2xx answer, its message scrubbed of secrets.
+
+    A 401 from the upstream means the *gateway's* credentials were refused: telling the caller
+    "authentication_error" would send them hunting for a problem with their own key, so it is a 500.
+    """
+    if status == 401:
+        return UpstreamError(f"the {provider} upstream rejected the gateway's credentials; check its configuration")
+    return error_for_status(status)(redact(message, secrets), headers=headers)
 
 
 @contextlib.contextmanager

@@ -12,7 +12,7 @@ import httpx
 import orjson
 
 from finops.config import ProviderSettings
-from finops.core.errors import GatewayError, error_for_status
+from finops.core.errors import GatewayError
 from finops.providers.base import (
     BatchRef,
     BatchStatus,
@@ -23,7 +23,7 @@ from finops.providers.base import (
     UpstreamBatch,
     UpstreamFile,
 )
-from finops.providers.http import build_client, iter_body, redact, send
+from finops.providers.http import build_client, iter_body, send, upstream_error
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 DEFAULT_VERSION = "2023-06-01"
@@ -74,7 +74,7 @@ class AnthropicProvider:
         with contextlib.suppress(orjson.JSONDecodeError, KeyError, TypeError):
             message = orjson.loads(body)["error"]["message"]
         headers = {name: response.headers[name] for name in _RETRY_HEADERS if name in response.headers}
-        return error_for_status(response.status_code)(redact(message, [self._api_key]), headers=headers)
+        return upstream_error(self.name, response.status_code, message, secrets=[self._api_key], headers=headers)
 
     async def _call(self, method: str, url: str, ctx: CallContext, *, files_api: bool = False, **kwargs: Any) -> Any:
         headers = self._headers(ctx, files_api=files_api, json_body="content" in kwargs)

@@ -1,0 +1,272 @@
+"""Bedrock streams (already split into frames by ``eventstream.py``) -> Anthropic SSE events.
+
+Two sources:
+
+- InvokeModelWithResponseStream (Claude): every ``chunk`` frame carries
+  ``{"bytes": base64(<Anthropic event>)}``, so the events only need unwrapping, the model name fixing and
+  usage recording.
+- ConverseStream (other families): Converse events are rebuilt into Anthropic's exact sequence
+  ``message_start``, per block ``content_block_start`` / ``_delta`` / ``_stop``, ``message_delta``,
+  ``message_stop``.
+
+Both keep a running ``usage`` (Anthropic-shaped) for the ledger.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from finops.core.errors import UpstreamError
+from finops.core.ids import new_message_id
+from finops.providers.bedrock.translate import (
+    from_bedrock_error,
+    from_converse_usage,
+    map_stop_reason,
+    normalize_usage,
+)
+
+JSON = dict[str, Any]
+SSEEvent = tuple[str, JSON]
+
+# Bedrock's own accounting, appended to the last InvokeModel stream event; not part of Anthropic's dialect.
+_INVOCATION_METRICS_KEY = "amazon-bedrock-invocationMetrics"
+
+_USAGE_KEYS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+
+
+def encode_sse(event: str, data: JSON) -> bytes:
+    """One SSE frame: ``event: <event>\\ndata: <compact JSON>\\n\\n``."""
+    return b"event: " + event.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+
+
+def stream_error_event(exception_type: str, payload: JSON | None) -> SSEEvent:
+    """The Anthropic ``error`` event for an exception frame (``:message-type`` exception or error) met
+    mid-stream, e.g. ``throttlingException`` -> ``rate_limit_error``. Secrets are redacted as for HTTP
+    errors."""
+    error = from_bedrock_error(500, exception_type, payload)
+    return "error", {"type": "error", "error": {"type": error.error_type, "message": error.message}}
+
+
+# ------------------------------------------------------------------------------------------------------------
+# InvokeModelWithResponseStream (Anthropic family)
+# ------------------------------------------------------------------------------------------------------------
+
+
+def invoke_stream_events(decoded_payload: JSON) -> SSEEvent | None:
+    """The Anthropic event inside one ``chunk`` payload (``{"bytes": ..., "p": padding}``), or None when the
+    chunk carries no bytes. The event's own ``type`` is its SSE event name."""
+    encoded = decoded_payload.get("bytes")
+    if not encoded:
+        return None
+    try:
+        event = orjson.loads(base64.b64decode(encoded, validate=True))
+    except (binascii.Error, ValueError) as exc:  # orjson.JSONDecodeError is a ValueError
+        raise UpstreamError("Bedrock sent a stream chunk that is not base64-encoded JSON") from exc
+    if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+        raise UpstreamError("Bedrock sent a stream chunk without an event type")
+    event.pop(_INVOCATION_METRICS_KEY, None)
+    return event["type"], event
+
+
+class InvokeStreamTranslator:
+    """Unwraps InvokeModel stream chunks, reports the requested ``model`` (Bedrock echoes its own name) and
+    keeps ``usage``: input and cache tokens from ``message_start``, cumulative counts from
+    ``message_delta``."""
+
+    def __init__(self, model: str, *, message_id: str | None = None) -> None:
+        self.model = model
+        self.message_id = message_id
+        self.usage: JSON = normalize_usage(None)
+
+    def feed(self, payload: JSON) -> list[SSEEvent]:
+        unwrapped = invoke_stream_events(payload)
+        if unwrapped is None:
+            return []
+        event_type, event = unwrapped
+        if event_type == "message_start":
+            message = event.setdefault("message", {})
+            message["model"] = self.model
+            if self.message_id:
+                message["id"] = self.message_id
+            self._record_usage(message.get("usage"))
+        elif event_type == "message_delta":
+            self._record_usage(event.get("usage"))
+        return [(event_type, event)]
+
+    def _record_usage(self, usage: JSON | None) -> None:
+        # message_delta counts are cumulative, so the latest non-null value of each key wins.
+        for key in _USAGE_KEYS:
+            value = (usage or {}).get(key)
+            if value is not None:
+                self.usage[key] = int(value)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# ConverseStream (other families)
+# ------------------------------------------------------------------------------------------------------------
+
+
+class ConverseStreamTranslator:
+    """Rebuilds Anthropic's event sequence from ConverseStream events, fed one ``(event_type, payload)`` at a
+    time (``payload`` is the event's member structure, e.g. ``{"contentBlockIndex": 0, "delta": {...}}``).
+
+    Usage: Anthropic puts ``input_tokens`` in ``message_start`` but Converse reports all usage only in the
+    final ``metadata`` event. Waiting for it would hold back the whole answer, so ``message_start`` carries
+    zeros and the real counts (input, output and cache) arrive in ``message_delta.usage``, where Anthropic's
+    dialect also allows input and cache counts and the SDK takes them over.
+    """
+
+    def __init__(self, *, model: str, message_id: str | None = None) -> None:
+        self.model = model
+        self.message_id = message_id or new_message_id()
+        self.usage: JSON = from_converse_usage(None)
+        self._started = False
+        self._finished = False
+        self._stop_reason: str | None = None
+        # Converse contentBlockIndex -> (Anthropic index, Anthropic block type) for blocks open right now.
+        self._open: dict[int, tuple[int, str]] = {}
+        self._next_index = 0
+
+    def feed(self, event_type: str, payload: JSON) -> list[SSEEvent]:
+        if self._finished:
+            return []
+        events: list[SSEEvent] = []
+        if not self._started:
+            events.append(self._message_start())
+        handler = self._HANDLERS.get(event_type)
+        if handler is not None:
+            events.extend(handler(self, payload))
+        # Unknown event types (new Bedrock additions) are skipped: the Anthropic sequence stays valid.
+        return events
+
+    def finish(self) -> list[SSEEvent]:
+        """Events still owed when the upstream stream ends. A stream that ends after ``messageStop`` but
+        without ``metadata`` is closed normally; one that ends before ``messageStop`` was cut off and
+        raises."""
+        if self._finished:
+            return []
+        if self._stop_reason is None:
+            raise UpstreamError("Bedrock ConverseStream ended before messageStop")
+        events = [] if self._started else [self._message_start()]
+        events.extend(self._close_message())
+        return events
+
+    # -- handlers ---------------------------------------------------------------------------------------
+
+    def _on_message_start(self, payload: JSON) -> list[SSEEvent]:
+        return []  # message_start is emitted by feed() before the first event of any kind
+
+    def _on_block_start(self, payload: JSON) -> list[SSEEvent]:
+        tool_use = (payload.get("start") or {}).get("toolUse")
+        if tool_use is None:
+            return []  # text and reasoning blocks open on their first delta
+        block = {"type": "tool_use", "id": tool_use["toolUseId"], "name": tool_use["name"], "input": {}}
+        return self._open_block(payload.get("contentBlockIndex", 0), block)
+
+    def _on_block_delta(self, payload: JSON) -> list[SSEEvent]:
+        bedrock_index = payload.get("contentBlockIndex", 0)
+        delta = payload.get("delta") or {}
+        events: list[SSEEvent] = []
+        if "text" in delta:
+            if bedrock_index not in self._open:
+                events += self._open_block(bedrock_index, {"type": "text", "text": ""})
+            events.append(self._delta(bedrock_index, {"type": "text_delta", "text": delta["text"]}))
+        elif "toolUse" in delta:
+            if bedrock_index not in self._open:
+                raise UpstreamError("Bedrock sent tool input for a content block it never started")
+            partial = delta["toolUse"].get("input", "")
+            events.append(self._delta(bedrock_index, {"type": "input_json_delta", "partial_json": partial}))
+        elif "reasoningContent" in delta:
+            events += self._on_reasoning_delta(bedrock_index, delta["reasoningContent"])
+        return events
+
+    def _on_reasoning_delta(self, bedrock_index: int, reasoning: JSON) -> list[SSEEvent]:
+        # Reasoning (e.g. DeepSeek R1) becomes a thinking block; redacted reasoning has no streaming form in
+        # Anthropic's dialect and is dropped.
+        events: list[SSEEvent] = []
+        if "text" not in reasoning and "signature" not in reasoning:
+            return events
+        if bedrock_index not in self._open:
+            events += self._open_block(bedrock_index, {"type": "thinking", "thinking": "", "signature": ""})
+        if "text" in reasoning:
+            events.append(self._delta(bedrock_index, {"type": "thinking_delta", "thinking": reasoning["text"]}))
+        if "signature" in reasoning:
+            signature_delta = {"type": "signature_delta", "signature": reasoning["signature"]}
+            events.append(self._delta(bedrock_index, signature_delta))
+        return events
+
+    def _on_block_stop(self, payload: JSON) -> list[SSEEvent]:
+        opened = self._open.pop(payload.get("contentBlockIndex", 0), None)
+        if opened is None:
+            return []  # a block that never produced anything was never announced either
+        return [("content_block_stop", {"type": "content_block_stop", "index": opened[0]})]
+
+    def _on_message_stop(self, payload: JSON) -> list[SSEEvent]:
+        self._stop_reason = payload.get("stopReason") or "end_turn"
+        return self._close_open_blocks()
+
+    def _on_metadata(self, payload: JSON) -> list[SSEEvent]:
+        self.usage = from_converse_usage(payload.get("usage"))
+        if self._stop_reason is None:
+            return []  # metadata always follows messageStop; if not, wait for it
+        return self._close_message()
+
+    _HANDLERS: dict[str, Callable[[ConverseStreamTranslator, JSON], list[SSEEvent]]] = {
+        "messageStart": _on_message_start,
+        "contentBlockStart": _on_block_start,
+        "contentBlockDelta": _on_block_delta,
+        "contentBlockStop": _on_block_stop,
+        "messageStop": _on_message_stop,
+        "metadata": _on_metadata,
+    }
+
+    # -- event builders ---------------------------------------------------------------------------------
+
+    def _message_start(self) -> SSEEvent:
+        self._started = True
+        message = {
+            "id": self.message_id,
+            "type": "message",
+            "role": "assistant",
+            "model": self.model,
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+            "usage": from_converse_usage(None),
+        }
+        return "message_start", {"type": "message_start", "message": message}
+
+    def _open_block(self, bedrock_index: int, block: JSON) -> list[SSEEvent]:
+        index = self._next_index
+        self._next_index += 1
+        self._open[bedrock_index] = (index, block["type"])
+        return [("content_block_start", {"type": "content_block_start", "index": index, "content_block": block})]
+
+    def _delta(self, bedrock_index: int, delta: JSON) -> SSEEvent:
+        index = self._open[bedrock_index][0]
+        return "content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}
+
+    def _close_open_blocks(self) -> list[SSEEvent]:
+        events = [
+            ("content_block_stop", {"type": "content_block_stop", "index": index})
+            for index, _ in sorted(self._open.values())
+        ]
+        self._open.clear()
+        return events
+
+    def _close_message(self) -> list[SSEEvent]:
+        self._finished = True
+        events = self._close_open_blocks()
+        message_delta = {
+            "type": "message_delta",
+            "delta": {"stop_reason": map_stop_reason(self._stop_reason), "stop_sequence": None},
+            "usage": dict(self.usage),
+        }
+        events.append(("message_delta", message_delta))
+        events.append(("message_stop", {"type": "message_stop"}))
+        return events

@@ -1,0 +1,219 @@
+"""OpenAI ``chat.completion.chunk`` stream -> the exact Anthropic Messages SSE event sequence.
+
+``ChatStreamTranslator`` is fed one parsed chunk at a time and answers the Anthropic events that chunk
+completes; it does no I/O, so the adapter decides how chunks arrive and where frames go (``encode_sse``).
+
+    message_start
+    content_block_start / content_block_delta... / content_block_stop   (per block, index 0, 1, ...)
+    message_delta   (stop_reason + usage)
+    message_stop
+
+``message_delta`` is only produced by ``finish()``: with ``include_usage`` OpenAI sends the finish reason
+first and the token counts in a later chunk with ``choices: []``; Anthropic's ``message_delta`` needs both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from finops.core.ids import new_message_id, new_tool_use_id
+from finops.providers.openai.translate import (
+    detect_stop_sequence,
+    from_openai_error,
+    map_stop_reason,
+    map_usage,
+)
+
+JSON = dict[str, Any]
+Event = tuple[str, JSON]
+
+# An error object inside a 200 stream has no status of its own; it is the upstream failing mid-answer.
+_MID_STREAM_ERROR_STATUS = 500
+
+
+def encode_sse(event: str, data: JSON) -> bytes:
+    """One SSE frame: ``event: <name>\\ndata: <compact json>\\n\\n``."""
+    return b"event: " + event.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+
+
+class ChatStreamTranslator:
+    """Turns one OpenAI chat stream into Anthropic events. One instance per stream; not reusable."""
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        message_id: str | None = None,
+        input_tokens_hint: int = 0,
+        stop_sequences: list[str] | None = None,
+    ) -> None:
+        self.model = model
+        self.message_id = message_id or new_message_id()
+        self.input_tokens_hint = input_tokens_hint
+        self.stop_sequences = list(stop_sequences or [])
+        self.usage: JSON | None = None
+        """Final Anthropic usage, set by ``finish()`` so the gateway can price the stream."""
+
+        self._started = False
+        self._finished = False
+        self._next_index = 0
+        self._open_block: str | None = None  # "text" or "tool_use"
+        self._open_index = 0
+        self._open_tool_call_index: int | None = None
+        self._open_tool_call_id: str | None = None
+        self._saw_tool_calls = False
+        self._refused = False
+        self._finish_reason: str | None = None
+        self._openai_usage: JSON | None = None
+        # Only the end of the text matters for spotting a stop sequence, so keep no more than the longest one.
+        self._tail_length = max((len(stop) for stop in self.stop_sequences), default=0)
+        self._text_tail = ""
+
+    def feed(self, chunk: JSON) -> list[Event]:
+        """Events completed by one ``chat.completion.chunk``. An ``error`` object in the stream raises."""
+        if self._finished:
+            return []
+        if isinstance(chunk.get("error"), dict):
+            raise from_openai_error(_MID_STREAM_ERROR_STATUS, chunk)
+
+        events = self._start()
+        if chunk.get("usage"):
+            self._openai_usage = chunk["usage"]
+        for choice in chunk.get("choices") or []:
+            if choice.get("index", 0) != 0:
+                continue  # the gateway never asks for n > 1
+            delta = choice.get("delta") or {}
+            if delta.get("content"):
+                events.extend(self._text(delta["content"]))
+            if delta.get("refusal"):
+                self._refused = True
+                events.extend(self._text(delta["refusal"]))
+            for tool_call in delta.get("tool_calls") or []:
+                events.extend(self._tool_call(tool_call))
+            if choice.get("finish_reason"):
+                self._finish_reason = choice["finish_reason"]
+        return events
+
+    def finish(self) -> list[Event]:
+        """The closing events, after ``[DONE]`` (or the end of the body). Calling it again returns nothing."""
+        if self._finished:
+            return []
+        events = self._start()
+        events.extend(self._close_block())
+        self._finished = True
+
+        stop_reason = "refusal" if self._refused else map_stop_reason(self._finish_reason, self._saw_tool_calls)
+        stop_sequence = None
+        if stop_reason == "end_turn":
+            stop_sequence = detect_stop_sequence(self._text_tail, self.stop_sequences)
+            if stop_sequence is not None:
+                stop_reason = "stop_sequence"
+
+        if self._openai_usage is not None:
+            self.usage = map_usage(self._openai_usage)
+        else:
+            # A stream cut before its usage chunk: the request's own estimate is the best input count left.
+            self.usage = {
+                "input_tokens": self.input_tokens_hint,
+                "output_tokens": 0,
+                "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": 0,
+            }
+        events.append(
+            (
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": stop_reason, "stop_sequence": stop_sequence},
+                    "usage": {
+                        "input_tokens": self.usage["input_tokens"],
+                        "cache_creation_input_tokens": self.usage["cache_creation_input_tokens"],
+                        "cache_read_input_tokens": self.usage["cache_read_input_tokens"],
+                        "output_tokens": self.usage["output_tokens"],
+                    },
+                },
+            )
+        )
+        events.append(("message_stop", {"type": "message_stop"}))
+        return events
+
+    # --------------------------------------------------------------------------------------------------------
+
+    def _start(self) -> list[Event]:
+        if self._started:
+            return []
+        self._started = True
+        message = {
+            "id": self.message_id,
+            "type": "message",
+            "role": "assistant",
+            "model": self.model,
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+            "usage": {
+                "input_tokens": self.input_tokens_hint,
+                "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": 0,
+                "output_tokens": 0,
+            },
+        }
+        return [("message_start", {"type": "message_start", "message": message})]
+
+    def _text(self, text: str) -> list[Event]:
+        events: list[Event] = []
+        if self._open_block != "text":
+            events.extend(self._close_block())
+            events.append(self._open({"type": "text", "text": ""}, "text"))
+        if self._tail_length:
+            self._text_tail = (self._text_tail + text)[-self._tail_length :]
+        events.append(self._delta({"type": "text_delta", "text": text}))
+        return events
+
+    def _tool_call(self, tool_call: JSON) -> list[Event]:
+        events: list[Event] = []
+        tool_call_index = tool_call.get("index", 0)
+        tool_call_id = tool_call.get("id")
+        function = tool_call.get("function") or {}
+        # A new OpenAI tool-call index (or, from servers that omit the index, a new id) starts a new block.
+        continues_open_call = (
+            self._open_block == "tool_use"
+            and tool_call_index == self._open_tool_call_index
+            and (tool_call_id is None or tool_call_id == self._open_tool_call_id)
+        )
+        if not continues_open_call:
+            events.extend(self._close_block())
+            self._saw_tool_calls = True
+            tool_call_id = tool_call_id or new_tool_use_id()
+            block = {"type": "tool_use", "id": tool_call_id, "name": function.get("name") or "", "input": {}}
+            events.append(self._open(block, "tool_use"))
+            self._open_tool_call_index = tool_call_index
+            self._open_tool_call_id = tool_call_id
+        if function.get("arguments"):
+            events.append(self._delta({"type": "input_json_delta", "partial_json": function["arguments"]}))
+        return events
+
+    def _open(self, content_block: JSON, kind: str) -> Event:
+        self._open_block = kind
+        self._open_index = self._next_index
+        self._next_index += 1
+        return (
+            "content_block_start",
+            {"type": "content_block_start", "index": self._open_index, "content_block": content_block},
+        )
+
+    def _delta(self, delta: JSON) -> Event:
+        return (
+            "content_block_delta",
+            {"type": "content_block_delta", "index": self._open_index, "delta": delta},
+        )
+
+    def _close_block(self) -> list[Event]:
+        if self._open_block is None:
+            return []
+        self._open_block = None
+        self._open_tool_call_index = None
+        self._open_tool_call_id = None
+        return [("content_block_stop", {"type": "content_block_stop", "index": self._open_index})]
