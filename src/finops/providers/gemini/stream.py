@@ -1,0 +1,127 @@
+"""Gemini ``streamGenerateContent?alt=sse`` chunks -> the exact Anthropic Messages event sequence.
+
+Pure and synchronous: the adapter parses each SSE ``data:`` line into a GenerateContentResponse, feeds it
+here, and writes the returned events with ``encode_sse``. Blocks come from the same ``BlockAssembler`` the
+non-streaming translation uses, so both paths agree part for part.
+
+    message_start
+    (content_block_start, content_block_delta+, content_block_stop)*   text / thinking / tool_use
+    message_delta    stop_reason + usage (from the last usageMetadata seen)
+    message_stop
+"""
+
+from __future__ import annotations
+
+import orjson
+
+from finops.core.ids import new_message_id
+from finops.providers.gemini.translate import (
+    JSON,
+    BlockAssembler,
+    Event,
+    candidate_parts,
+    first_candidate,
+    from_gemini_error,
+    map_stop_reason,
+    map_usage,
+)
+
+
+def encode_sse(event: str, data: JSON) -> bytes:
+    """One SSE frame: ``event: <name>\\ndata: <json>\\n\\n``."""
+    return b"event: " + event.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+
+
+class GenerateStreamTranslator:
+    """Feed it every chunk of one Gemini stream, then call ``finish()`` once the stream has ended.
+
+    ``usage`` holds the Anthropic usage known so far (final after ``finish()``), ``stop_reason`` the final
+    stop reason once finished."""
+
+    def __init__(self, *, model: str, message_id: str | None = None) -> None:
+        self.model = model
+        self.message_id = message_id or new_message_id()
+        self.usage: JSON = map_usage(None)
+        self.stop_reason: str | None = None
+        self._assembler = BlockAssembler()
+        self._started = False
+        self._finished = False
+        self._finish_reason: str | None = None
+        self._block_reason: str | None = None
+        self._saw_candidate = False
+
+    def feed(self, chunk: JSON) -> list[Event]:
+        """Events for one parsed GenerateContentResponse chunk. An error envelope in the stream raises the
+        matching ``GatewayError`` (the adapter then sends an ``error`` event)."""
+        if self._finished:
+            return []
+        if isinstance(chunk.get("error"), dict):
+            raise from_gemini_error(200, chunk)
+        events: list[Event] = []
+        if chunk.get("usageMetadata"):
+            self.usage = map_usage(chunk["usageMetadata"])
+        if not self._started:
+            events.append(self._message_start())
+        block_reason = (chunk.get("promptFeedback") or {}).get("blockReason")
+        if block_reason:
+            self._block_reason = block_reason
+        candidate = first_candidate(chunk)
+        if candidate is not None:
+            self._saw_candidate = True
+            for part in candidate_parts(candidate):
+                events += self._assembler.add_part(part)
+            if candidate.get("finishReason"):
+                self._finish_reason = candidate["finishReason"]
+        return events
+
+    def finish(self) -> list[Event]:
+        """Close the open block and end the message. Safe to call once; later calls return nothing."""
+        if self._finished:
+            return []
+        self._finished = True
+        events: list[Event] = []
+        if not self._started:
+            events.append(self._message_start())
+        events += self._assembler.close()
+        self.stop_reason = map_stop_reason(
+            self._finish_reason,
+            has_tool_use=self._assembler.has_tool_use,
+            block_reason=None if self._saw_candidate else self._block_reason,
+        )
+        events.append(
+            (
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": self.stop_reason, "stop_sequence": None},
+                    "usage": {
+                        "input_tokens": self.usage["input_tokens"],
+                        "cache_creation_input_tokens": self.usage["cache_creation_input_tokens"],
+                        "cache_read_input_tokens": self.usage["cache_read_input_tokens"],
+                        "output_tokens": self.usage["output_tokens"],
+                    },
+                },
+            )
+        )
+        events.append(("message_stop", {"type": "message_stop"}))
+        return events
+
+    def _message_start(self) -> Event:
+        self._started = True
+        message = {
+            "id": self.message_id,
+            "type": "message",
+            "role": "assistant",
+            "model": self.model,
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+            # Output is not known yet; Gemini's first chunk already carries the prompt count.
+            "usage": {
+                "input_tokens": self.usage["input_tokens"],
+                "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": self.usage["cache_read_input_tokens"],
+                "output_tokens": 0,
+            },
+        }
+        return ("message_start", {"type": "message_start", "message": message})
