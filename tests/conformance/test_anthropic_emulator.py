@@ -29,9 +29,10 @@ from referencing.jsonschema import DRAFT202012
 from finops.emulators._common.tokens import count_tokens
 from finops.emulators.anthropic.app import create_app
 from tests.support.servers import serve_in_thread
+from tests.support.specs import SPECS_DIR
 
 REPO = Path(__file__).resolve().parents[2]
-SPEC_PATH = Path(os.environ.get("FINOPS_ANTHROPIC_SPEC", "/work/shared/specs/anthropic/openapi.json"))
+SPEC_PATH = SPECS_DIR / "anthropic" / "openapi.json"
 SDK_060_PATH = Path(os.environ.get("FINOPS_ANTHROPIC_060_PATH", str(REPO / ".sdk" / "anthropic-0.60.0")))
 SCENARIO_060 = Path(__file__).parent / "anthropic_060" / "scenario.py"
 MODEL = "claude-3-sonnet-20240229"

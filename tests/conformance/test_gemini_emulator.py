@@ -23,8 +23,9 @@ from referencing import Registry, Resource
 
 from finops.emulators.gemini.app import create_app
 from tests.support.servers import serve_in_thread
+from tests.support.specs import SPECS_DIR
 
-SPEC_PATH = Path("/work/shared/specs/gemini/generativelanguage.v1beta.openapi3_0.json")
+SPEC_PATH = SPECS_DIR / "gemini" / "generativelanguage.v1beta.openapi3_0.json"
 API_KEY = "test-key"
 BATCH_SECONDS = 0.6
 

@@ -32,8 +32,9 @@ from referencing.jsonschema import DRAFT202012
 
 from finops.emulators.openai.app import create_app
 from tests.support.servers import serve_in_thread
+from tests.support.specs import SPECS_DIR
 
-SPEC_DIR = Path(os.environ.get("FINOPS_SPECS_DIR", Path(__file__).resolve().parents[3] / "shared" / "specs"))
+SPEC_DIR = SPECS_DIR
 OPENAI_SPEC = SPEC_DIR / "openai" / "openapi.json"
 JSONL_SPEC = SPEC_DIR / "openai" / "batch_jsonl_lines.excerpt.yaml"
 API_KEY = "sk-emulator-test"
