@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.support.emulator import EmulatorHandle
 from tests.support.gateway import running_gateway
@@ -25,13 +29,39 @@ def _database_params() -> list:
     ]
 
 
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL database of this test session's own, created on the configured server and dropped after.
+
+    The configured database is shared with whatever ran before (CI runs against the services as the last
+    session left them), so tests never migrate or fill it directly.
+    """
+    if not POSTGRES_URL:
+        pytest.skip("FINOPS_TEST_DATABASE_URL is not set: no PostgreSQL to test against")
+    name = f"finops_test_{secrets.token_hex(6)}"
+    admin_url = make_url(POSTGRES_URL)
+
+    async def run(statement: str) -> None:
+        engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text(statement))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @pytest.fixture(params=_database_params())
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Every store-touching test runs on SQLite and, when configured, on PostgreSQL."""
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'finops.db'}"
-    assert POSTGRES_URL
-    return POSTGRES_URL
+    return request.getfixturevalue("postgres_url")
 
 
 @pytest.fixture

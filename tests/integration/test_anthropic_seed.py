@@ -77,7 +77,11 @@ def test_batch_examples(gateway: str, sdk: str) -> None:
     assert "Status: in_progress" in created
 
     listed = run(sdk, seed.LIST_BATCHES, gateway, provider="anthropic")
-    assert f"Batch ID: {batch_id}\nStatus: in_progress\nProcessing: 2\nSucceeded: 0\nErrored: 0\n---" in listed
+    # The demo batch may already have ended by the time a fresh interpreter has imported the SDK.
+    assert (
+        f"Batch ID: {batch_id}\nStatus: in_progress\nProcessing: 2\nSucceeded: 0\nErrored: 0\n---" in listed
+        or f"Batch ID: {batch_id}\nStatus: ended\nProcessing: 0\nSucceeded: 2\nErrored: 0\n---" in listed
+    ), listed
 
     retrieved = run(sdk, seed.RETRIEVE_BATCH, gateway, batch=batch_id, provider="anthropic")
     assert f"Batch ID: {batch_id}" in retrieved and "Status: " in retrieved

@@ -28,6 +28,8 @@ from finops.providers.gemini.translate import (
 # Gemini's docs ask for inline batch payloads under 20 MB; above it the adapter uploads a JSONL file.
 INLINE_BATCH_LIMIT_BYTES = 20 * 1024 * 1024
 
+_RPC_CANCELLED = 1  # google.rpc.Code.CANCELLED
+
 ProcessingStatus = Literal["in_progress", "canceling", "ended"]
 
 _BATCH_STATE_MAP: dict[str, ProcessingStatus] = {
@@ -119,33 +121,66 @@ def result_key(entry: JSON) -> str | None:
     return key if isinstance(key, str) else None
 
 
-def match_results(entries: Iterable[JSON], custom_ids: list[str]) -> Iterator[tuple[str, JSON]]:
-    """(custom_id, entry) for each result entry, lazily, in entry order.
+class ResultMatcher:
+    """Matches result entries to custom_ids one at a time, so a responses file streamed line by line can be
+    matched without holding it (``match_results`` is the same over an iterable).
 
     An entry whose key names one of ``custom_ids`` matches it. An entry without a key takes the custom_id at
     its own position (Gemini returns results in input order). An entry whose key names no custom_id is
     skipped rather than matched by position: its key says it belongs to another request. Second results for
     one custom_id are skipped too; custom_ids that never match have no result (``missing_result``)."""
-    wanted = set(custom_ids)
-    matched: set[str] = set()
-    for position, entry in enumerate(entries):
+
+    def __init__(self, custom_ids: list[str]) -> None:
+        self._custom_ids = custom_ids
+        self._wanted = set(custom_ids)
+        self.matched: set[str] = set()
+
+    def match(self, position: int, entry: JSON) -> str | None:
+        """The custom_id the entry at ``position`` answers, or None when it is to be skipped."""
         key = result_key(entry)
-        if key is None and position < len(custom_ids):
-            key = custom_ids[position]
-        if key not in wanted or key in matched:
-            continue
-        matched.add(key)
-        yield key, entry
+        if key is None and position < len(self._custom_ids):
+            key = self._custom_ids[position]
+        if key not in self._wanted or key in self.matched:
+            return None
+        self.matched.add(key)
+        return key
+
+    def unmatched(self) -> Iterator[str]:
+        """The custom_ids that got no result, in input order."""
+        return (custom_id for custom_id in self._custom_ids if custom_id not in self.matched)
 
 
-def from_batch_response_entry(entry: JSON, *, custom_id: str, model: str, message_id: str | None = None) -> JSON:
+def match_results(entries: Iterable[JSON], custom_ids: list[str]) -> Iterator[tuple[str, JSON]]:
+    """(custom_id, entry) for each result entry, lazily, in entry order (see ``ResultMatcher``)."""
+    matcher = ResultMatcher(custom_ids)
+    for position, entry in enumerate(entries):
+        key = matcher.match(position, entry)
+        if key is not None:
+            yield key, entry
+
+
+def _cancelled(error: JSON) -> bool:
+    return error.get("status") == "CANCELLED" or as_int(error.get("code")) == _RPC_CANCELLED
+
+
+def from_batch_response_entry(
+    entry: JSON,
+    *,
+    custom_id: str,
+    model: str,
+    message_id: str | None = None,
+    batch_state: str | None = None,
+) -> JSON:
     """The Anthropic result line for one inline response / result file line.
 
-    A failed request (``error``: a google.rpc.Status) is ``errored``; anything else is a
-    GenerateContentResponse (under ``response``, or the line itself) and ``succeeded``. Without
-    ``message_id`` the message id is derived from Gemini's ``responseId``, so that downloading the results
-    twice gives the same ids."""
+    A failed request (``error``: a google.rpc.Status) is ``errored``, except that in a cancelled batch
+    (``batch_state``) a CANCELLED status means the request never ran: Anthropic calls that ``canceled``.
+    Anything else is a GenerateContentResponse (under ``response``, or the line itself) and ``succeeded``.
+    Without ``message_id`` the message id is derived from Gemini's ``responseId``, so that downloading the
+    results twice gives the same ids."""
     error = entry.get("error")
+    if isinstance(error, dict) and _cancelled(error) and _normalise_state(batch_state) == "BATCH_STATE_CANCELLED":
+        return {"custom_id": custom_id, "result": {"type": "canceled"}}
     if isinstance(error, dict):
         return {
             "custom_id": custom_id,

@@ -1,0 +1,216 @@
+"""Gemini upstream (Generative Language API): Messages, Files and Message Batches translated to Gemini.
+
+Translation is pure (``translate.py``, ``stream.py``, ``batch_lines.py``); this module sends what they build:
+HTTP plumbing in ``client.py``, the resumable upload in ``uploads.py``, batch orchestration in ``batches.py``.
+Gemini names (``files/...``, ``batches/...``) stay behind the gateway's IDs: the core stores them as upstream
+IDs and never shows them to callers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+
+from finops.config import ProviderSettings
+from finops.core.errors import GatewayError, InvalidRequestError, NotFoundError, UpstreamError
+from finops.providers.base import (
+    BatchRef,
+    BatchStatus,
+    CallContext,
+    Capabilities,
+    Download,
+    FileUpload,
+    UpstreamBatch,
+    UpstreamFile,
+)
+from finops.providers.gemini.batches import GeminiBatches
+from finops.providers.gemini.client import GeminiClient
+from finops.providers.gemini.stream import GenerateStreamTranslator, encode_sse
+from finops.providers.gemini.translate import (
+    as_int,
+    from_count_tokens_response,
+    from_generate_response,
+    from_models_list,
+    to_count_tokens_request,
+    to_generate_request,
+)
+from finops.providers.http import iter_body
+
+JSON = dict[str, Any]
+DOWNLOAD_REFUSAL = (
+    "Gemini only allows downloading files it generated, e.g. batch results; uploaded files cannot be downloaded"
+)
+_MODELS_PAGE_SIZE = "1000"
+_PING = encode_sse("ping", {"type": "ping"})
+
+
+def _model_path(model: str) -> str:
+    # Quoted whole: a model name must not be able to walk the URL to another resource.
+    return quote(model, safe="-._")
+
+
+def _file_path(api: str, upstream_id: str) -> str:
+    name = upstream_id.removeprefix("files/")
+    if not name or upstream_id == name:
+        raise NotFoundError(f"File not found: {upstream_id}")
+    return f"{api}/files/{quote(name, safe='-')}"
+
+
+def _time(value: Any) -> datetime:
+    if isinstance(value, str) and value:
+        with contextlib.suppress(ValueError):
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return datetime.now(UTC)
+
+
+async def _sse_data(lines: AsyncIterator[str]) -> AsyncIterator[str]:
+    """The ``data`` of each SSE event (multi-line data joined, as the SSE spec says)."""
+    data: list[str] = []
+    async for line in lines:
+        if not line:
+            if data:
+                yield "\n".join(data)
+                data = []
+        elif line.startswith("data:"):
+            data.append(line[5:].removeprefix(" "))
+    if data:
+        yield "\n".join(data)
+
+
+def _error_frame(error: GatewayError) -> bytes:
+    return encode_sse("error", {"type": "error", "error": {"type": error.error_type, "message": error.message}})
+
+
+class GeminiProvider:
+    name = "gemini"
+    capabilities = Capabilities()
+
+    def __init__(self, settings: ProviderSettings) -> None:
+        self._http = GeminiClient(settings)
+        self._api = self._http.api
+        self._batches = GeminiBatches(self._http, self._api)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- messages ---------------------------------------------------------------------------------------
+
+    async def create_message(self, body: JSON, ctx: CallContext) -> JSON:
+        model, request = to_generate_request(body)
+        response = await self._http.call(
+            "POST", f"{self._api}/models/{_model_path(model)}:generateContent", content=orjson.dumps(request)
+        )
+        message = from_generate_response(response, model=body["model"])
+        ctx.usage = message["usage"]
+        return message
+
+    async def stream_message(self, body: JSON, ctx: CallContext) -> AsyncIterator[bytes]:
+        model, request = to_generate_request(body)
+        response = await self._http.open(
+            "POST",
+            f"{self._api}/models/{_model_path(model)}:streamGenerateContent",
+            content=orjson.dumps(request),
+            params={"alt": "sse"},
+        )
+        translator = GenerateStreamTranslator(model=body["model"])
+        sent = False
+        try:
+            async with contextlib.aclosing(_sse_data(self._http.lines(response))) as events:
+                async for data in events:
+                    try:
+                        chunk = orjson.loads(data)
+                    except orjson.JSONDecodeError as exc:
+                        raise UpstreamError("the gemini upstream sent an unreadable stream event") from exc
+                    if not isinstance(chunk, dict):
+                        continue
+                    for name, payload in translator.feed(chunk):
+                        yield encode_sse(name, payload)
+                        sent = True
+                        if name == "message_start":
+                            yield _PING  # as Anthropic does; SDKs expect and ignore it
+            for name, payload in translator.finish():
+                yield encode_sse(name, payload)
+                sent = True
+        except GatewayError as error:
+            if not sent:
+                raise  # nothing sent yet: the caller gets a proper status and error envelope
+            yield _error_frame(error)
+        finally:
+            ctx.usage = translator.usage
+            await response.aclose()
+
+    async def count_tokens(self, body: JSON, ctx: CallContext) -> JSON:
+        model, request = to_count_tokens_request(body)
+        response = await self._http.call(
+            "POST", f"{self._api}/models/{_model_path(model)}:countTokens", content=orjson.dumps(request)
+        )
+        return from_count_tokens_response(response)
+
+    async def list_models(self, ctx: CallContext) -> list[JSON]:
+        models: list[JSON] = []
+        params = {"pageSize": _MODELS_PAGE_SIZE}
+        seen_tokens: set[str] = set()
+        while True:
+            page = await self._http.call("GET", f"{self._api}/models", params=params)
+            models += from_models_list(page)
+            token = page.get("nextPageToken")
+            if not token or token in seen_tokens:  # a repeated token would loop forever
+                return models
+            seen_tokens.add(token)
+            params = {"pageSize": _MODELS_PAGE_SIZE, "pageToken": token}
+
+    # -- files ------------------------------------------------------------------------------------------
+
+    async def upload_file(self, upload: FileUpload, ctx: CallContext) -> UpstreamFile:
+        file = await self._http.upload(upload.file, upload.size_bytes, upload.content_type, upload.filename)
+        name = file.get("name")
+        if not isinstance(name, str) or not name.startswith("files/"):
+            raise UpstreamError("the gemini upstream answered an upload without a file name")
+        return UpstreamFile(
+            upstream_id=name,
+            filename=upload.filename,
+            mime_type=file.get("mimeType") or upload.content_type,
+            size_bytes=as_int(file.get("sizeBytes")) or upload.size_bytes,
+            created_at=_time(file.get("createTime")),
+            downloadable=file.get("source") == "GENERATED" or bool(file.get("downloadUri")),
+        )
+
+    async def delete_file(self, upstream_id: str, ctx: CallContext) -> None:
+        await self._http.call("DELETE", _file_path(self._api, upstream_id))
+
+    async def download_file(self, upstream_id: str, ctx: CallContext) -> Download:
+        path = _file_path(self._api, upstream_id)
+        # Ask first: Gemini serves bytes only for files it generated, and says so with a less helpful error.
+        file = await self._http.call("GET", path)
+        if file.get("source") != "GENERATED" and not file.get("downloadUri"):
+            raise InvalidRequestError(DOWNLOAD_REFUSAL)
+        response = await self._http.open("GET", f"{path}:download", params={"alt": "media"})
+        length = response.headers.get("content-length")
+        return Download(
+            content_type=response.headers.get("content-type") or file.get("mimeType") or "application/octet-stream",
+            chunks=iter_body(response, self.name),
+            size_bytes=int(length) if length and length.isdigit() else None,
+        )
+
+    # -- batches ----------------------------------------------------------------------------------------
+
+    async def create_batch(self, requests: list[JSON], ctx: CallContext) -> UpstreamBatch:
+        return await self._batches.create(requests)
+
+    async def get_batch(self, ref: BatchRef, ctx: CallContext) -> BatchStatus:
+        return await self._batches.status(ref)
+
+    async def cancel_batch(self, ref: BatchRef, ctx: CallContext) -> BatchStatus:
+        return await self._batches.cancel(ref)
+
+    async def delete_batch(self, ref: BatchRef, ctx: CallContext) -> None:
+        await self._batches.delete(ref)
+
+    async def batch_results(self, ref: BatchRef, ctx: CallContext) -> AsyncIterator[bytes]:
+        async for line in self._batches.results(ref):
+            yield line

@@ -1,0 +1,286 @@
+"""OpenAI upstream: Anthropic Messages, Files and Message Batches on top of Chat Completions, Files and Batch.
+
+The pure pieces live beside this module (``translate``, ``stream``, ``batch_lines``, ``batch_plan``,
+``batch_status``, ``batch_results``, ``tokens``, ``models``); this class owns the HTTP: auth, error mapping,
+streaming, and the bookkeeping that makes several OpenAI batches look like one Anthropic batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+from collections.abc import AsyncGenerator, AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from finops.config import ProviderSettings
+from finops.core.errors import GatewayError, InvalidRequestError
+from finops.providers.base import (
+    BatchRef,
+    BatchStatus,
+    CallContext,
+    Capabilities,
+    Download,
+    FileUpload,
+    UpstreamBatch,
+    UpstreamFile,
+)
+from finops.providers.http import build_client, iter_body, iter_lines, send, upstream_error
+from finops.providers.openai.batch_lines import CHAT_COMPLETIONS_ENDPOINT
+from finops.providers.openai.batch_plan import PartFile, write_batch_parts
+from finops.providers.openai.batch_results import part_results
+from finops.providers.openai.batch_status import merge_status
+from finops.providers.openai.models import to_model_object
+from finops.providers.openai.sse import relay_chat_stream
+from finops.providers.openai.stream import ChatStreamTranslator
+from finops.providers.openai.tokens import count_chat_tokens, count_tokens
+from finops.providers.openai.translate import from_chat_response, openai_error_message, to_chat_request
+
+JSON = dict[str, Any]
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+COMPLETION_WINDOW = "24h"
+_RETRY_HEADERS = ("retry-after", "retry-after-ms")
+_JSONL_TYPES = frozenset({"application/jsonl", "application/x-ndjson", "application/x-jsonlines", "application/ndjson"})
+# OpenAI serves the content of batch files (input and output) but refuses it for user_data uploads.
+_DOWNLOADABLE_PURPOSES = frozenset({"batch", "batch_output"})
+
+
+def _is_jsonl(upload: FileUpload) -> bool:
+    return upload.filename.lower().endswith(".jsonl") or upload.content_type.lower() in _JSONL_TYPES
+
+
+def _from_unix(value: Any) -> datetime:
+    return datetime.fromtimestamp(value, UTC) if isinstance(value, int | float) else datetime.now(UTC)
+
+
+class OpenAIProvider:
+    name = "openai"
+    capabilities = Capabilities()
+
+    def __init__(self, settings: ProviderSettings) -> None:
+        self._api_key = settings.api_key.get_secret_value() if settings.api_key else ""
+        self._base_url = (settings.base_url or DEFAULT_BASE_URL).rstrip("/")
+        self._client = build_client(settings, self._base_url, {"authorization": f"Bearer {self._api_key}"})
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    # -- plumbing ---------------------------------------------------------------------------------------
+
+    def _error(self, response: httpx.Response, body: bytes) -> GatewayError:
+        parsed = None
+        with contextlib.suppress(orjson.JSONDecodeError):
+            parsed = orjson.loads(body)
+        message = f"openai: {openai_error_message(response.status_code, parsed)}"
+        headers = {name: response.headers[name] for name in _RETRY_HEADERS if name in response.headers}
+        # upstream_error, not translate.from_openai_error: an upstream 401 is the gateway's misconfiguration.
+        return upstream_error(self.name, response.status_code, message, secrets=[self._api_key], headers=headers)
+
+    def _request(self, method: str, url: str, *, json_body: Any = None, **kwargs: Any) -> httpx.Request:
+        if json_body is not None:
+            kwargs["content"] = orjson.dumps(json_body)
+            kwargs["headers"] = {"content-type": "application/json"}
+        return self._client.build_request(method, url, **kwargs)
+
+    async def _call(self, method: str, url: str, *, json_body: Any = None, **kwargs: Any) -> Any:
+        request = self._request(method, url, json_body=json_body, **kwargs)
+        response = await send(self._client, request, provider=self.name, on_error=self._error)
+        return orjson.loads(response.content)
+
+    async def _open(self, method: str, url: str, *, json_body: Any = None, **kwargs: Any) -> httpx.Response:
+        request = self._request(method, url, json_body=json_body, **kwargs)
+        return await send(self._client, request, provider=self.name, on_error=self._error, stream=True)
+
+    # -- messages ---------------------------------------------------------------------------------------
+
+    async def create_message(self, body: JSON, ctx: CallContext) -> JSON:
+        chat = to_chat_request(body)
+        completion = await self._call("POST", "/chat/completions", json_body=chat)
+        message = from_chat_response(completion, model=body["model"], stop_sequences=body.get("stop_sequences"))
+        ctx.usage = message["usage"]
+        return message
+
+    async def stream_message(self, body: JSON, ctx: CallContext) -> AsyncIterator[bytes]:
+        chat = to_chat_request(body, stream=True)
+        # message_start must carry input_tokens, but OpenAI reports usage only at the end: estimate it locally,
+        # in a thread (BPE is CPU work) and while the upstream is being reached.
+        hint = asyncio.ensure_future(asyncio.to_thread(_input_tokens_hint, chat))
+        try:
+            response = await self._open("POST", "/chat/completions", json_body=chat)
+        except BaseException:
+            hint.cancel()
+            raise
+        translator = ChatStreamTranslator(
+            model=body["model"], input_tokens_hint=await hint, stop_sequences=body.get("stop_sequences")
+        )
+        async for frame in relay_chat_stream(iter_lines(response, self.name), translator):
+            yield frame
+        ctx.usage = translator.usage
+
+    async def count_tokens(self, body: JSON, ctx: CallContext) -> JSON:
+        return {"input_tokens": await asyncio.to_thread(count_tokens, body)}
+
+    async def list_models(self, ctx: CallContext) -> list[JSON]:
+        listed = await self._call("GET", "/models")
+        models = [to_model_object(model) for model in listed.get("data") or [] if model.get("id")]
+        # Anthropic lists newest first; RFC 3339 UTC strings sort chronologically.
+        return sorted(models, key=lambda model: model["created_at"], reverse=True)
+
+    # -- files ------------------------------------------------------------------------------------------
+
+    async def _upload(self, upload: FileUpload, purpose: str) -> JSON:
+        return await self._call(
+            "POST",
+            "/files",
+            files={"file": (upload.filename, upload.file, upload.content_type)},
+            data={"purpose": purpose},
+        )
+
+    async def upload_file(self, upload: FileUpload, ctx: CallContext) -> UpstreamFile:
+        purpose = upload.purpose or ("batch" if _is_jsonl(upload) else "user_data")
+        try:
+            created = await self._upload(upload, purpose)
+        except InvalidRequestError:
+            if upload.purpose or purpose != "batch":
+                raise
+            # A .jsonl that is not an OpenAI batch input is still a file the caller may keep: store it as data.
+            upload.file.seek(0)
+            purpose = "user_data"
+            created = await self._upload(upload, purpose)
+        return UpstreamFile(
+            upstream_id=created["id"],
+            filename=upload.filename,
+            # The caller's type, not OpenAI's purpose: Anthropic's mime_type describes the bytes.
+            mime_type=upload.content_type,
+            size_bytes=int(created.get("bytes", upload.size_bytes)),
+            created_at=_from_unix(created.get("created_at")),
+            downloadable=created.get("purpose", purpose) in _DOWNLOADABLE_PURPOSES,
+        )
+
+    async def delete_file(self, upstream_id: str, ctx: CallContext) -> None:
+        await self._call("DELETE", f"/files/{upstream_id}")
+
+    async def download_file(self, upstream_id: str, ctx: CallContext) -> Download:
+        response = await self._open("GET", f"/files/{upstream_id}/content")
+        length = response.headers.get("content-length")
+        return Download(
+            content_type=response.headers.get("content-type", "application/octet-stream"),
+            chunks=iter_body(response, self.name),
+            size_bytes=int(length) if length and length.isdigit() else None,
+        )
+
+    async def _file_lines(self, upstream_id: str) -> AsyncGenerator[str, None]:
+        return iter_lines(await self._open("GET", f"/files/{upstream_id}/content"), self.name)
+
+    # -- batches ----------------------------------------------------------------------------------------
+
+    async def create_batch(self, requests: list[JSON], ctx: CallContext) -> UpstreamBatch:
+        parts: list[JSON] = []
+        batches: list[JSON] = []
+        with tempfile.TemporaryDirectory(prefix="finops-openai-batch-") as directory:
+            # Translation errors surface here, before any upstream call.
+            plan = await asyncio.to_thread(write_batch_parts, requests, Path(directory))
+            try:
+                for number, part_file in enumerate(plan, start=1):
+                    part, batch = await self._start_part(part_file, ctx, f"{number}/{len(plan)}")
+                    parts.append(part)
+                    batches.append(batch)
+            except BaseException:
+                # All or nothing: parts already running would cost money for a batch the caller never got.
+                await self._abandon(parts)
+                raise
+        status = merge_status(parts, batches, cancel_requested=False)
+        return UpstreamBatch(upstream_id=parts[0]["batch_id"], state={"parts": parts}, status=status)
+
+    async def _start_part(self, part_file: PartFile, ctx: CallContext, label: str) -> tuple[JSON, JSON]:
+        with part_file.path.open("rb") as handle:
+            uploaded = await self._call(
+                "POST",
+                "/files",
+                files={"file": (part_file.path.name, handle, "application/jsonl")},
+                data={"purpose": "batch"},
+            )
+        metadata = {"finops_part": label, "finops_model": part_file.model[:512]}
+        if ctx.request_id:
+            metadata["finops_request_id"] = ctx.request_id
+        try:
+            batch = await self._call(
+                "POST",
+                "/batches",
+                json_body={
+                    "input_file_id": uploaded["id"],
+                    "endpoint": CHAT_COMPLETIONS_ENDPOINT,
+                    "completion_window": COMPLETION_WINDOW,
+                    "metadata": metadata,
+                },
+            )
+        except BaseException:
+            await _quietly(self.delete_file(uploaded["id"], ctx))
+            raise
+        part = {
+            "model": part_file.model,
+            "batch_id": batch["id"],
+            "input_file_id": uploaded["id"],
+            "count": part_file.count,
+        }
+        return part, batch
+
+    async def _abandon(self, parts: list[JSON]) -> None:
+        for part in parts:
+            await _quietly(self._call("POST", f"/batches/{part['batch_id']}/cancel"))
+            await _quietly(self._call("DELETE", f"/files/{part['input_file_id']}"))
+
+    async def _fetch_parts(self, parts: list[JSON]) -> list[JSON]:
+        return list(await asyncio.gather(*(self._call("GET", f"/batches/{part['batch_id']}") for part in parts)))
+
+    async def get_batch(self, ref: BatchRef, ctx: CallContext) -> BatchStatus:
+        parts = ref.state["parts"]
+        return merge_status(parts, await self._fetch_parts(parts), ref.cancel_requested)
+
+    async def cancel_batch(self, ref: BatchRef, ctx: CallContext) -> BatchStatus:
+        parts = ref.state["parts"]
+        batches = await asyncio.gather(*(self._cancel_part(part) for part in parts))
+        return merge_status(parts, list(batches), cancel_requested=True)
+
+    async def _cancel_part(self, part: JSON) -> JSON:
+        try:
+            return await self._call("POST", f"/batches/{part['batch_id']}/cancel")
+        except InvalidRequestError:
+            # OpenAI refuses to cancel a batch that already ended; its current state is the answer.
+            return await self._call("GET", f"/batches/{part['batch_id']}")
+
+    async def delete_batch(self, ref: BatchRef, ctx: CallContext) -> None:
+        # OpenAI cannot delete a batch; what holds the caller's data are its files, so those go (best-effort:
+        # a file that expired or is already gone is exactly what the caller wants).
+        for part in ref.state["parts"]:
+            file_ids = [part["input_file_id"]]
+            with contextlib.suppress(GatewayError):
+                batch = await self._call("GET", f"/batches/{part['batch_id']}")
+                file_ids += [batch.get("output_file_id"), batch.get("error_file_id")]
+            for file_id in filter(None, file_ids):
+                await _quietly(self._call("DELETE", f"/files/{file_id}"))
+
+    async def batch_results(self, ref: BatchRef, ctx: CallContext) -> AsyncIterator[bytes]:
+        parts = ref.state["parts"]
+        batches = await self._fetch_parts(parts)
+        for part, batch in zip(parts, batches, strict=True):
+            async for line in part_results(part, batch, ref.cancel_requested, self._file_lines):
+                yield line
+
+
+def _input_tokens_hint(chat: JSON) -> int:
+    try:
+        return count_chat_tokens(chat)
+    except Exception:  # an estimate must never fail the request it decorates; the final usage is OpenAI's
+        return 0
+
+
+async def _quietly(awaitable: Any) -> None:
+    with contextlib.suppress(GatewayError):
+        await awaitable
