@@ -1,0 +1,121 @@
+"""How the gateway proves itself to Bedrock: SigV4 (botocore's signer) or a Bedrock API key (bearer).
+
+Credentials are resolved once, when the adapter starts: a Bedrock API key from the config, else static keys
+from the config, else ``AWS_BEARER_TOKEN_BEDROCK``, else the standard AWS credential chain (env, shared
+files, SSO, container/instance roles...). Explicit config beats anything ambient in the environment.
+
+Signing is per request and on the hot path, so one ``SigV4Auth`` and one credentials object are reused;
+only temporary credentials about to expire are refreshed, in a worker thread, because botocore's refresh is
+a blocking network call that must not stall the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Mapping
+from typing import Protocol
+
+import botocore.session
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials, RefreshableCredentials
+
+from finops.config import ConfigError, ProviderSettings
+
+SIGNING_NAME = "bedrock"  # not "bedrock-runtime": the service model's signingName
+DEFAULT_REGION = "us-east-1"
+BEARER_ENV = "AWS_BEARER_TOKEN_BEDROCK"
+
+
+def _no_signing_details(record: logging.LogRecord) -> bool:
+    """botocore's signer logs the canonical request (session token included) and the signature at DEBUG;
+    no credential may reach a log, whatever level an operator turns on."""
+    return record.levelno > logging.DEBUG
+
+
+logging.getLogger("botocore.auth").addFilter(_no_signing_details)
+
+
+class BedrockAuth(Protocol):
+    async def sign(self, method: str, url: str, body: bytes, headers: Mapping[str, str]) -> dict[str, str]:
+        """The headers to send: ``headers`` plus whatever authenticates exactly this method, URL and body."""
+        ...
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every credential value currently in use, so error text can be scrubbed of them."""
+        ...
+
+
+class BearerAuth:
+    """A Bedrock API key, sent as ``Authorization: Bearer`` (what botocore does for ``AWS_BEARER_TOKEN_BEDROCK``)."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+        self._authorization = f"Bearer {token}"
+
+    async def sign(self, method: str, url: str, body: bytes, headers: Mapping[str, str]) -> dict[str, str]:
+        return {**headers, "authorization": self._authorization}
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self._token,)
+
+
+class SigV4Signer:
+    """SigV4 with signing name ``bedrock``. Every header given to ``sign`` is signed, so the caller must send
+    them unchanged; headers added later by httpx (content-length, user-agent...) are simply not signed."""
+
+    def __init__(self, credentials: Credentials, region: str) -> None:
+        self._credentials = credentials
+        self._signer = SigV4Auth(credentials, SIGNING_NAME, region)
+        self._refreshable = isinstance(credentials, RefreshableCredentials)
+
+    async def sign(self, method: str, url: str, body: bytes, headers: Mapping[str, str]) -> dict[str, str]:
+        if self._refreshable and self._credentials.refresh_needed():  # type: ignore[attr-defined]
+            await asyncio.to_thread(self._credentials.get_frozen_credentials)
+        request = AWSRequest(method=method, url=url, data=body, headers=dict(headers))
+        self._signer.add_auth(request)
+        return dict(request.headers.items())
+
+    def secrets(self) -> tuple[str, ...]:
+        frozen = self._credentials.get_frozen_credentials()
+        return tuple(value for value in (frozen.access_key, frozen.secret_key, frozen.token) if value)
+
+
+def _secret(value: object) -> str | None:
+    getter = getattr(value, "get_secret_value", None)
+    return getter() if getter else None
+
+
+def region_of(settings: ProviderSettings) -> str:
+    return settings.region or DEFAULT_REGION
+
+
+def build_auth(settings: ProviderSettings, environ: Mapping[str, str] | None = None) -> BedrockAuth:
+    """The configured way to authenticate; a config that cannot authenticate fails here, at start-up."""
+    environ = os.environ if environ is None else environ
+    bearer = _secret(settings.bearer_token)
+    key_id, secret_key = _secret(settings.access_key_id), _secret(settings.secret_access_key)
+    session_token = _secret(settings.session_token)
+
+    if bearer and (key_id or secret_key):
+        raise ConfigError("providers.bedrock: set either bearer_token or access_key_id/secret_access_key, not both")
+    if bearer:
+        return BearerAuth(bearer)
+    if bool(key_id) != bool(secret_key):
+        missing = "secret_access_key" if key_id else "access_key_id"
+        raise ConfigError(f"providers.bedrock.{missing}: required when the other half of the key pair is set")
+    if key_id and secret_key:
+        return SigV4Signer(Credentials(key_id, secret_key, session_token), region_of(settings))
+    if session_token:
+        raise ConfigError("providers.bedrock.session_token: needs access_key_id and secret_access_key")
+    if environ.get(BEARER_ENV):
+        return BearerAuth(environ[BEARER_ENV])
+    credentials = botocore.session.get_session().get_credentials()
+    if credentials is None:
+        raise ConfigError(
+            "providers.bedrock: no AWS credentials (set bearer_token or access_key_id/secret_access_key, "
+            f"or {BEARER_ENV}, or configure the AWS credential chain)"
+        )
+    return SigV4Signer(credentials, region_of(settings))
