@@ -19,10 +19,10 @@ from finops.providers.bedrock.eventstream import EventStreamDecoder
 from finops.providers.bedrock.stream import (
     ConverseStreamTranslator,
     InvokeStreamTranslator,
-    encode_sse,
     invoke_stream_events,
     stream_error_event,
 )
+from finops.providers.sse import encode_sse
 from tests.unit.providers.test_bedrock_eventstream import event_frame, exception_frame
 from tests.unit.providers.test_bedrock_shapes import assert_valid_converse_stream_event
 

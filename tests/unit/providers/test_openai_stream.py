@@ -9,7 +9,8 @@ import orjson
 import pytest
 
 from finops.core.errors import GatewayError, RateLimitError
-from finops.providers.openai.stream import ChatStreamTranslator, encode_sse
+from finops.providers.openai.stream import ChatStreamTranslator
+from finops.providers.sse import encode_sse
 
 JSON = dict[str, Any]
 

@@ -30,7 +30,7 @@ from finops.providers.base import (
 from finops.providers.bedrock.auth import build_auth, region_of
 from finops.providers.bedrock.eventstream import DecodedFrame, EventStreamDecoder
 from finops.providers.bedrock.models import KNOWN_MODELS, is_anthropic_model, model_path
-from finops.providers.bedrock.stream import ConverseStreamTranslator, InvokeStreamTranslator, encode_sse
+from finops.providers.bedrock.stream import ConverseStreamTranslator, InvokeStreamTranslator
 from finops.providers.bedrock.translate import (
     from_bedrock_error,
     from_converse_response,
@@ -40,6 +40,7 @@ from finops.providers.bedrock.translate import (
     to_invoke_body,
 )
 from finops.providers.http import build_client, iter_body, redact, send
+from finops.providers.sse import encode_sse
 
 JSON = dict[str, Any]
 

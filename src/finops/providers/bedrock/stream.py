@@ -29,6 +29,7 @@ from finops.providers.bedrock.translate import (
     map_stop_reason,
     normalize_usage,
 )
+from finops.providers.sse import message_end, message_start
 
 JSON = dict[str, Any]
 SSEEvent = tuple[str, JSON]
@@ -37,11 +38,6 @@ SSEEvent = tuple[str, JSON]
 _INVOCATION_METRICS_KEY = "amazon-bedrock-invocationMetrics"
 
 _USAGE_KEYS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
-
-
-def encode_sse(event: str, data: JSON) -> bytes:
-    """One SSE frame: ``event: <event>\\ndata: <compact JSON>\\n\\n``."""
-    return b"event: " + event.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
 
 
 def stream_error_event(exception_type: str, payload: JSON | None) -> SSEEvent:
@@ -229,17 +225,7 @@ class ConverseStreamTranslator:
 
     def _message_start(self) -> SSEEvent:
         self._started = True
-        message = {
-            "id": self.message_id,
-            "type": "message",
-            "role": "assistant",
-            "model": self.model,
-            "content": [],
-            "stop_reason": None,
-            "stop_sequence": None,
-            "usage": from_converse_usage(None),
-        }
-        return "message_start", {"type": "message_start", "message": message}
+        return message_start(message_id=self.message_id, model=self.model, usage=from_converse_usage(None))
 
     def _open_block(self, bedrock_index: int, block: JSON) -> list[SSEEvent]:
         index = self._next_index
@@ -262,11 +248,5 @@ class ConverseStreamTranslator:
     def _close_message(self) -> list[SSEEvent]:
         self._finished = True
         events = self._close_open_blocks()
-        message_delta = {
-            "type": "message_delta",
-            "delta": {"stop_reason": map_stop_reason(self._stop_reason), "stop_sequence": None},
-            "usage": dict(self.usage),
-        }
-        events.append(("message_delta", message_delta))
-        events.append(("message_stop", {"type": "message_stop"}))
+        events += message_end(stop_reason=map_stop_reason(self._stop_reason), stop_sequence=None, usage=self.usage)
         return events

@@ -30,7 +30,7 @@ from finops.providers.base import (
 )
 from finops.providers.gemini.batches import GeminiBatches
 from finops.providers.gemini.client import GeminiClient
-from finops.providers.gemini.stream import GenerateStreamTranslator, encode_sse
+from finops.providers.gemini.stream import GenerateStreamTranslator
 from finops.providers.gemini.translate import (
     as_int,
     from_count_tokens_response,
@@ -40,6 +40,7 @@ from finops.providers.gemini.translate import (
     to_generate_request,
 )
 from finops.providers.http import iter_body
+from finops.providers.sse import encode_sse
 
 JSON = dict[str, Any]
 DOWNLOAD_REFUSAL = (

@@ -12,8 +12,6 @@ non-streaming translation uses, so both paths agree part for part.
 
 from __future__ import annotations
 
-import orjson
-
 from finops.core.ids import new_message_id
 from finops.providers.gemini.translate import (
     JSON,
@@ -25,11 +23,7 @@ from finops.providers.gemini.translate import (
     map_stop_reason,
     map_usage,
 )
-
-
-def encode_sse(event: str, data: JSON) -> bytes:
-    """One SSE frame: ``event: <name>\\ndata: <json>\\n\\n``."""
-    return b"event: " + event.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+from finops.providers.sse import message_end, message_start
 
 
 class GenerateStreamTranslator:
@@ -88,40 +82,16 @@ class GenerateStreamTranslator:
             has_tool_use=self._assembler.has_tool_use,
             block_reason=None if self._saw_candidate else self._block_reason,
         )
-        events.append(
-            (
-                "message_delta",
-                {
-                    "type": "message_delta",
-                    "delta": {"stop_reason": self.stop_reason, "stop_sequence": None},
-                    "usage": {
-                        "input_tokens": self.usage["input_tokens"],
-                        "cache_creation_input_tokens": self.usage["cache_creation_input_tokens"],
-                        "cache_read_input_tokens": self.usage["cache_read_input_tokens"],
-                        "output_tokens": self.usage["output_tokens"],
-                    },
-                },
-            )
-        )
-        events.append(("message_stop", {"type": "message_stop"}))
+        events += message_end(stop_reason=self.stop_reason, stop_sequence=None, usage=self.usage)
         return events
 
     def _message_start(self) -> Event:
         self._started = True
-        message = {
-            "id": self.message_id,
-            "type": "message",
-            "role": "assistant",
-            "model": self.model,
-            "content": [],
-            "stop_reason": None,
-            "stop_sequence": None,
-            # Output is not known yet; Gemini's first chunk already carries the prompt count.
-            "usage": {
-                "input_tokens": self.usage["input_tokens"],
-                "cache_creation_input_tokens": 0,
-                "cache_read_input_tokens": self.usage["cache_read_input_tokens"],
-                "output_tokens": 0,
-            },
+        # Output is not known yet; Gemini's first chunk already carries the prompt count.
+        usage = {
+            "input_tokens": self.usage["input_tokens"],
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": self.usage["cache_read_input_tokens"],
+            "output_tokens": 0,
         }
-        return ("message_start", {"type": "message_start", "message": message})
+        return message_start(message_id=self.message_id, model=self.model, usage=usage)

@@ -14,7 +14,8 @@ from contextlib import aclosing
 import orjson
 
 from finops.core.errors import GatewayError, UpstreamError
-from finops.providers.openai.stream import ChatStreamTranslator, encode_sse
+from finops.providers.openai.stream import ChatStreamTranslator
+from finops.providers.sse import encode_sse
 
 _DONE = "[DONE]"
 

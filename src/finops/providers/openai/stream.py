@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from finops.core.ids import new_message_id, new_tool_use_id
 from finops.providers.openai.translate import (
     detect_stop_sequence,
@@ -25,17 +23,13 @@ from finops.providers.openai.translate import (
     map_stop_reason,
     map_usage,
 )
+from finops.providers.sse import message_end, message_start
 
 JSON = dict[str, Any]
 Event = tuple[str, JSON]
 
 # An error object inside a 200 stream has no status of its own; it is the upstream failing mid-answer.
 _MID_STREAM_ERROR_STATUS = 500
-
-
-def encode_sse(event: str, data: JSON) -> bytes:
-    """One SSE frame: ``event: <name>\\ndata: <compact json>\\n\\n``."""
-    return b"event: " + event.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
 
 
 class ChatStreamTranslator:
@@ -121,22 +115,7 @@ class ChatStreamTranslator:
                 "cache_creation_input_tokens": 0,
                 "cache_read_input_tokens": 0,
             }
-        events.append(
-            (
-                "message_delta",
-                {
-                    "type": "message_delta",
-                    "delta": {"stop_reason": stop_reason, "stop_sequence": stop_sequence},
-                    "usage": {
-                        "input_tokens": self.usage["input_tokens"],
-                        "cache_creation_input_tokens": self.usage["cache_creation_input_tokens"],
-                        "cache_read_input_tokens": self.usage["cache_read_input_tokens"],
-                        "output_tokens": self.usage["output_tokens"],
-                    },
-                },
-            )
-        )
-        events.append(("message_stop", {"type": "message_stop"}))
+        events += message_end(stop_reason=stop_reason, stop_sequence=stop_sequence, usage=self.usage)
         return events
 
     # --------------------------------------------------------------------------------------------------------
@@ -145,22 +124,13 @@ class ChatStreamTranslator:
         if self._started:
             return []
         self._started = True
-        message = {
-            "id": self.message_id,
-            "type": "message",
-            "role": "assistant",
-            "model": self.model,
-            "content": [],
-            "stop_reason": None,
-            "stop_sequence": None,
-            "usage": {
-                "input_tokens": self.input_tokens_hint,
-                "cache_creation_input_tokens": 0,
-                "cache_read_input_tokens": 0,
-                "output_tokens": 0,
-            },
+        usage = {
+            "input_tokens": self.input_tokens_hint,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+            "output_tokens": 0,
         }
-        return [("message_start", {"type": "message_start", "message": message})]
+        return [message_start(message_id=self.message_id, model=self.model, usage=usage)]
 
     def _text(self, text: str) -> list[Event]:
         events: list[Event] = []
