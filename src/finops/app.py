@@ -11,44 +11,59 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.routing import Mount, Route
 
+from finops.api.admin import ROUTES as ADMIN_ROUTES
 from finops.api.anthropic.errors import gateway_error_handler, http_error_handler, unexpected_error_handler
 from finops.api.anthropic.routes import ROUTES as ANTHROPIC_ROUTES
 from finops.api.anthropic.services import Services
 from finops.api.health import health
+from finops.api.metrics import HttpMetricsMiddleware, metrics
 from finops.api.middleware import RequestIdMiddleware
 from finops.config import Settings
 from finops.core.batches import BatchService
 from finops.core.errors import GatewayError
 from finops.core.files import FileService
 from finops.core.messages import MessageService
-from finops.governance.principals import OpenModeAuthenticator
+from finops.governance.governor import Governance
+from finops.governance.metrics import GatewayMetrics
+from finops.governance.reconciler import BatchReconciler
 from finops.providers.registry import ProviderRegistry
 from finops.store import Store
 
 
 def create_app(settings: Settings, *, providers: ProviderRegistry | None = None) -> Any:
     """The gateway as an ASGI app. ``providers`` replaces the configured adapters (tests, demo)."""
+    gateway_metrics = GatewayMetrics()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         registry = providers or ProviderRegistry.from_settings(settings.providers)
         store = await Store.open(settings.database.url)
         app.state.provider_names = registry.names()
+        governance = Governance(settings, store.engine, gateway_metrics)
+        app.state.governance = governance
         app.state.services = Services(
             settings=settings,
-            authenticator=OpenModeAuthenticator(),
-            messages=MessageService(registry),
+            authenticator=governance.authenticator,
+            messages=MessageService(registry, governance),
             files=FileService(store, registry),
-            batches=BatchService(store, registry),
+            batches=BatchService(store, registry, governance),
         )
+        interval = settings.governance.reconcile_interval_seconds
+        await governance.start(BatchReconciler(governance, registry, interval=interval))
         try:
             yield
         finally:
+            await governance.stop()  # drains the usage ledger: a clean shutdown loses no row
             await registry.aclose()
             await store.close()
 
     app = Starlette(
-        routes=[Route("/health", health, methods=["GET"]), Mount("/anthropic", routes=ANTHROPIC_ROUTES)],
+        routes=[
+            Route("/health", health, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
+            Mount("/anthropic", routes=ANTHROPIC_ROUTES),
+            Mount("/admin", routes=ADMIN_ROUTES),
+        ],
         exception_handlers={
             GatewayError: gateway_error_handler,
             HTTPException: http_error_handler,
@@ -56,4 +71,4 @@ def create_app(settings: Settings, *, providers: ProviderRegistry | None = None)
         },
         lifespan=lifespan,
     )
-    return RequestIdMiddleware(app)
+    return RequestIdMiddleware(HttpMetricsMiddleware(app, gateway_metrics))

@@ -1,4 +1,4 @@
-"""``finops serve | emulate``: the command line. Builds settings, then hands them to the app and the server."""
+"""``finops serve | emulate | keys | usage``: the command line. Builds settings, then hands them on."""
 
 from __future__ import annotations
 
@@ -102,6 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
     emulate_parser.add_argument("--secret-access-key", default="finops-emulator-secret", help="bedrock: its secret")
     emulate_parser.add_argument("--bearer-token", default=None, help="bedrock: also accept this bearer token")
     emulate_parser.set_defaults(handler=emulate)
+
+    from finops.governance.cli import add_commands
+
+    add_commands(commands)  # finops keys ... / finops usage
     return parser
 
 

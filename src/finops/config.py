@@ -74,6 +74,12 @@ class ProviderSettings(_Section):
 class GovernanceSettings(_Section):
     require_virtual_key: bool = False
     admin_key: SecretStr | None = None
+    key_cache_seconds: float = Field(default=5.0, ge=0)
+    """How long a key lookup is trusted in-process (other processes' key changes show up within this time)."""
+    spend_cache_seconds: float = Field(default=2.0, ge=0)
+    """How long a key's spend-so-far from the database is trusted before it is re-read for budget checks."""
+    reconcile_interval_seconds: float = Field(default=10.0, gt=0)
+    """How often unfinished batches are checked so their cost can be recorded once they end."""
 
 
 class Settings(_Section):

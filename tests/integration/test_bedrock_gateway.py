@@ -292,6 +292,20 @@ def test_batches_and_files_are_refused_before_the_upstream(
     assert bedrock_emulator.request_count() == before
 
 
+@pytest.mark.parametrize("content", [b"", b"{not json", b'{"requests": []}'], ids=["empty", "malformed", "no requests"])
+def test_batch_refusal_comes_before_the_body_is_read(
+    gateway: str, bedrock_emulator: EmulatorHandle, content: bytes
+) -> None:
+    before = bedrock_emulator.request_count()
+    response = httpx.post(
+        f"{gateway}/v1/messages/batches",
+        headers={**BEDROCK, "x-api-key": CALLER, "content-type": "application/json"},
+        content=content,
+    )
+    assert_envelope(response, 400, "invalid_request_error", "S3")
+    assert bedrock_emulator.request_count() == before
+
+
 # -- errors ---------------------------------------------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from finops.core.errors import InvalidRequestError, NotFoundError, UpstreamError
 from finops.core.ids import new_batch_id
@@ -16,6 +17,9 @@ from finops.providers.base import BatchRef, BatchStatus, CallContext, Provider
 from finops.providers.registry import ProviderRegistry
 from finops.store import Store
 from finops.store.records import BatchRecord, Page
+
+if TYPE_CHECKING:
+    from finops.governance.governor import Governance
 
 BATCH_LIFETIME = timedelta(hours=24)
 _REFRESH_CONCURRENCY = 8
@@ -44,9 +48,10 @@ def _with_status(record: BatchRecord, status: BatchStatus, cancel_initiated_at: 
 
 
 class BatchService:
-    def __init__(self, store: Store, providers: ProviderRegistry) -> None:
+    def __init__(self, store: Store, providers: ProviderRegistry, governance: Governance | None = None) -> None:
         self._store = store
         self._providers = providers
+        self._governance = governance  # reserves a batch's worst-case cost; its reconciler records the real one
 
     def _batch_provider(self, name: str) -> Provider:
         provider = self._providers.get(name)
@@ -54,10 +59,17 @@ class BatchService:
             raise InvalidRequestError(provider.capabilities.refusal)
         return provider
 
+    def check_provider(self, name: str) -> None:
+        """Refuse early (before a 256 MB body is even read) when the provider has no inline batches."""
+        self._batch_provider(name)
+
     async def create(self, principal: Principal, provider_name: str, body: JSON, ctx: CallContext) -> BatchRecord:
         provider = self._batch_provider(provider_name)
         requests = validate_batch_requests(body)
         requests = _resolve_models(provider_name, requests)
+        reservation = None
+        if self._governance is not None:
+            reservation = await self._governance.reserve_batch(principal, provider_name, requests)
         upstream = await provider.create_batch(requests, ctx)
         now = datetime.now(UTC)
         record = BatchRecord(
@@ -77,6 +89,8 @@ class BatchService:
         )
         try:
             await self._store.batches.add(record)
+            if self._governance is not None:
+                await self._governance.batch_created(principal, record.id, provider_name, reservation)
         except Exception as exc:
             # An upstream batch nobody can see would still cost money: stop it.
             with contextlib.suppress(Exception):
@@ -156,6 +170,8 @@ class BatchService:
                 f"Batch {batch_id} cannot be deleted while it is {record.processing_status}; "
                 "cancel it and wait until it has ended"
             )
+        if self._governance is not None:
+            await self._governance.before_batch_delete(record.id)
         # Already gone upstream is fine: forgetting it here is what the caller asked for.
         with contextlib.suppress(NotFoundError):
             await self._providers.get(record.provider).delete_batch(_ref(record), ctx)

@@ -46,3 +46,62 @@ batches = sa.Table(
     sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
     sa.Index("ix_batches_owner_provider_seq", "owner", "provider", "seq"),
 )
+
+# Governance (migration 0002): virtual keys, the usage ledger and per-batch cost bookkeeping.
+virtual_keys = sa.Table(
+    "virtual_keys",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("key_prefix", sa.String(32), nullable=False),
+    sa.Column("budget_usd", sa.Numeric(20, 8), nullable=True),
+    sa.Column("budget_period", sa.String(16), nullable=True),
+    sa.Column("rpm", sa.Integer, nullable=True),
+    sa.Column("tpm", sa.Integer, nullable=True),
+    sa.Column("providers", sa.Text, nullable=True),
+    sa.Column("models", sa.Text, nullable=True),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+usage_records = sa.Table(
+    "usage_records",
+    metadata,
+    sa.Column("seq", SeqType, primary_key=True, autoincrement=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("key_id", sa.String(64), nullable=True),
+    sa.Column("key_name", sa.String(255), nullable=True),
+    sa.Column("owner", sa.String(128), nullable=False),
+    sa.Column("provider", sa.String(32), nullable=False),
+    sa.Column("model", sa.String(255), nullable=False),
+    sa.Column("input_tokens", sa.BigInteger, nullable=False),
+    sa.Column("output_tokens", sa.BigInteger, nullable=False),
+    sa.Column("cache_read_tokens", sa.BigInteger, nullable=False),
+    sa.Column("cache_write_tokens", sa.BigInteger, nullable=False),
+    sa.Column("cost_usd", sa.Numeric(20, 10), nullable=True),
+    sa.Column("batch_id", sa.String(64), nullable=True),
+    sa.Column("request_id", sa.String(128), nullable=True),
+    sa.Index("ix_usage_records_key_created", "key_id", "created_at"),
+    sa.Index("ix_usage_records_created", "created_at"),
+)
+
+batch_costs = sa.Table(
+    "batch_costs",
+    metadata,
+    sa.Column("batch_id", sa.String(64), primary_key=True),
+    sa.Column("key_id", sa.String(64), nullable=True),
+    sa.Column("key_name", sa.String(255), nullable=True),
+    sa.Column("owner", sa.String(128), nullable=False),
+    sa.Column("provider", sa.String(32), nullable=False),
+    sa.Column("reserved_usd", sa.Numeric(20, 10), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("usage_recorded_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("cost_usd", sa.Numeric(20, 10), nullable=True),
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("lease_expires_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Index("ix_batch_costs_pending", "usage_recorded_at", "lease_expires_at"),
+    sa.Index("ix_batch_costs_key_pending", "key_id", "usage_recorded_at"),
+)

@@ -15,6 +15,7 @@ async def create_batch(request: Request) -> Response:
     services = services_of(request)
     principal = await authenticate(request)
     provider = provider_of(request)
+    services.batches.check_provider(provider)
     body = parse_json(await read_body(request, services.settings.server.max_batch_bytes))
     record = await services.batches.create(principal, provider, body, call_context(request))
     return json_response(batch_json(record, base_url(request)))

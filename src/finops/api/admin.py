@@ -1,0 +1,123 @@
+"""``/admin``: virtual keys and spend reports (JSON), behind the admin key.
+
+No admin key configured = the admin API is disabled (403), so an unconfigured gateway never exposes it.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from finops.core.errors import AuthenticationError, InvalidRequestError, PermissionDeniedError
+from finops.governance.governor import Governance
+from finops.governance.keys import key_json
+from finops.store.usage import GROUPS
+
+from .anthropic.requests import parse_json, read_body
+from .anthropic.responses import json_response
+from .anthropic.services import presented_key, services_of
+
+_MAX_ADMIN_BODY = 64 * 1024
+
+
+def _governance(request: Request) -> Governance:
+    governance: Governance = request.app.state.governance
+    configured = services_of(request).settings.governance.admin_key
+    if configured is None or not configured.get_secret_value():
+        raise PermissionDeniedError("the admin API is disabled: set governance.admin_key to enable it")
+    presented = presented_key(request)
+    if presented is None or not hmac.compare_digest(presented.encode(), configured.get_secret_value().encode()):
+        raise AuthenticationError("invalid admin key")
+    return governance
+
+
+async def _json_body(request: Request) -> Any:
+    return parse_json(await read_body(request, _MAX_ADMIN_BODY))
+
+
+async def _with_spend(governance: Governance, record: Any) -> dict[str, Any]:
+    spent = await governance.spend.spent(record.id, record.budget_period)
+    return key_json(record, spend_usd=float(spent))
+
+
+async def create_key(request: Request) -> Response:
+    governance = _governance(request)
+    record, secret = await governance.admin.create(await _json_body(request))
+    return json_response({**key_json(record), "key": secret}, status_code=201)
+
+
+async def list_keys(request: Request) -> Response:
+    governance = _governance(request)
+    return json_response({"data": [key_json(record) for record in await governance.admin.list()]})
+
+
+async def get_key(request: Request) -> Response:
+    governance = _governance(request)
+    record = await governance.admin.get(request.path_params["key_id"])
+    return json_response(await _with_spend(governance, record))
+
+
+async def update_key(request: Request) -> Response:
+    governance = _governance(request)
+    record = await governance.admin.update(request.path_params["key_id"], await _json_body(request))
+    return json_response(key_json(record))
+
+
+async def revoke_key(request: Request) -> Response:
+    governance = _governance(request)
+    record = await governance.admin.revoke(request.path_params["key_id"])
+    return json_response(key_json(record))
+
+
+def parse_time(name: str, value: str | None) -> datetime | None:
+    """``YYYY-MM-DD`` (midnight UTC) or an ISO 8601 datetime (naive = UTC)."""
+    if not value:
+        return None
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), time(), tzinfo=UTC)
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidRequestError(f"{name}: not an ISO date or datetime: {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def report_json(group_by: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    total: dict[str, Any] = {"requests": 0, "cost_usd": Decimal(0), "unpriced_requests": 0}
+    for name in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"):
+        total[name] = 0
+    for row in rows:
+        for name in total:
+            total[name] += row[name]
+    as_float = [{**row, "cost_usd": float(row["cost_usd"])} for row in rows]
+    return {"group_by": group_by, "data": as_float, "total": {**total, "cost_usd": float(total["cost_usd"])}}
+
+
+async def usage_report(request: Request) -> Response:
+    governance = _governance(request)
+    query = request.query_params
+    group_by = query.get("group_by", "key")
+    if group_by not in GROUPS:
+        raise InvalidRequestError(f"group_by: must be one of {', '.join(GROUPS)}")
+    start, end = parse_time("from", query.get("from")), parse_time("to", query.get("to"))
+    await governance.ledger.flush()  # this process's queued rows count too
+    rows = await governance.usage.report(group_by, start, end)
+    body = report_json(group_by, rows)
+    body["from"], body["to"] = query.get("from"), query.get("to")
+    return json_response(body)
+
+
+ROUTES = [
+    Route("/keys", create_key, methods=["POST"]),
+    Route("/keys", list_keys, methods=["GET"]),
+    Route("/keys/{key_id}", get_key, methods=["GET"]),
+    Route("/keys/{key_id}", update_key, methods=["PATCH"]),
+    Route("/keys/{key_id}", revoke_key, methods=["DELETE"]),
+    Route("/usage", usage_report, methods=["GET"]),
+]

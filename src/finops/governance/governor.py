@@ -1,0 +1,304 @@
+"""The governance facade the core calls: admit a request (key policy, budget, rate limits) before it reaches a
+provider, then record what it cost. Everything on the request path is in memory (cached keys and spend, local
+or Redis counters); ledger rows are written behind the request by ``UsageLedger``."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from finops.config import Settings
+from finops.core.errors import GatewayError, PermissionDeniedError, RateLimitError
+from finops.core.types import JSON, Principal
+from finops.governance import pricing
+from finops.governance.auth import KeyCache, VirtualKeyAuthenticator
+from finops.governance.keys import KeyAdmin
+from finops.governance.ledger import UsageLedger
+from finops.governance.metrics import GatewayMetrics
+from finops.governance.pricing import TokenUsage
+from finops.governance.ratelimit import counters_for
+from finops.governance.spend import SpendTracker
+from finops.governance.sse_usage import SSEUsage
+from finops.providers.base import CallContext
+from finops.store.keys import KeyRepository, VirtualKeyRecord
+from finops.store.usage import PendingBatch, UsageRepository, UsageRow
+
+if TYPE_CHECKING:
+    from finops.governance.reconciler import BatchReconciler
+
+_NO_RETRY = {"x-should-retry": "false"}
+
+
+@dataclass
+class Admission:
+    principal: Principal
+    provider: str
+    model: str
+    key: VirtualKeyRecord | None
+    started: float
+
+
+def usd(amount: Decimal) -> str:
+    """$1.2345 style; small amounts keep enough digits to be told apart from zero."""
+    return f"${amount:.4f}" if amount >= Decimal("0.01") or amount == 0 else f"${amount:.8f}"
+
+
+def estimate_input_tokens(params: JSON) -> int:
+    """A cheap upper-ish estimate for reservations: one token per 4 bytes of the request's JSON."""
+    return (len(orjson.dumps(params)) + 3) // 4
+
+
+class Governance:
+    def __init__(self, settings: Settings, engine: AsyncEngine, metrics: GatewayMetrics | None = None) -> None:
+        config = settings.governance
+        self.settings = config
+        self.keys = KeyRepository(engine)
+        self.usage = UsageRepository(engine)
+        self.metrics = metrics or GatewayMetrics()
+        self.cache = KeyCache(self.keys, ttl=config.key_cache_seconds)
+        self.authenticator = VirtualKeyAuthenticator(self.cache, require=config.require_virtual_key)
+        self.admin = KeyAdmin(self.keys, on_change=self._key_changed)
+        self.spend = SpendTracker(self.usage, ttl=config.spend_cache_seconds)
+        self.counters = counters_for(settings.redis.url)
+        self.ledger = UsageLedger(self.usage, self.spend, self.metrics)
+        self._background: set[asyncio.Task[Any]] = set()
+        self.reconciler: BatchReconciler | None = None
+
+    def _key_changed(self, key_id: str) -> None:
+        self.cache.invalidate(key_id)
+        self.spend.forget(key_id)
+
+    async def start(self, reconciler: BatchReconciler | None = None) -> None:
+        self.ledger.start()
+        self.reconciler = reconciler
+        if reconciler is not None:
+            reconciler.start()
+
+    async def stop(self) -> None:
+        if self.reconciler is not None:
+            await self.reconciler.stop()
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+        await self.ledger.stop()
+        await self.counters.aclose()
+
+    # Admission --------------------------------------------------------------------------------------------------
+
+    async def _key_of(self, principal: Principal) -> VirtualKeyRecord | None:
+        return await self.cache.by_id(principal.key_id) if principal.key_id else None
+
+    def _refuse(self, reason: str, exc: GatewayError) -> GatewayError:
+        self.metrics.refused.labels(reason).inc()
+        return exc
+
+    def _check_access(self, key: VirtualKeyRecord, provider: str, model: str) -> None:
+        if key.providers is not None and provider not in key.providers:
+            raise self._refuse(
+                "provider",
+                PermissionDeniedError(f"key '{key.name}' may not use provider {provider!r}", headers=_NO_RETRY),
+            )
+        if key.models is not None and model not in key.models:
+            raise self._refuse(
+                "model", PermissionDeniedError(f"key '{key.name}' may not use model {model!r}", headers=_NO_RETRY)
+            )
+
+    async def _check_budget(self, key: VirtualKeyRecord, reservation: Decimal | None = None) -> None:
+        if key.budget_usd is None:
+            return
+        spent = await self.spend.spent(key.id, key.budget_period)
+        needed = reservation or Decimal(0)
+        if spent + needed > key.budget_usd or (reservation is None and spent >= key.budget_usd):
+            detail = f"; this batch may cost up to {usd(needed)}" if reservation is not None else ""
+            raise self._refuse(
+                "budget",
+                PermissionDeniedError(
+                    f"budget exceeded for key '{key.name}': spent {usd(spent)} of {usd(key.budget_usd)} "
+                    f"({key.budget_period}){detail}",
+                    headers=_NO_RETRY,
+                ),
+            )
+
+    async def _check_rate(self, key: VirtualKeyRecord) -> None:
+        if key.rpm is not None:
+            count, left = await self.counters.add(f"{key.id}:rpm", 1)
+            if count > key.rpm:
+                raise self._refuse(
+                    "rpm",
+                    RateLimitError(
+                        f"rate limit exceeded for key '{key.name}': {key.rpm} requests per minute",
+                        headers={"retry-after": str(left)},
+                    ),
+                )
+        if key.tpm is not None:
+            used, left = await self.counters.add(f"{key.id}:tpm", 0)
+            if used >= key.tpm:
+                raise self._refuse(
+                    "tpm",
+                    RateLimitError(
+                        f"rate limit exceeded for key '{key.name}': {key.tpm} tokens per minute",
+                        headers={"retry-after": str(left)},
+                    ),
+                )
+
+    async def admit(self, principal: Principal, provider: str, model: str) -> Admission:
+        key = await self._key_of(principal)
+        if key is not None:
+            self._check_access(key, provider, model)
+            await self._check_budget(key)
+            await self._check_rate(key)
+        return Admission(principal, provider, model, key, time.monotonic())
+
+    # Recording --------------------------------------------------------------------------------------------------
+
+    def _later(self, work: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def record(self, admission: Admission, usage: JSON | None, request_id: str | None) -> None:
+        """Price the request and queue its ledger row; nothing here waits on I/O."""
+        tokens = TokenUsage.from_anthropic(usage)
+        cost = pricing.cost(admission.provider, admission.model, tokens)
+        principal = admission.principal
+        self.metrics.observe_usage(
+            admission.provider,
+            admission.model,
+            principal.key_name,
+            tokens,
+            cost,
+            time.monotonic() - admission.started,
+        )
+        if principal.key_id and cost is not None:
+            self.spend.add(principal.key_id, cost, queued=True)
+        if admission.key is not None and admission.key.tpm is not None and tokens.total:
+            self._later(self.counters.add(f"{admission.key.id}:tpm", tokens.total))
+        self.ledger.record(
+            usage_row(principal, admission.provider, admission.model, tokens, cost, request_id=request_id)
+        )
+
+    def failed(self, admission: Admission, exc: GatewayError) -> None:
+        self.metrics.observe_error(admission.provider, exc.error_type)
+
+    async def metered(
+        self, principal: Principal, provider: str, model: str, ctx: CallContext, call: Callable[[], Awaitable[JSON]]
+    ) -> JSON:
+        admission = await self.admit(principal, provider, model)
+        try:
+            message = await call()
+        except GatewayError as exc:
+            self.failed(admission, exc)
+            raise
+        self.record(admission, message.get("usage") if isinstance(message, dict) else None, ctx.request_id)
+        return message
+
+    async def metered_stream(
+        self,
+        principal: Principal,
+        provider: str,
+        model: str,
+        ctx: CallContext,
+        open_stream: Callable[[], AsyncIterator[bytes]],
+    ) -> AsyncIterator[bytes]:
+        """The stream, priced from its final usage when it ends (or is abandoned by the client)."""
+        admission = await self.admit(principal, provider, model)
+        sniffer = SSEUsage()
+        try:
+            async for chunk in open_stream():
+                sniffer.feed(chunk)
+                yield chunk
+        except GatewayError as exc:
+            self.failed(admission, exc)
+            raise
+        finally:
+            usage = ctx.usage or sniffer.usage
+            if usage:
+                self.record(admission, usage, ctx.request_id)
+
+    # Batches ----------------------------------------------------------------------------------------------------
+
+    async def reserve_batch(self, principal: Principal, provider: str, requests: list[JSON]) -> Decimal | None:
+        """Check the key may run every request and that the batch's worst case fits its budget; answers the
+        reservation (``None`` when no request has a known price)."""
+        key = await self._key_of(principal)
+        reservation: Decimal | None = None
+        by_model: dict[str, tuple[int, int]] = {}
+        for request in requests:
+            params = request["params"]
+            model = params["model"]
+            if key is not None:
+                self._check_access(key, provider, model)
+            tokens_in, tokens_out = by_model.get(model, (0, 0))
+            by_model[model] = (
+                tokens_in + estimate_input_tokens(params),
+                tokens_out + int(params.get("max_tokens") or 0),
+            )
+        for model, (tokens_in, tokens_out) in by_model.items():
+            worst = pricing.worst_case(provider, model, tokens_in, tokens_out, batch=True)
+            if worst is not None:
+                reservation = (reservation or Decimal(0)) + worst
+        if key is not None:
+            await self._check_budget(key, reservation or Decimal(0))
+            await self._check_rate(key)
+        return reservation
+
+    async def batch_created(
+        self, principal: Principal, batch_id: str, provider: str, reservation: Decimal | None
+    ) -> None:
+        pending = PendingBatch(
+            batch_id=batch_id,
+            key_id=principal.key_id,
+            key_name=principal.key_name,
+            owner=principal.owner,
+            provider=provider,
+            reserved_usd=reservation,
+        )
+        await self.usage.add_batch(pending, datetime.now(UTC))
+        if principal.key_id and reservation:
+            self.spend.add(principal.key_id, reservation, queued=False)
+
+    async def before_batch_delete(self, batch_id: str) -> None:
+        """A deleted batch's results may vanish upstream: record its usage first."""
+        if self.reconciler is not None:
+            await self.reconciler.settle_now(batch_id)
+
+    def batch_recorded(self, pending: PendingBatch, rows: list[UsageRow], cost: Decimal) -> None:
+        if pending.key_id:
+            self.spend.add(pending.key_id, cost - (pending.reserved_usd or Decimal(0)), queued=False)
+        for row in rows:
+            tokens = TokenUsage(row.input_tokens, row.output_tokens, row.cache_read_tokens, row.cache_write_tokens)
+            self.metrics.observe_usage(row.provider, row.model, row.key_name, tokens, row.cost_usd, None)
+
+
+def usage_row(
+    principal: Principal,
+    provider: str,
+    model: str,
+    tokens: TokenUsage,
+    cost: Decimal | None,
+    *,
+    request_id: str | None = None,
+    batch_id: str | None = None,
+) -> UsageRow:
+    return UsageRow(
+        created_at=datetime.now(UTC),
+        key_id=principal.key_id,
+        key_name=principal.key_name,
+        owner=principal.owner,
+        provider=provider,
+        model=model,
+        input_tokens=tokens.input_tokens,
+        output_tokens=tokens.output_tokens,
+        cache_read_tokens=tokens.cache_read_tokens,
+        cache_write_tokens=tokens.cache_write_tokens,
+        cost_usd=cost,
+        batch_id=batch_id,
+        request_id=request_id,
+    )

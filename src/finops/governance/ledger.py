@@ -1,0 +1,96 @@
+"""Write-behind usage ledger: requests put rows on an in-memory queue; one background task writes them in
+batches. ``stop()`` drains the queue, so a clean shutdown loses nothing; a failed write is retried."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from decimal import Decimal
+
+from finops.governance.metrics import GatewayMetrics
+from finops.governance.spend import SpendTracker
+from finops.store.usage import UsageRepository, UsageRow
+
+logger = logging.getLogger("finops.governance.ledger")
+
+
+class UsageLedger:
+    def __init__(
+        self,
+        repository: UsageRepository,
+        spend: SpendTracker,
+        metrics: GatewayMetrics,
+        *,
+        batch_size: int = 500,
+        retry_seconds: float = 1.0,
+    ) -> None:
+        self._repository = repository
+        self._spend = spend
+        self._metrics = metrics
+        self._batch_size = batch_size
+        self._retry_seconds = retry_seconds
+        self._queue: asyncio.Queue[UsageRow | None] = asyncio.Queue()  # None: the writer should stop
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def record(self, row: UsageRow) -> None:
+        """Never blocks: the row is written by the background task."""
+        self._queue.put_nowait(row)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="finops-usage-ledger")
+
+    async def stop(self) -> None:
+        """Let the writer finish what it is writing (never cancelled mid-write: that could write twice), then
+        drain the rest."""
+        self._stopping = True
+        if self._task is not None:
+            self._queue.put_nowait(None)
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Write everything queued so far (tests, admin reports that want up-to-date numbers)."""
+        while not self._queue.empty():
+            await self._write(self._take_batch(), final=True)
+
+    def _take_batch(self) -> list[UsageRow]:
+        rows: list[UsageRow] = []
+        while len(rows) < self._batch_size:
+            try:
+                row = self._queue.get_nowait()
+            except asyncio.QueueEmpty:
+                break
+            if row is None:
+                break  # the stop signal: _run sees _stopping after this batch
+            rows.append(row)
+        return rows
+
+    async def _run(self) -> None:
+        while True:
+            first = await self._queue.get()
+            if first is not None:
+                await self._write([first, *self._take_batch()], final=False)
+            if self._stopping:
+                return
+
+    async def _write(self, rows: list[UsageRow], *, final: bool) -> None:
+        attempts = 0
+        while rows:
+            try:
+                await self._repository.add_many(rows)
+            except Exception:
+                attempts += 1
+                logger.exception("writing %d usage rows failed (attempt %d)", len(rows), attempts)
+                if (final or self._stopping) and attempts >= 3:
+                    self._metrics.ledger_dropped.inc(len(rows))
+                    return
+                await asyncio.sleep(self._retry_seconds)
+                continue
+            for row in rows:
+                if row.key_id and row.cost_usd is not None:
+                    self._spend.flushed(row.key_id, Decimal(row.cost_usd))
+            return

@@ -1,0 +1,97 @@
+"""Prometheus metrics. Each app gets its own registry (several gateways may live in one test process).
+
+Label cardinality stays bounded: at most ``_MAX_VALUES`` distinct models and key names per label; the rest
+are reported as ``other``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from finops.governance.pricing import TokenUsage
+
+_MAX_VALUES = 200
+_LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+
+
+class _Bounded:
+    """Keeps a label's distinct values under a cap."""
+
+    def __init__(self, cap: int = _MAX_VALUES) -> None:
+        self._seen: set[str] = set()
+        self._cap = cap
+
+    def __call__(self, value: str | None) -> str:
+        value = value or "none"
+        if value in self._seen:
+            return value
+        if len(self._seen) >= self._cap:
+            return "other"
+        self._seen.add(value)
+        return value
+
+
+class GatewayMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self._model = _Bounded()
+        self._key = _Bounded()
+        labels = ("provider", "model", "key")
+        self.requests = Counter(
+            "finops_llm_requests", "LLM requests that reached a provider", labels, registry=self.registry
+        )
+        self.errors = Counter(
+            "finops_llm_errors",
+            "LLM requests that failed, by error type",
+            ("provider", "error_type"),
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "finops_llm_request_seconds",
+            "Time from admission to the end of the response (streams: the last frame)",
+            ("provider", "model"),
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.tokens = Counter("finops_tokens", "Tokens used", (*labels, "type"), registry=self.registry)
+        self.cost = Counter("finops_cost_usd", "Cost in USD (genai-prices)", labels, registry=self.registry)
+        self.unpriced = Counter(
+            "finops_unpriced_requests",
+            "Requests whose model has no known price (cost NULL)",
+            ("provider", "model"),
+            registry=self.registry,
+        )
+        self.refused = Counter(
+            "finops_refused_requests", "Requests refused by governance", ("reason",), registry=self.registry
+        )
+        self.http = Counter(
+            "finops_http_requests", "HTTP requests by status class", ("status",), registry=self.registry
+        )
+        self.ledger_dropped = Counter(
+            "finops_ledger_write_failures", "Usage rows that could not be written", registry=self.registry
+        )
+
+    def observe_usage(
+        self, provider: str, model: str, key: str | None, usage: TokenUsage, cost: Decimal | None, seconds: float | None
+    ) -> None:
+        model_label, key_label = self._model(model), self._key(key)
+        self.requests.labels(provider, model_label, key_label).inc()
+        for kind, count in (
+            ("input", usage.input_tokens),
+            ("output", usage.output_tokens),
+            ("cache_read", usage.cache_read_tokens),
+            ("cache_write", usage.cache_write_tokens),
+        ):
+            if count:
+                self.tokens.labels(provider, model_label, key_label, kind).inc(count)
+        if cost is None:
+            self.unpriced.labels(provider, model_label).inc()
+        else:
+            self.cost.labels(provider, model_label, key_label).inc(float(cost))
+        if seconds is not None:
+            self.latency.labels(provider, model_label).observe(seconds)
+
+    def observe_error(self, provider: str, error_type: str) -> None:
+        self.errors.labels(provider, error_type).inc()

@@ -1,0 +1,165 @@
+"""Batch cost reconciler: follows every batch whose usage is not recorded yet and, once it has ended, reads its
+results once and records each succeeded request's usage at the batch price.
+
+Exactly once across gateway processes: a batch is leased with a conditional UPDATE before any work, and the
+usage rows are inserted in the same transaction that marks it recorded, guarded by the lease
+(``UsageRepository.record_batch``). A batch not ended yet is put back with a delay so it is polled gently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import orjson
+
+from finops.core.errors import NotFoundError
+from finops.core.types import Principal
+from finops.governance import pricing
+from finops.governance.governor import Governance, usage_row
+from finops.governance.pricing import TokenUsage
+from finops.providers.base import BatchRef, CallContext
+from finops.providers.registry import ProviderRegistry
+from finops.store.records import as_utc
+from finops.store.usage import PendingBatch, UsageRow
+
+logger = logging.getLogger("finops.governance.reconciler")
+_LEASE_SECONDS = 300.0
+_PER_ROUND = 20
+
+
+async def _lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    pending = b""
+    async for chunk in chunks:
+        *lines, pending = (pending + chunk).split(b"\n")
+        for line in lines:
+            if line.strip():
+                yield line
+    if pending.strip():
+        yield pending
+
+
+class BatchReconciler:
+    def __init__(self, governance: Governance, providers: ProviderRegistry, *, interval: float) -> None:
+        self._governance = governance
+        self._usage = governance.usage
+        self._providers = providers
+        self._interval = interval
+        self._owner = "proc_" + secrets.token_hex(8)
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="finops-batch-reconciler")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("batch reconciliation round failed")
+            await asyncio.sleep(self._interval)
+
+    async def run_once(self) -> int:
+        recorded = 0
+        for pending in await self._usage.unrecorded_batches(datetime.now(UTC), _PER_ROUND):
+            try:
+                recorded += await self.settle(pending)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("could not reconcile batch %s", pending.batch_id)
+                await self._usage.postpone(pending.batch_id, self._owner, self._interval * 5)
+        return recorded
+
+    async def settle(self, pending: PendingBatch) -> bool:
+        """Record the batch's usage if it has ended and nobody else did; True when this call recorded it."""
+        if not await self._usage.lease(pending.batch_id, self._owner, _LEASE_SECONDS):
+            return False
+        row = await self._usage.batch_row(pending.batch_id)
+        if row is None:
+            return await self._finish(pending, [], Decimal(0))
+        ref = BatchRef(
+            upstream_id=row.upstream_id,
+            state=orjson.loads(row.upstream_state),
+            request_count=row.request_count,
+            created_at=as_utc(row.created_at),  # type: ignore[arg-type]
+            cancel_requested=row.cancel_initiated_at is not None,
+        )
+        provider = self._providers.get(row.provider)
+        ctx = CallContext(request_id=f"reconcile_{pending.batch_id}")
+        try:
+            status = await provider.get_batch(ref, ctx)
+            if status.processing_status != "ended":
+                await self._usage.postpone(pending.batch_id, self._owner, self._interval)
+                return False
+            rows = [line async for line in self._priced(pending, provider.batch_results(ref, ctx))]
+        except NotFoundError:
+            # Gone upstream before its results were read: keep the reservation as what was spent.
+            reserved = Decimal(pending.reserved_usd or 0)
+            gone = usage_row(
+                _principal(pending),
+                pending.provider,
+                "(batch results unavailable)",
+                TokenUsage(),
+                reserved,
+                batch_id=pending.batch_id,
+            )
+            return await self._finish(pending, [gone], reserved)
+        total = sum((Decimal(r.cost_usd) for r in rows if r.cost_usd is not None), Decimal(0))
+        return await self._finish(pending, rows, total)
+
+    async def _priced(self, pending: PendingBatch, chunks: AsyncIterator[bytes]) -> AsyncIterator[UsageRow]:
+        principal = _principal(pending)
+        async for line in _lines(chunks):
+            try:
+                item = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue
+            result = item.get("result") or {}
+            if result.get("type") != "succeeded":
+                continue  # errored, canceled and expired requests are not billed
+            message = result.get("message") or {}
+            tokens = TokenUsage.from_anthropic(message.get("usage"))
+            model = str(message.get("model") or "unknown")
+            cost = pricing.cost(pending.provider, model, tokens, batch=True)
+            yield usage_row(
+                principal,
+                pending.provider,
+                model,
+                tokens,
+                cost,
+                request_id=item.get("custom_id"),
+                batch_id=pending.batch_id,
+            )
+
+    async def _finish(self, pending: PendingBatch, rows: list[UsageRow], cost: Decimal) -> bool:
+        if not await self._usage.record_batch(pending.batch_id, self._owner, rows, cost):
+            return False
+        self._governance.batch_recorded(pending, rows, cost)
+        return True
+
+    async def settle_now(self, batch_id: str) -> None:
+        """Before a batch is deleted: record its usage if that has not happened (best effort)."""
+        pending = await self._usage.pending_batch(batch_id)
+        if pending is not None:
+            try:
+                await self.settle(pending)
+            except Exception:
+                logger.exception("could not record batch %s before its deletion", batch_id)
+
+
+def _principal(pending: PendingBatch) -> Principal:
+    return Principal(owner=pending.owner, key_id=pending.key_id, key_name=pending.key_name)

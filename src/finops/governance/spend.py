@@ -1,0 +1,71 @@
+"""Spend so far per key and budget period, for budget checks without a query per request.
+
+The value is the ledger total for the period plus the key's outstanding batch reservations, read from the
+database at most every ``ttl`` seconds per key, plus what this process recorded since (including rows still
+waiting in the write-behind queue). Other processes' spend shows up after at most ``ttl`` seconds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from finops.store.usage import UsageRepository
+
+
+def period_start(period: str | None, now: datetime) -> datetime | None:
+    """Start (UTC) of the budget period containing ``now``; ``None`` for ``total``."""
+    midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "daily":
+        return midnight
+    if period == "weekly":
+        return midnight - timedelta(days=midnight.weekday())
+    if period == "monthly":
+        return midnight.replace(day=1)
+    return None
+
+
+@dataclass
+class _Entry:
+    start: datetime | None
+    value: Decimal
+    expires: float
+
+
+class SpendTracker:
+    def __init__(self, usage: UsageRepository, ttl: float = 2.0) -> None:
+        self._usage = usage
+        self._ttl = ttl
+        self._entries: dict[str, _Entry] = {}
+        self._unflushed: defaultdict[str, Decimal] = defaultdict(Decimal)
+
+    async def spent(self, key_id: str, period: str | None) -> Decimal:
+        now = datetime.now(UTC)
+        start = period_start(period, now)
+        entry = self._entries.get(key_id)
+        if entry is None or entry.start != start or entry.expires <= time.monotonic():
+            total = await self._usage.key_spend(key_id, start)
+            entry = _Entry(start, total + self._unflushed.get(key_id, Decimal(0)), time.monotonic() + self._ttl)
+            self._entries[key_id] = entry
+        return entry.value
+
+    def add(self, key_id: str, amount: Decimal, *, queued: bool) -> None:
+        """Count ``amount`` at once; ``queued`` means its ledger row is not in the database yet."""
+        entry = self._entries.get(key_id)
+        if entry is not None:
+            entry.value += amount
+        if queued:
+            self._unflushed[key_id] += amount
+
+    def flushed(self, key_id: str, amount: Decimal) -> None:
+        left = self._unflushed.get(key_id, Decimal(0)) - amount
+        if left <= 0:
+            self._unflushed.pop(key_id, None)
+        else:
+            self._unflushed[key_id] = left
+
+    def forget(self, key_id: str) -> None:
+        self._entries.pop(key_id, None)

@@ -1,0 +1,215 @@
+"""The usage ledger (one row per priced request) and per-batch cost bookkeeping.
+
+Batch costs are recorded exactly once across gateway processes: a process first takes a lease on the batch with
+a conditional UPDATE, and writes the usage rows in the same transaction that marks the batch recorded (guarded
+by its lease), so a crash anywhere leaves either nothing or everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from finops.store.records import as_utc
+from finops.store.tables import batch_costs, batches, usage_records
+
+
+@dataclass(frozen=True)
+class UsageRow:
+    created_at: datetime
+    key_id: str | None
+    key_name: str | None
+    owner: str
+    provider: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost_usd: Decimal | None
+    batch_id: str | None = None
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PendingBatch:
+    batch_id: str
+    key_id: str | None
+    key_name: str | None
+    owner: str
+    provider: str
+    reserved_usd: Decimal | None
+
+
+GROUPS = ("key", "provider", "model", "day")
+
+
+def _pending(row: sa.Row) -> PendingBatch:
+    return PendingBatch(
+        batch_id=row.batch_id,
+        key_id=row.key_id,
+        key_name=row.key_name,
+        owner=row.owner,
+        provider=row.provider,
+        reserved_usd=Decimal(row.reserved_usd) if row.reserved_usd is not None else None,
+    )
+
+
+def _dec(value: Any) -> Decimal:
+    return Decimal(value) if value is not None else Decimal(0)
+
+
+class UsageRepository:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def add_many(self, rows: Sequence[UsageRow]) -> None:
+        if not rows:
+            return
+        async with self._engine.begin() as connection:
+            await connection.execute(usage_records.insert(), [row.__dict__ for row in rows])
+
+    async def key_spend(self, key_id: str, since: datetime | None) -> Decimal:
+        """Recorded cost since ``since`` plus the reservations of the key's batches not recorded yet."""
+        spent = sa.select(sa.func.sum(usage_records.c.cost_usd)).where(usage_records.c.key_id == key_id)
+        if since is not None:
+            spent = spent.where(usage_records.c.created_at >= since)
+        reserved = sa.select(sa.func.sum(batch_costs.c.reserved_usd)).where(
+            batch_costs.c.key_id == key_id, batch_costs.c.usage_recorded_at.is_(None)
+        )
+        async with self._engine.connect() as connection:
+            total = _dec((await connection.execute(spent)).scalar())
+            total += _dec((await connection.execute(reserved)).scalar())
+        return total
+
+    async def report(self, group_by: str, start: datetime | None, end: datetime | None) -> list[dict[str, Any]]:
+        if group_by not in GROUPS:
+            raise ValueError(group_by)
+        if group_by == "key":
+            columns = [usage_records.c.key_id, usage_records.c.key_name]
+        elif group_by == "day":
+            columns = [sa.func.date(usage_records.c.created_at).label("day")]
+        else:
+            columns = [usage_records.c[group_by]]
+        query = sa.select(
+            *columns,
+            sa.func.count().label("requests"),
+            sa.func.sum(usage_records.c.input_tokens).label("input_tokens"),
+            sa.func.sum(usage_records.c.output_tokens).label("output_tokens"),
+            sa.func.sum(usage_records.c.cache_read_tokens).label("cache_read_tokens"),
+            sa.func.sum(usage_records.c.cache_write_tokens).label("cache_write_tokens"),
+            sa.func.sum(usage_records.c.cost_usd).label("cost_usd"),
+            sa.func.count(usage_records.c.cost_usd).label("priced_requests"),
+        ).group_by(*columns)
+        if start is not None:
+            query = query.where(usage_records.c.created_at >= start)
+        if end is not None:
+            query = query.where(usage_records.c.created_at < end)
+        query = query.order_by(*columns)
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        result = []
+        for row in rows:
+            item = {str(name): value for name, value in row.items()}
+            if "day" in item:
+                item["day"] = str(item["day"])
+            for name in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"):
+                item[name] = int(item[name] or 0)
+            item["cost_usd"] = _dec(item["cost_usd"])
+            item["unpriced_requests"] = item["requests"] - item.pop("priced_requests")
+            result.append(item)
+        return result
+
+    # Batches --------------------------------------------------------------------------------------------------
+
+    async def add_batch(self, pending: PendingBatch, created_at: datetime) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(batch_costs.insert().values(**pending.__dict__, created_at=created_at))
+
+    async def unrecorded_batches(self, now: datetime, limit: int) -> list[PendingBatch]:
+        query = (
+            sa.select(batch_costs)
+            .where(
+                batch_costs.c.usage_recorded_at.is_(None),
+                sa.or_(batch_costs.c.lease_expires_at.is_(None), batch_costs.c.lease_expires_at < now),
+            )
+            .order_by(batch_costs.c.lease_expires_at.nulls_first(), batch_costs.c.created_at)
+            .limit(limit)
+        )
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return [_pending(row) for row in rows]
+
+    async def pending_batch(self, batch_id: str) -> PendingBatch | None:
+        query = sa.select(batch_costs).where(
+            batch_costs.c.batch_id == batch_id, batch_costs.c.usage_recorded_at.is_(None)
+        )
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(query)).first()
+        return _pending(row) if row else None
+
+    async def lease(self, batch_id: str, owner: str, seconds: float) -> bool:
+        """Take the batch for ``seconds`` unless another process holds a live lease or it is recorded already."""
+        now = datetime.now(UTC)
+        statement = (
+            batch_costs.update()
+            .where(
+                batch_costs.c.batch_id == batch_id,
+                batch_costs.c.usage_recorded_at.is_(None),
+                sa.or_(
+                    batch_costs.c.lease_expires_at.is_(None),
+                    batch_costs.c.lease_expires_at < now,
+                    batch_costs.c.lease_owner == owner,
+                ),
+            )
+            .values(lease_owner=owner, lease_expires_at=now + timedelta(seconds=seconds))
+        )
+        async with self._engine.begin() as connection:
+            return (await connection.execute(statement)).rowcount == 1
+
+    async def postpone(self, batch_id: str, owner: str, seconds: float) -> None:
+        """Keep the batch leased (by nobody in particular) until it is worth looking again."""
+        statement = (
+            batch_costs.update()
+            .where(batch_costs.c.batch_id == batch_id, batch_costs.c.lease_owner == owner)
+            .values(lease_owner=None, lease_expires_at=datetime.now(UTC) + timedelta(seconds=seconds))
+        )
+        async with self._engine.begin() as connection:
+            await connection.execute(statement)
+
+    async def record_batch(self, batch_id: str, owner: str, rows: Sequence[UsageRow], cost: Decimal | None) -> bool:
+        """Write the batch's usage rows and mark it recorded, atomically and only while ``owner`` holds it."""
+        async with self._engine.begin() as connection:
+            marked = await connection.execute(
+                batch_costs.update()
+                .where(
+                    batch_costs.c.batch_id == batch_id,
+                    batch_costs.c.lease_owner == owner,
+                    batch_costs.c.usage_recorded_at.is_(None),
+                )
+                .values(usage_recorded_at=datetime.now(UTC), cost_usd=cost, lease_expires_at=None)
+            )
+            if marked.rowcount != 1:
+                return False
+            if rows:
+                await connection.execute(usage_records.insert(), [row.__dict__ for row in rows])
+        return True
+
+    async def batch_cost(self, batch_id: str) -> tuple[datetime | None, Decimal | None]:
+        query = sa.select(batch_costs.c.usage_recorded_at, batch_costs.c.cost_usd).where(
+            batch_costs.c.batch_id == batch_id
+        )
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(query)).first()
+        return (as_utc(row.usage_recorded_at), row.cost_usd) if row else (None, None)
+
+    async def batch_row(self, batch_id: str) -> sa.Row | None:
+        """The batch as stored by ``finops.store.batches`` (even once deleted: its results may still be read)."""
+        async with self._engine.connect() as connection:
+            return (await connection.execute(sa.select(batches).where(batches.c.id == batch_id))).first()

@@ -1,0 +1,114 @@
+"""Small governance parts: SSE usage capture, budget periods, local rate counters, the write-behind ledger and
+the batch lease."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import orjson
+
+from finops.governance.ledger import UsageLedger
+from finops.governance.metrics import GatewayMetrics
+from finops.governance.ratelimit import MemoryCounters
+from finops.governance.spend import SpendTracker, period_start
+from finops.governance.sse_usage import SSEUsage
+from finops.store import Store
+from finops.store.usage import PendingBatch, UsageRepository, UsageRow
+
+
+def _frame(event: str, data: dict) -> bytes:
+    return b"event: " + event.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+
+
+def test_sse_usage_survives_frames_split_anywhere() -> None:
+    stream = b"".join(
+        [
+            _frame(
+                "message_start",
+                {"type": "message_start", "message": {"usage": {"input_tokens": 12, "output_tokens": 1}}},
+            ),
+            _frame("content_block_delta", {"type": "content_block_delta", "delta": {"text": "hi"}}),
+            _frame("message_delta", {"type": "message_delta", "usage": {"output_tokens": 34}}),
+            _frame("message_stop", {"type": "message_stop"}),
+        ]
+    )
+    for size in (1, 7, 64, len(stream)):
+        sniffer = SSEUsage()
+        for start in range(0, len(stream), size):
+            sniffer.feed(stream[start : start + size])
+        assert sniffer.usage == {"input_tokens": 12, "output_tokens": 34}
+
+
+def test_budget_periods() -> None:
+    now = datetime(2026, 11, 25, 15, 30, tzinfo=UTC)  # a Wednesday
+    assert period_start("daily", now) == datetime(2026, 11, 25, tzinfo=UTC)
+    assert period_start("weekly", now) == datetime(2026, 11, 23, tzinfo=UTC)
+    assert period_start("monthly", now) == datetime(2026, 11, 1, tzinfo=UTC)
+    assert period_start("total", now) is None
+
+
+def test_memory_counters_count_within_a_window() -> None:
+    async def run() -> list[int]:
+        counters = MemoryCounters()
+        values = [(await counters.add("k:rpm", 1))[0] for _ in range(3)]
+        values.append((await counters.add("other", 5))[0])
+        return values
+
+    assert asyncio.run(run()) == [1, 2, 3, 5]
+
+
+def _row(index: int) -> UsageRow:
+    return UsageRow(
+        created_at=datetime.now(UTC),
+        key_id="vk_unit",
+        key_name="unit",
+        owner="key:vk_unit",
+        provider="anthropic",
+        model="m",
+        input_tokens=index,
+        output_tokens=1,
+        cache_read_tokens=0,
+        cache_write_tokens=0,
+        cost_usd=Decimal("0.001"),
+        request_id=f"req_{index}",
+    )
+
+
+def test_ledger_loses_nothing_on_a_clean_shutdown(tmp_path: Path) -> None:
+    async def run() -> tuple[list[dict], Decimal]:
+        store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'ledger.db'}")
+        repository = UsageRepository(store.engine)
+        spend = SpendTracker(repository, ttl=60)
+        ledger = UsageLedger(repository, spend, GatewayMetrics(), batch_size=7)
+        ledger.start()
+        for index in range(1000):
+            spend.add("vk_unit", Decimal("0.001"), queued=True)
+            ledger.record(_row(index))
+        await ledger.stop()
+        rows = await repository.report("key", None, None)
+        spent = await spend.spent("vk_unit", "total")
+        await store.close()
+        return rows, spent
+
+    rows, spent = asyncio.run(run())
+    assert rows[0]["requests"] == 1000 and rows[0]["input_tokens"] == sum(range(1000))
+    assert spent == Decimal("1.000")  # flushed rows are no longer counted twice
+
+
+def test_only_one_process_can_lease_and_record_a_batch(tmp_path: Path) -> None:
+    async def run() -> tuple[bool, bool, bool, bool]:
+        store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'lease.db'}")
+        repository = UsageRepository(store.engine)
+        pending = PendingBatch("msgbatch_unit", "vk_unit", "unit", "key:vk_unit", "anthropic", Decimal("1"))
+        await repository.add_batch(pending, datetime.now(UTC))
+        first = await repository.lease(pending.batch_id, "proc_a", 60)
+        second = await repository.lease(pending.batch_id, "proc_b", 60)
+        stolen = await repository.record_batch(pending.batch_id, "proc_b", [_row(1)], Decimal("0.5"))
+        recorded = await repository.record_batch(pending.batch_id, "proc_a", [_row(1)], Decimal("0.5"))
+        await store.close()
+        return first, second, stolen, recorded
+
+    assert asyncio.run(run()) == (True, False, False, True)
