@@ -44,7 +44,7 @@ def create_app(settings: Settings, *, providers: ProviderRegistry | None = None)
         app.state.services = Services(
             settings=settings,
             authenticator=governance.authenticator,
-            messages=MessageService(registry, governance),
+            messages=MessageService(registry, store.files, governance),
             files=FileService(store, registry),
             batches=BatchService(store, registry, governance),
         )

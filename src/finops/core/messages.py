@@ -5,20 +5,25 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from finops.core.errors import InvalidRequestError
+from finops.core.errors import InvalidRequestError, NotFoundError
+from finops.core.file_refs import referenced_file_ids, with_upstream_file_ids
 from finops.core.routing import split_model
 from finops.core.types import JSON, Principal
 from finops.core.validation import validate_message_params
-from finops.providers.base import CallContext, Provider
+from finops.providers.base import CallContext, FileRef, Provider
 from finops.providers.registry import ProviderRegistry
+from finops.store.files import FileRepository
 
 if TYPE_CHECKING:
     from finops.governance.governor import Governance
 
 
 class MessageService:
-    def __init__(self, providers: ProviderRegistry, governance: Governance | None = None) -> None:
+    def __init__(
+        self, providers: ProviderRegistry, files: FileRepository, governance: Governance | None = None
+    ) -> None:
         self._providers = providers
+        self._files = files
         self._governance = governance  # admission (key policy, budget, rate) before the call, pricing after
 
     def _route(self, provider_name: str, body: JSON, ctx: CallContext) -> tuple[Provider, JSON]:
@@ -29,9 +34,31 @@ class MessageService:
         ctx.model = model
         return self._providers.get(chosen), body
 
+    async def _resolve_files(self, principal: Principal, provider: str, body: JSON, ctx: CallContext) -> JSON:
+        """Swap the caller's gateway file IDs for the upstream's; a file is usable only on its own provider."""
+        if ctx.raw_body is not None and b'"file_id"' not in ctx.raw_body:
+            return body  # the common case, decided without walking the body
+        file_ids = referenced_file_ids(body)
+        if not file_ids:
+            return body
+        upstream_ids: dict[str, str] = {}
+        for file_id in sorted(file_ids):
+            record = await self._files.get(file_id, principal.owner)
+            if record is None:
+                raise NotFoundError(f"File not found: {file_id}")
+            if record.provider != provider:
+                raise InvalidRequestError(
+                    f"file {file_id} was uploaded to {record.provider}; use it with x-model-provider: {record.provider}"
+                )
+            upstream_ids[file_id] = record.upstream_id
+            ctx.files[record.upstream_id] = FileRef(upstream_id=record.upstream_id, mime_type=record.mime_type)
+        ctx.raw_body = None
+        return with_upstream_file_ids(body, upstream_ids)
+
     async def create(self, principal: Principal, provider_name: str, body: JSON, ctx: CallContext) -> JSON:
         validate_message_params(body)
         provider, body = self._route(provider_name, body, ctx)
+        body = await self._resolve_files(principal, provider.name, body, ctx)
         if self._governance is None:
             return await provider.create_message(body, ctx)
         return await self._governance.metered(
@@ -42,16 +69,21 @@ class MessageService:
         """The Anthropic SSE frames, as the provider produces them."""
         validate_message_params(body)
         provider, body = self._route(provider_name, body, ctx)
+
+        async def frames() -> AsyncIterator[bytes]:
+            resolved = await self._resolve_files(principal, provider.name, body, ctx)
+            async for frame in provider.stream_message(resolved, ctx):
+                yield frame
+
         if self._governance is None:
-            return provider.stream_message(body, ctx)
-        return self._governance.metered_stream(
-            principal, provider.name, body["model"], ctx, lambda: provider.stream_message(body, ctx)
-        )
+            return frames()
+        return self._governance.metered_stream(principal, provider.name, body["model"], ctx, frames)
 
     async def count_tokens(self, principal: Principal, provider_name: str, body: JSON, ctx: CallContext) -> JSON:
         if not isinstance(body, dict) or not isinstance(body.get("model"), str):
             raise InvalidRequestError("model: Field required")
         provider, body = self._route(provider_name, body, ctx)
+        body = await self._resolve_files(principal, provider.name, body, ctx)
         return await provider.count_tokens(body, ctx)
 
     async def list_models(self, provider_name: str, ctx: CallContext) -> list[JSON]:

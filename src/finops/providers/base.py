@@ -29,6 +29,14 @@ class Capabilities:
     """Message for a refused files/batches call (why, and what to use instead)."""
 
 
+@dataclass(frozen=True)
+class FileRef:
+    """A file a Messages body references, by the upstream's own ID (the core has already rewritten it)."""
+
+    upstream_id: str
+    mime_type: str
+
+
 @dataclass
 class CallContext:
     """Per-call facts an adapter may need; ``usage`` is filled by adapters once a stream's usage is known."""
@@ -38,6 +46,8 @@ class CallContext:
     anthropic_version: str | None = None
     usage: JSON | None = None
     model: str | None = None
+    files: dict[str, FileRef] = field(default_factory=dict)
+    """Files the body references, keyed by upstream ID (Gemini needs their MIME types to build ``fileData``)."""
     raw_body: bytes | None = None
     """The client's body exactly as sent, when the gateway did not change it (lets passthrough skip a dump)."""
 

@@ -343,6 +343,36 @@ REQUEST_CASES = [
         ),
     ),
     RequestCase(
+        # The core swaps gateway file IDs for OpenAI's before translation; documents then ride as file parts,
+        # and one inside a tool result moves to the following user message like any other media.
+        id="document_file_reference_becomes_file_part",
+        params=anthropic_request(
+            [
+                user(
+                    [
+                        {
+                            "type": "tool_result",
+                            "tool_use_id": "t",
+                            "content": [{"type": "document", "source": {"type": "file", "file_id": "file-up1"}}],
+                        },
+                        {"type": "document", "source": {"type": "file", "file_id": "file-up2"}},
+                    ]
+                )
+            ]
+        ),
+        expected=chat_request(
+            [
+                {"role": "tool", "tool_call_id": "t", "content": ""},
+                user(
+                    [
+                        {"type": "file", "file": {"file_id": "file-up1"}},
+                        {"type": "file", "file": {"file_id": "file-up2"}},
+                    ]
+                ),
+            ]
+        ),
+    ),
+    RequestCase(
         id="tools_and_tool_choice_auto",
         params=anthropic_request([user("Hi")], tools=[WEATHER_TOOL], tool_choice={"type": "auto"}),
         expected=chat_request([user("Hi")], tools=[WEATHER_FUNCTION], tool_choice="auto"),
@@ -457,23 +487,6 @@ REJECTED_CASES = [
         id="image_file_reference",
         params=anthropic_request([user([image_block({"type": "file", "file_id": "file_abc"})])]),
         message_contains="messages.0.content.0: image source of type 'file' (file_id 'file_abc') cannot be sent",
-    ),
-    RejectedCase(
-        id="document_file_reference_inside_tool_result",
-        params=anthropic_request(
-            [
-                user(
-                    [
-                        {
-                            "type": "tool_result",
-                            "tool_use_id": "t",
-                            "content": [{"type": "document", "source": {"type": "file", "file_id": "file_x"}}],
-                        }
-                    ]
-                )
-            ]
-        ),
-        message_contains="messages.0.content.0.content.0: document source of type 'file'",
     ),
     RejectedCase(
         id="document_by_url",

@@ -2,19 +2,42 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from finops.emulators.anthropic import generation
+from finops.emulators.anthropic.errors import not_found
 from finops.emulators.anthropic.ids import new_id
-from finops.emulators.anthropic.responses import json_body, json_response
+from finops.emulators.anthropic.responses import json_body, json_response, state_of
+
+
+def _referenced_file_ids(content: Any) -> Iterator[str]:
+    for block in content if isinstance(content, list) else []:
+        if not isinstance(block, dict):
+            continue
+        source = block.get("source")
+        if isinstance(source, dict) and source.get("type") == "file":
+            yield str(source.get("file_id"))
+        if block.get("type") == "tool_result":
+            yield from _referenced_file_ids(block.get("content"))
+
+
+def check_file_sources(request: Request, params: dict[str, Any]) -> None:
+    """A ``{"type": "file", "file_id"}`` source must name a file this organisation uploaded."""
+    files = state_of(request).files
+    for message in params.get("messages") or []:
+        for file_id in _referenced_file_ids(message.get("content") if isinstance(message, dict) else None):
+            if file_id not in files:
+                raise not_found(f"File not found: {file_id}")
 
 
 async def create_message(request: Request) -> Response:
     params = await json_body(request)
     generation.validate_params(params)
+    check_file_sources(request, params)
     reply = generation.plan_reply(params, tool_use_id=new_id("toolu"))
     message_id = new_id("msg")
     if not params.get("stream"):
@@ -34,4 +57,5 @@ async def create_message(request: Request) -> Response:
 async def count_tokens(request: Request) -> Response:
     params = await json_body(request)
     generation.validate_params(params, require_max_tokens=False)
+    check_file_sources(request, params)
     return json_response({"input_tokens": generation.input_tokens(params)})

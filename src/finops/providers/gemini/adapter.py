@@ -32,6 +32,7 @@ from finops.providers.gemini.batches import GeminiBatches
 from finops.providers.gemini.client import GeminiClient
 from finops.providers.gemini.stream import GenerateStreamTranslator
 from finops.providers.gemini.translate import (
+    GeminiFileRef,
     as_int,
     from_count_tokens_response,
     from_generate_response,
@@ -101,8 +102,17 @@ class GeminiProvider:
 
     # -- messages ---------------------------------------------------------------------------------------
 
+    def _file_refs(self, ctx: CallContext) -> dict[str, GeminiFileRef]:
+        """Gemini addresses an uploaded file by its URI (``{host}/{version}/files/...``) plus its MIME type."""
+        return {
+            upstream_id: GeminiFileRef(
+                uri=f"{self._http.base_url}/{self._http.version}/{upstream_id}", mime_type=ref.mime_type
+            )
+            for upstream_id, ref in ctx.files.items()
+        }
+
     async def create_message(self, body: JSON, ctx: CallContext) -> JSON:
-        model, request = to_generate_request(body)
+        model, request = to_generate_request(body, file_refs=self._file_refs(ctx))
         response = await self._http.call(
             "POST", f"{self._api}/models/{_model_path(model)}:generateContent", content=orjson.dumps(request)
         )
@@ -111,7 +121,7 @@ class GeminiProvider:
         return message
 
     async def stream_message(self, body: JSON, ctx: CallContext) -> AsyncIterator[bytes]:
-        model, request = to_generate_request(body)
+        model, request = to_generate_request(body, file_refs=self._file_refs(ctx))
         response = await self._http.open(
             "POST",
             f"{self._api}/models/{_model_path(model)}:streamGenerateContent",
@@ -146,7 +156,7 @@ class GeminiProvider:
             await response.aclose()
 
     async def count_tokens(self, body: JSON, ctx: CallContext) -> JSON:
-        model, request = to_count_tokens_request(body)
+        model, request = to_count_tokens_request(body, file_refs=self._file_refs(ctx))
         response = await self._http.call(
             "POST", f"{self._api}/models/{_model_path(model)}:countTokens", content=orjson.dumps(request)
         )

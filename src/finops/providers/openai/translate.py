@@ -213,12 +213,14 @@ def _map_document(block: JSON, where: str) -> list[JSON]:
             f"{where}: documents by URL are not supported by the openai provider; "
             "send the PDF inline as a base64 source"
         )
+    if source_type == "file":
+        # The core has already swapped the caller's gateway file ID for OpenAI's own ``file-...`` ID.
+        return [{"type": "file", "file": {"file_id": source["file_id"]}}]
     raise _unsupported_source("document", source, where)
 
 
 def _unsupported_source(kind: str, source: JSON, where: str) -> InvalidRequestError:
-    # The gateway resolves its own file ids into inline data before translating; a file reference that still
-    # reaches this point names a file the openai provider cannot read.
+    # Chat Completions takes uploaded files only as ``file`` parts (documents); images must travel inline.
     if source.get("type") == "file":
         return InvalidRequestError(
             f"{where}: {kind} source of type 'file' (file_id {source.get('file_id')!r}) cannot be sent "
