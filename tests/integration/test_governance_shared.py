@@ -10,10 +10,12 @@ from contextlib import ExitStack
 
 import httpx
 import pytest
+import yaml
 
-from tests.conftest import POSTGRES_URL, REDIS_URL
+from tests.conftest import POSTGRES_URL, REDIS_URL, UPSTREAM_KEY
+from tests.support.demo import finops_process
 from tests.support.emulator import EmulatorHandle
-from tests.support.governance import create_key, governed_gateway, key_row, params, wait_for
+from tests.support.governance import create_key, governance_section, key_row, params, wait_for
 
 pytestmark = pytest.mark.skipif(
     not (POSTGRES_URL and REDIS_URL),
@@ -22,22 +24,24 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture
-def gateways(anthropic_emulator: EmulatorHandle, postgres_url: str) -> Iterator[tuple[str, str]]:
+def gateways(
+    anthropic_emulator: EmulatorHandle, postgres_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str]]:
+    """Two real ``finops serve`` processes on one PostgreSQL and one Redis: nothing shared but those."""
     assert REDIS_URL
+    settings = {
+        "database": {"url": postgres_url},
+        "redis": {"url": REDIS_URL},
+        "providers": {"anthropic": {"api_key": UPSTREAM_KEY, "base_url": anthropic_emulator.base_url}},
+        "governance": governance_section(require_virtual_key=True, reconcile_interval_seconds=0.05),
+    }
     with ExitStack() as stack:
-        first, second = (
-            stack.enter_context(
-                governed_gateway(
-                    anthropic_emulator,
-                    postgres_url,
-                    redis_url=REDIS_URL,
-                    require_virtual_key=True,
-                    reconcile_interval_seconds=0.05,
-                )
-            )
-            for _ in range(2)
-        )
-        yield first, second
+        bases = []
+        for name in ("first", "second"):
+            workdir = tmp_path_factory.mktemp(name)
+            (workdir / "finops.yaml").write_text(yaml.safe_dump(settings))
+            bases.append(stack.enter_context(finops_process(["--config", str(workdir / "finops.yaml")], workdir)))
+        yield bases[0], bases[1]
 
 
 def _away_from_window_edge() -> None:
