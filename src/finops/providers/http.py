@@ -17,6 +17,7 @@ from finops.core.errors import (
     UpstreamUnavailableError,
     error_for_status,
 )
+from finops.providers.transport import AiohttpTransport, UpstreamClient
 
 UpstreamErrorMapper = Callable[[httpx.Response, bytes], GatewayError]
 """Turns a non-2xx upstream response (and its body) into the gateway error to raise."""
@@ -26,13 +27,13 @@ _KEY_LIKE = re.compile(r"(sk-[A-Za-z0-9_\-]{8,}|AIza[0-9A-Za-z_\-]{20,}|AKIA[0-9
 
 def build_client(settings: ProviderSettings, base_url: str, headers: dict[str, str] | None = None) -> httpx.AsyncClient:
     timeouts = settings.timeouts
-    return httpx.AsyncClient(
+    limits = httpx.Limits(max_connections=settings.max_connections, max_keepalive_connections=settings.max_connections)
+    return UpstreamClient(
         base_url=base_url,
         headers=headers,
         timeout=httpx.Timeout(connect=timeouts.connect, read=timeouts.read, write=timeouts.write, pool=timeouts.pool),
-        limits=httpx.Limits(
-            max_connections=settings.max_connections, max_keepalive_connections=settings.max_connections
-        ),
+        limits=limits,
+        transport=AiohttpTransport(limits),
     )
 
 
@@ -73,6 +74,26 @@ def transport_errors(provider: str) -> Iterator[None]:
         raise UpstreamUnavailableError(f"the {provider} upstream could not be reached") from exc
 
 
+async def _send_direct(client: httpx.AsyncClient, request: httpx.Request, *, stream: bool) -> httpx.Response:
+    """``client.send`` without the layers the gateway's clients never use (auth flows, redirects, event hooks),
+    which cost more than the transport itself: the request goes to the transport ``client.send`` would pick
+    (so environment proxies still apply) and the response gets what ``client.send`` gives it, cookies included.
+    ``httpx`` is pinned, so its two private names used here are stable."""
+    transport = client._transport_for_url(request.url)
+    response = await transport.handle_async_request(request)
+    response.request = request
+    response.default_encoding = client._default_encoding
+    if "set-cookie" in response.headers:
+        client.cookies.extract_cookies(response)
+    if not stream:
+        try:
+            await response.aread()
+        except BaseException:
+            await response.aclose()
+            raise
+    return response
+
+
 async def send(
     client: httpx.AsyncClient,
     request: httpx.Request,
@@ -83,7 +104,7 @@ async def send(
 ) -> httpx.Response:
     """Send ``request``; a non-2xx answer is read, closed and raised through ``on_error``."""
     with transport_errors(provider):
-        response = await client.send(request, stream=stream)
+        response = await _send_direct(client, request, stream=stream)
         if response.is_success:
             return response
         body = await response.aread()

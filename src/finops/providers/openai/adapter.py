@@ -38,7 +38,7 @@ from finops.providers.openai.batch_status import merge_status
 from finops.providers.openai.models import to_model_object
 from finops.providers.openai.sse import relay_chat_stream
 from finops.providers.openai.stream import ChatStreamTranslator
-from finops.providers.openai.tokens import count_chat_tokens, count_tokens
+from finops.providers.openai.tokens import count_tokens
 from finops.providers.openai.translate import from_chat_response, openai_error_message, to_chat_request
 
 JSON = dict[str, Any]
@@ -108,17 +108,11 @@ class OpenAIProvider:
 
     async def stream_message(self, body: JSON, ctx: CallContext) -> AsyncIterator[bytes]:
         chat = to_chat_request(body, stream=True)
-        # message_start must carry input_tokens, but OpenAI reports usage only at the end: estimate it locally,
-        # in a thread (BPE is CPU work) and while the upstream is being reached.
-        hint = asyncio.ensure_future(asyncio.to_thread(_input_tokens_hint, chat))
-        try:
-            response = await self._open("POST", "/chat/completions", json_body=chat)
-        except BaseException:
-            hint.cancel()
-            raise
-        translator = ChatStreamTranslator(
-            model=body["model"], input_tokens_hint=await hint, stop_sequences=body.get("stop_sequences")
-        )
+        response = await self._open("POST", "/chat/completions", json_body=chat)
+        # OpenAI reports usage only at the end, so message_start says 0 input tokens and the real count arrives in
+        # message_delta, which every Anthropic SDK folds into the final message (as for Bedrock's ConverseStream).
+        # Estimating it up front cost a tokenizer pass and a thread hop on every streamed request.
+        translator = ChatStreamTranslator(model=body["model"], stop_sequences=body.get("stop_sequences"))
         async for frame in relay_chat_stream(iter_lines(response, self.name), translator):
             yield frame
         ctx.usage = translator.usage
@@ -272,13 +266,6 @@ class OpenAIProvider:
         for part, batch in zip(parts, batches, strict=True):
             async for line in part_results(part, batch, ref.cancel_requested, self._file_lines):
                 yield line
-
-
-def _input_tokens_hint(chat: JSON) -> int:
-    try:
-        return count_chat_tokens(chat)
-    except Exception:  # an estimate must never fail the request it decorates; the final usage is OpenAI's
-        return 0
 
 
 async def _quietly(awaitable: Any) -> None:
