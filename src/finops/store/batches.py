@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from finops.store.paging import page_rows
-from finops.store.records import BatchRecord, Page, as_utc
+from finops.store.owned import OwnedRepository
+from finops.store.records import BatchRecord, as_utc
 from finops.store.tables import batches
 
 
@@ -32,9 +31,9 @@ def _record(row: sa.Row) -> BatchRecord:
     )
 
 
-class BatchRepository:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+class BatchRepository(OwnedRepository[BatchRecord]):
+    table = batches
+    _record = staticmethod(_record)
 
     async def add(self, record: BatchRecord) -> None:
         async with self._engine.begin() as connection:
@@ -56,14 +55,6 @@ class BatchRepository:
                 )
             )
 
-    async def get(self, batch_id: str, owner: str) -> BatchRecord | None:
-        query = sa.select(batches).where(
-            batches.c.id == batch_id, batches.c.owner == owner, batches.c.deleted_at.is_(None)
-        )
-        async with self._engine.connect() as connection:
-            row = (await connection.execute(query)).first()
-        return _record(row) if row else None
-
     async def update_status(
         self,
         batch_id: str,
@@ -82,24 +73,3 @@ class BatchRepository:
             values["cancel_initiated_at"] = cancel_initiated_at
         async with self._engine.begin() as connection:
             await connection.execute(batches.update().where(batches.c.id == batch_id).values(**values))
-
-    async def mark_deleted(self, batch_id: str) -> None:
-        async with self._engine.begin() as connection:
-            await connection.execute(
-                batches.update().where(batches.c.id == batch_id).values(deleted_at=datetime.now(UTC))
-            )
-
-    async def list(
-        self, owner: str, provider: str | None, *, limit: int, after_id: str | None, before_id: str | None
-    ) -> Page[BatchRecord]:
-        async with self._engine.connect() as connection:
-            rows, has_more = await page_rows(
-                connection,
-                batches,
-                owner=owner,
-                provider=provider,
-                limit=limit,
-                after_id=after_id,
-                before_id=before_id,
-            )
-        return Page([_record(row) for row in rows], has_more)
