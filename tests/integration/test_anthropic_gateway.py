@@ -15,6 +15,7 @@ import pytest
 
 from finops.emulators.anthropic.app import create_app as anthropic_emulator_app
 from tests.conftest import UPSTREAM_KEY
+from tests.support.anthropic_api import assert_envelope, wait_ended
 from tests.support.emulator import EmulatorHandle
 from tests.support.gateway import running_gateway
 from tests.support.servers import free_port, serve_in_thread
@@ -26,26 +27,6 @@ OTHER_KEY = {"x-api-key": "caller-key-b"}
 
 def params(text: str = "What is 2+2?", **extra: Any) -> dict[str, Any]:
     return {"model": MODEL, "max_tokens": 50, "messages": [{"role": "user", "content": text}], **extra}
-
-
-def assert_envelope(response: httpx.Response, status: int, error_type: str, message_part: str = "") -> None:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["type"] == "error"
-    assert body["error"]["type"] == error_type
-    assert message_part in body["error"]["message"]
-    assert body["request_id"] == response.headers["request-id"]
-    assert response.headers["request-id"].startswith("req_")
-
-
-def wait_ended(client: httpx.Client, batch_id: str, headers: dict[str, str] = KEY) -> dict[str, Any]:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        batch = client.get(f"/v1/messages/batches/{batch_id}", headers=headers).json()
-        if batch["processing_status"] == "ended":
-            return batch
-        time.sleep(0.2)
-    raise AssertionError(f"batch {batch_id} did not end")
 
 
 @pytest.fixture
@@ -83,7 +64,7 @@ def test_ids_work_without_provider_header_and_foreign_ids_are_404(client: httpx.
     ).json()
     batch_id = created["id"]
     assert created["results_url"] is None
-    ended = wait_ended(client, batch_id)
+    ended = wait_ended(client, batch_id, headers=KEY)
     assert ended["request_counts"]["succeeded"] == 2
     assert ended["results_url"] == f"{str(client.base_url).rstrip('/')}/v1/messages/batches/{batch_id}/results"
     lines = [
@@ -118,7 +99,7 @@ def test_cancel_then_delete_rules(client: httpx.Client, anthropic_emulator: Emul
     canceled = client.post(f"/v1/messages/batches/{batch['id']}/cancel", headers=KEY).json()
     assert canceled["processing_status"] in ("canceling", "ended")
     assert canceled["cancel_initiated_at"] is not None
-    ended = wait_ended(client, batch["id"])
+    ended = wait_ended(client, batch["id"], headers=KEY)
     assert sum(ended["request_counts"].values()) == 3
     results = client.get(f"/v1/messages/batches/{batch['id']}/results", headers=KEY).content.splitlines()
     assert {orjson.loads(line)["result"]["type"] for line in results} <= {"canceled", "succeeded"}
@@ -307,7 +288,7 @@ def test_batch_survives_a_gateway_restart(anthropic_emulator: EmulatorHandle, tm
             json={"requests": [{"custom_id": "kept", "params": params()}]},
         ).json()
     with running_gateway(providers, database) as base, httpx.Client(base_url=f"{base}/anthropic") as client:
-        ended = wait_ended(client, batch["id"])
+        ended = wait_ended(client, batch["id"], headers=KEY)
         assert ended["id"] == batch["id"] and ended["results_url"].startswith(base)
         line = orjson.loads(client.get(f"/v1/messages/batches/{batch['id']}/results", headers=KEY).content)
         assert line["custom_id"] == "kept" and line["result"]["type"] == "succeeded"

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import httpx
 import pytest
 
 from tests.integration import seed_examples as seed
+from tests.support.anthropic_api import DEMO_KEY, wait_ended
 from tests.support.demo import demo_gateway
 from tests.support.sdk import SDK_VERSIONS, run_script
 
@@ -26,18 +26,6 @@ def run(sdk: str, template: str, gateway: str, **ids: str) -> str:
     result = run_script(sdk, seed.render(template, gateway, **ids))
     assert result.returncode == 0, f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
     return result.stdout
-
-
-def wait_ended(gateway: str, batch_id: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        batch = httpx.get(
-            f"{gateway}/anthropic/v1/messages/batches/{batch_id}", headers={"x-api-key": "virtual-key-or-dummy-key"}
-        ).json()
-        if batch["processing_status"] == "ended":
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"{batch_id} did not end")
 
 
 @pytest.mark.parametrize("sdk", SDK_VERSIONS)
@@ -86,7 +74,8 @@ def test_batch_examples(gateway: str, sdk: str) -> None:
     retrieved = run(sdk, seed.RETRIEVE_BATCH, gateway, batch=batch_id, provider="anthropic")
     assert f"Batch ID: {batch_id}" in retrieved and "Status: " in retrieved
 
-    wait_ended(gateway, batch_id)
+    with httpx.Client(base_url=f"{gateway}/anthropic") as client:
+        wait_ended(client, batch_id, headers=DEMO_KEY)
     retrieved = run(sdk, seed.RETRIEVE_BATCH, gateway, batch=batch_id, provider="anthropic")
     assert "Status: ended\nProcessing: 0\nSucceeded: 2\nErrored: 0" in retrieved
 
@@ -102,7 +91,8 @@ def test_cancel_example(gateway: str, sdk: str) -> None:
     canceled = run(sdk, seed.CANCEL_BATCH, gateway, batch=batch_id, provider="anthropic")
     assert f"Batch ID: {batch_id}" in canceled
     assert re.search(r"Status: (canceling|ended)", canceled)
-    wait_ended(gateway, batch_id)
+    with httpx.Client(base_url=f"{gateway}/anthropic") as client:
+        wait_ended(client, batch_id, headers=DEMO_KEY)
     results = run(sdk, seed.BATCH_RESULTS, gateway, batch=batch_id)
     assert results.count("Custom ID: ") == 2
 

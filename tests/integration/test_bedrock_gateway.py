@@ -20,6 +20,7 @@ from finops.emulators.bedrock.app import create_app as bedrock_emulator_app
 from finops.emulators.bedrock.eventstream import chunk_frame
 from finops.providers.bedrock.adapter import REFUSAL
 from finops.providers.bedrock.auth import SigV4Signer, build_auth
+from tests.support.anthropic_api import assert_envelope
 from tests.support.demo import demo_gateway
 from tests.support.emulator import EmulatorHandle
 from tests.support.gateway import running_gateway
@@ -71,15 +72,6 @@ def sdk_client(gateway: str) -> anthropic.Anthropic:
 
 def ask(text: str = "What is 2+2?", **extra: Any) -> dict[str, Any]:
     return {"max_tokens": 200, "messages": [{"role": "user", "content": text}], **extra}
-
-
-def assert_envelope(response: httpx.Response, status: int, error_type: str, message_part: str = "") -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["type"] == "error" and body["error"]["type"] == error_type, body
-    assert message_part in body["error"]["message"], body
-    assert body["request_id"] == response.headers["request-id"]
-    return body
 
 
 def sse_events(response: httpx.Response) -> list[tuple[str, dict[str, Any]]]:

@@ -5,17 +5,16 @@ upload, batches (inline, file input, per-request errors, cancel, two models), an
 from __future__ import annotations
 
 import textwrap
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import anthropic
 import httpx
-import orjson
 import pytest
 
 from finops.emulators.gemini.app import create_app as gemini_emulator_app
 from finops.providers.gemini import batch_lines
+from tests.support.anthropic_api import assert_envelope, results_of, wait_ended
 from tests.support.emulator import EmulatorHandle
 from tests.support.gateway import running_gateway
 from tests.support.sdk import run_script
@@ -33,14 +32,6 @@ WEATHER_TOOL = {
 
 def params(text: str = "What is 2+2?", model: str = "gemini-1.5-flash", **extra: Any) -> dict[str, Any]:
     return {"model": model, "max_tokens": 64, "messages": [{"role": "user", "content": text}], **extra}
-
-
-def assert_envelope(response: httpx.Response, status: int, error_type: str, message_part: str = "") -> None:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["type"] == "error" and body["error"]["type"] == error_type, body
-    assert message_part in body["error"]["message"], body
-    assert body["request_id"] == response.headers["request-id"]
 
 
 @pytest.fixture(scope="module")
@@ -65,26 +56,6 @@ def http(gateway: str) -> Iterator[httpx.Client]:
 @pytest.fixture
 def sdk(gateway: str) -> anthropic.Anthropic:
     return anthropic.Anthropic(base_url=gateway, api_key="caller-key-a", default_headers=GEMINI, max_retries=0)
-
-
-def wait_ended(http: httpx.Client, batch_id: str, timeout: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        batch = http.get(f"/v1/messages/batches/{batch_id}", headers=KEY).json()
-        assert sum(batch["request_counts"].values()) > 0
-        if batch["processing_status"] == "ended":
-            return batch
-        time.sleep(0.2)
-    raise AssertionError(f"batch {batch_id} did not end")
-
-
-def results_of(http: httpx.Client, batch_id: str) -> dict[str, dict[str, Any]]:
-    response = http.get(f"/v1/messages/batches/{batch_id}/results", headers=KEY)
-    assert response.status_code == 200, response.text
-    lines = [orjson.loads(line) for line in response.content.splitlines()]
-    results = {line["custom_id"]: line["result"] for line in lines}
-    assert len(results) == len(lines)
-    return results
 
 
 def upstream_paths(emulator: EmulatorHandle, since: int) -> list[str]:
@@ -250,9 +221,9 @@ def test_inline_batch_with_a_per_request_error(http: httpx.Client, gemini_emulat
     assert batch["request_counts"]["processing"] == 3
     assert upstream_paths(gemini_emulator, before) == ["POST /v1beta/models/gemini-1.5-flash:batchGenerateContent"]
 
-    ended = wait_ended(http, batch["id"])
+    ended = wait_ended(http, batch["id"], headers=KEY)
     assert ended["request_counts"] == {"processing": 0, "succeeded": 2, "errored": 1, "canceled": 0, "expired": 0}
-    results = results_of(http, batch["id"])
+    results = results_of(http, batch["id"], headers=KEY)
     assert results["good-1"]["type"] == "succeeded" and results["good-2"]["type"] == "succeeded"
     assert results["good-1"]["message"]["content"][0]["text"].startswith("2 + 2 = 4")
     assert results["bad"]["type"] == "errored"
@@ -272,9 +243,9 @@ def test_large_batch_takes_the_file_input_path(
     batch = http.post("/v1/messages/batches", headers=KEY, json={"requests": requests}).json()
     calls = upstream_paths(gemini_emulator, before)
     assert calls[0] == "POST /upload/v1beta/files" and calls[-1].endswith("gemini-1.5-flash:batchGenerateContent")
-    wait_ended(http, batch["id"])
+    wait_ended(http, batch["id"], headers=KEY)
     since = gemini_emulator.request_count()
-    results = results_of(http, batch["id"])
+    results = results_of(http, batch["id"], headers=KEY)
     assert sorted(results) == sorted(r["custom_id"] for r in requests)
     assert all(result["type"] == "succeeded" for result in results.values())
     assert "Question number 7 " in results["req-7"]["message"]["content"][0]["text"]
@@ -294,9 +265,9 @@ def test_two_model_batch_is_split_and_merged(http: httpx.Client, gemini_emulator
         "POST /v1beta/models/gemini-2.0-flash:batchGenerateContent",
     ]
     assert batch["request_counts"]["processing"] == 6
-    ended = wait_ended(http, batch["id"])
+    ended = wait_ended(http, batch["id"], headers=KEY)
     assert ended["request_counts"]["succeeded"] == 6
-    results = results_of(http, batch["id"])
+    results = results_of(http, batch["id"], headers=KEY)
     for request in requests:
         result = results[request["custom_id"]]
         assert result["type"] == "succeeded"
@@ -319,10 +290,10 @@ def test_cancelled_batch(sqlite_url: str) -> None:
             canceled = http.post(f"/v1/messages/batches/{batch['id']}/cancel", headers=KEY).json()
             assert canceled["processing_status"] in ("canceling", "ended")
             assert canceled["cancel_initiated_at"] is not None
-            ended = wait_ended(http, batch["id"])
+            ended = wait_ended(http, batch["id"], headers=KEY)
             assert sum(ended["request_counts"].values()) == 5
             assert ended["request_counts"]["canceled"] == 5
-            results = results_of(http, batch["id"])
+            results = results_of(http, batch["id"], headers=KEY)
             assert sorted(results) == sorted(r["custom_id"] for r in requests)
             assert {result["type"] for result in results.values()} == {"canceled"}
             assert http.delete(f"/v1/messages/batches/{batch['id']}", headers=KEY).status_code == 200

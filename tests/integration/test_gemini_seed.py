@@ -7,7 +7,6 @@ The Files examples in the seed show Anthropic and OpenAI only; the Gemini varian
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import httpx
 import pytest
 
 from tests.integration import seed_examples as seed
+from tests.support.anthropic_api import DEMO_KEY, wait_ended
 from tests.support.demo import demo_gateway
 from tests.support.sdk import SDK_VERSIONS, run_script
 
@@ -53,17 +53,6 @@ def printed(output: str, label: str) -> str:
     return match.group(1)
 
 
-def wait_ended(gateway_url: str, batch_id: str) -> None:
-    deadline = time.monotonic() + 30
-    headers = {"x-api-key": "virtual-key-or-dummy-key"}
-    while time.monotonic() < deadline:
-        batch = httpx.get(f"{gateway_url}/anthropic/v1/messages/batches/{batch_id}", headers=headers).json()
-        if batch["processing_status"] == "ended":
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"batch {batch_id} did not end")
-
-
 def test_demo_serves_gemini(gateway_url: str) -> None:
     assert "gemini" in httpx.get(f"{gateway_url}/health").json()["providers"]
 
@@ -95,7 +84,8 @@ def test_batch_create_list_retrieve_results(sdk: str, gateway_url: str) -> None:
     assert f"Batch ID: {batch_id}" in retrieved
     assert re.search(r"Status: (in_progress|ended)\nProcessing: \d\nSucceeded: \d\nErrored: 0", retrieved)
 
-    wait_ended(gateway_url, batch_id)
+    with httpx.Client(base_url=f"{gateway_url}/anthropic") as client:
+        wait_ended(client, batch_id, headers=DEMO_KEY)
     ended = run(sdk, seed.RETRIEVE_BATCH, gateway_url, batch=batch_id, provider="gemini")
     assert "Status: ended\nProcessing: 0\nSucceeded: 2\nErrored: 0" in ended
 

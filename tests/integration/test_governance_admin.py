@@ -11,16 +11,10 @@ import httpx
 import pytest
 
 from tests.conftest import UPSTREAM_KEY
+from tests.support.anthropic_api import assert_envelope
 from tests.support.emulator import EmulatorHandle
 from tests.support.gateway import running_gateway
 from tests.support.governance import ADMIN, ADMIN_KEY, MODEL, create_key, governed_gateway, params
-
-
-def assert_envelope(response: httpx.Response, status: int, error_type: str, part: str = "") -> None:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["type"] == "error" and body["error"]["type"] == error_type, body
-    assert part in body["error"]["message"], body
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import textwrap
-import time
 from collections.abc import AsyncGenerator, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from finops.providers.openai.batch_lines import to_batch_line
 from finops.providers.openai.batch_status import merge_status
 from finops.providers.openai.sse import relay_chat_stream
 from finops.providers.openai.stream import ChatStreamTranslator
+from tests.support.anthropic_api import assert_envelope, results_of, wait_ended
 from tests.support.emulator import EmulatorHandle
 from tests.support.gateway import running_gateway
 from tests.support.sdk import run_script
@@ -41,35 +41,6 @@ WEATHER_TOOL = {
 
 def params(text: str = "What is 2+2?", model: str = MODEL, **extra: Any) -> dict[str, Any]:
     return {"model": model, "max_tokens": 50, "messages": [{"role": "user", "content": text}], **extra}
-
-
-def assert_envelope(response: httpx.Response, status: int, error_type: str, message_part: str = "") -> None:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["type"] == "error"
-    assert body["error"]["type"] == error_type
-    assert message_part in body["error"]["message"], body["error"]["message"]
-    assert body["request_id"] == response.headers["request-id"]
-
-
-def wait_ended(client: httpx.Client, batch_id: str, timeout: float = 20) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        batch = client.get(f"/v1/messages/batches/{batch_id}", headers=KEY).json()
-        assert sum(batch["request_counts"].values()) > 0
-        if batch["processing_status"] == "ended":
-            return batch
-        time.sleep(0.1)
-    raise AssertionError(f"batch {batch_id} did not end")
-
-
-def results_of(client: httpx.Client, batch_id: str) -> dict[str, dict[str, Any]]:
-    response = client.get(f"/v1/messages/batches/{batch_id}/results", headers=KEY)
-    assert response.status_code == 200, response.text
-    lines = [orjson.loads(line) for line in response.content.splitlines()]
-    by_id = {line["custom_id"]: line["result"] for line in lines}
-    assert len(by_id) == len(lines), "a custom_id was reported twice"
-    return by_id
 
 
 def upstream_writes(emulator: EmulatorHandle) -> list[dict[str, str]]:
@@ -274,9 +245,9 @@ def test_batch_with_two_models_is_split_and_merged(client: httpx.Client, openai_
     assert batch["request_counts"] == {"processing": 5, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}
     assert batch_posts(openai_emulator) == before + 2  # one upstream batch per model
 
-    ended = wait_ended(client, batch["id"])
+    ended = wait_ended(client, batch["id"], headers=KEY)
     assert ended["request_counts"] == {"processing": 0, "succeeded": 5, "errored": 0, "canceled": 0, "expired": 0}
-    results = results_of(client, batch["id"])
+    results = results_of(client, batch["id"], headers=KEY)
     assert set(results) == {r["custom_id"] for r in requests}
     assert all(result["type"] == "succeeded" for result in results.values())
     assert results["mini-2"]["message"]["content"][0]["text"].startswith("2 + 1 = 3")
@@ -293,9 +264,9 @@ def test_batch_with_failing_lines_mixes_succeeded_and_errored(client: httpx.Clie
         {"custom_id": "unknown-model", "params": params("Hi", model="not-a-model")},
     ]
     batch = client.post("/v1/messages/batches", headers=KEY, json={"requests": requests}).json()
-    ended = wait_ended(client, batch["id"])
+    ended = wait_ended(client, batch["id"], headers=KEY)
     assert ended["request_counts"] == {"processing": 0, "succeeded": 2, "errored": 2, "canceled": 0, "expired": 0}
-    results = results_of(client, batch["id"])
+    results = results_of(client, batch["id"], headers=KEY)
     assert results["ok-1"]["type"] == results["ok-2"]["type"] == "succeeded"
     assert results["bad-tool-choice"]["type"] == "errored"
     assert results["bad-tool-choice"]["error"]["error"]["type"] == "invalid_request_error"
@@ -314,10 +285,10 @@ def test_cancelled_batch_reports_canceled_results(client: httpx.Client) -> None:
     canceled = client.post(f"/v1/messages/batches/{batch['id']}/cancel", headers=KEY).json()
     assert canceled["processing_status"] == "canceling" and canceled["cancel_initiated_at"] is not None
     assert sum(canceled["request_counts"].values()) == 5
-    ended = wait_ended(client, batch["id"])
+    ended = wait_ended(client, batch["id"], headers=KEY)
     counts = ended["request_counts"]
     assert sum(counts.values()) == 5 and counts["canceled"] > 0 and counts["processing"] == 0
-    results = results_of(client, batch["id"])
+    results = results_of(client, batch["id"], headers=KEY)
     assert set(results) == {r["custom_id"] for r in requests}
     assert {result["type"] for result in results.values()} <= {"canceled", "succeeded"}
     assert sum(result["type"] == "canceled" for result in results.values()) == counts["canceled"]
@@ -334,7 +305,7 @@ def test_deleting_a_batch_deletes_its_upstream_files(client: httpx.Client, opena
     before = upstream_file_ids()
     one = {"requests": [{"custom_id": "x", "params": params()}]}
     batch = client.post("/v1/messages/batches", headers=KEY, json=one)
-    wait_ended(client, batch.json()["id"])
+    wait_ended(client, batch.json()["id"], headers=KEY)
     assert len(upstream_file_ids() - before) == 2  # input + output
     assert client.delete(f"/v1/messages/batches/{batch.json()['id']}", headers=KEY).status_code == 200
     assert upstream_file_ids() - before == set()
@@ -345,7 +316,7 @@ def test_batch_results_through_the_sdk_without_the_header(client: httpx.Client, 
     batch = client.post(
         "/v1/messages/batches", headers=KEY, json={"requests": [{"custom_id": "q", "params": params()}]}
     ).json()
-    wait_ended(client, batch["id"])
+    wait_ended(client, batch["id"], headers=KEY)
     sdk = anthropic.Anthropic(base_url=openai_gateway, api_key="openai-caller-a", max_retries=0)
     results = list(sdk.messages.batches.results(batch["id"]))
     assert [r.custom_id for r in results] == ["q"]
@@ -360,9 +331,9 @@ def test_large_parts_roll_over_into_more_upstream_batches(
     requests = [{"custom_id": f"r{i}", "params": params(f"What is {i} + {i}?")} for i in range(5)]
     batch = client.post("/v1/messages/batches", headers=KEY, json={"requests": requests}).json()
     assert batch_posts(openai_emulator) == before + 3
-    ended = wait_ended(client, batch["id"])
+    ended = wait_ended(client, batch["id"], headers=KEY)
     assert ended["request_counts"]["succeeded"] == 5
-    results = results_of(client, batch["id"])
+    results = results_of(client, batch["id"], headers=KEY)
     assert results["r4"]["message"]["content"][0]["text"].startswith("4 + 4 = 8")
 
 
@@ -375,9 +346,9 @@ def test_upstream_batch_that_fails_validation_errors_every_request(
     monkeypatch.setattr(batch_plan, "to_batch_line", wrong_url_line)
     requests = [{"custom_id": f"r{i}", "params": params()} for i in range(2)]
     batch = client.post("/v1/messages/batches", headers=KEY, json={"requests": requests}).json()
-    ended = wait_ended(client, batch["id"])
+    ended = wait_ended(client, batch["id"], headers=KEY)
     assert ended["request_counts"] == {"processing": 0, "succeeded": 0, "errored": 2, "canceled": 0, "expired": 0}
-    results = results_of(client, batch["id"])
+    results = results_of(client, batch["id"], headers=KEY)
     assert set(results) == {"r0", "r1"}
     for result in results.values():
         assert result["type"] == "errored"
