@@ -13,7 +13,7 @@ from finops.core.ids import new_batch_id
 from finops.core.routing import split_model
 from finops.core.types import JSON, Principal
 from finops.core.validation import validate_batch_requests
-from finops.providers.base import BatchRef, BatchStatus, CallContext, Provider
+from finops.providers.base import BatchRef, BatchStatus, CallContext
 from finops.providers.registry import ProviderRegistry
 from finops.store import Store
 from finops.store.records import BatchRecord, Page
@@ -53,18 +53,12 @@ class BatchService:
         self._providers = providers
         self._governance = governance  # reserves a batch's worst-case cost; its reconciler records the real one
 
-    def _batch_provider(self, name: str) -> Provider:
-        provider = self._providers.get(name)
-        if not provider.capabilities.batches:
-            raise InvalidRequestError(provider.capabilities.refusal)
-        return provider
-
     def check_provider(self, name: str) -> None:
         """Refuse early (before a 256 MB body is even read) when the provider has no inline batches."""
-        self._batch_provider(name)
+        self._providers.get(name, needs="batches")
 
     async def create(self, principal: Principal, provider_name: str, body: JSON, ctx: CallContext) -> BatchRecord:
-        provider = self._batch_provider(provider_name)
+        provider = self._providers.get(provider_name, needs="batches")
         requests = validate_batch_requests(body)
         requests = _resolve_models(provider_name, requests)
         reservation = None
@@ -140,7 +134,7 @@ class BatchService:
         after_id: str | None,
         before_id: str | None,
     ) -> Page[BatchRecord]:
-        self._batch_provider(provider_name)
+        self._providers.get(provider_name, needs="batches")
         page = await self._store.batches.list(
             principal.owner, provider_name, limit=limit, after_id=after_id, before_id=before_id
         )

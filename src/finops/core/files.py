@@ -5,10 +5,10 @@ from __future__ import annotations
 import contextlib
 from datetime import UTC, datetime
 
-from finops.core.errors import InvalidRequestError, NotFoundError, UpstreamError
+from finops.core.errors import NotFoundError, UpstreamError
 from finops.core.ids import new_file_id
 from finops.core.types import Principal
-from finops.providers.base import CallContext, Download, FileUpload, Provider
+from finops.providers.base import CallContext, Download, FileUpload
 from finops.providers.registry import ProviderRegistry
 from finops.store import Store
 from finops.store.records import FileRecord, Page
@@ -19,20 +19,14 @@ class FileService:
         self._store = store
         self._providers = providers
 
-    def _files_provider(self, name: str) -> Provider:
-        provider = self._providers.get(name)
-        if not provider.capabilities.files:
-            raise InvalidRequestError(provider.capabilities.refusal)
-        return provider
-
     def check_provider(self, name: str) -> None:
         """Refuse early (before an upload is even read) when the provider has no Files API."""
-        self._files_provider(name)
+        self._providers.get(name, needs="files")
 
     async def upload(
         self, principal: Principal, provider_name: str, upload: FileUpload, ctx: CallContext
     ) -> FileRecord:
-        provider = self._files_provider(provider_name)
+        provider = self._providers.get(provider_name, needs="files")
         upstream = await provider.upload_file(upload, ctx)
         record = FileRecord(
             id=new_file_id(),
@@ -68,7 +62,7 @@ class FileService:
         after_id: str | None,
         before_id: str | None,
     ) -> Page[FileRecord]:
-        self._files_provider(provider_name)
+        self._providers.get(provider_name, needs="files")
         return await self._store.files.list(
             principal.owner, provider_name, limit=limit, after_id=after_id, before_id=before_id
         )

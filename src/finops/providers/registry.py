@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
+from typing import Literal
 
 from finops.config import ProviderSettings
 from finops.core.errors import InvalidRequestError
@@ -31,13 +32,16 @@ class ProviderRegistry:
     def from_settings(cls, settings: Mapping[str, ProviderSettings]) -> ProviderRegistry:
         return cls({name: _load(ADAPTERS[name])(config) for name, config in settings.items()})
 
-    def get(self, name: str) -> Provider:
+    def get(self, name: str, *, needs: Literal["files", "batches"] | None = None) -> Provider:
+        """The adapter for ``name``; with ``needs``, refused with the provider's own explanation if it lacks it."""
         provider = self._providers.get(name)
         if provider is None:
             configured = ", ".join(sorted(self._providers)) or "none"
             raise InvalidRequestError(
                 f"x-model-provider: provider {name!r} is not configured on this gateway (configured: {configured})"
             )
+        if needs is not None and not getattr(provider.capabilities, needs):
+            raise InvalidRequestError(provider.capabilities.refusal)
         return provider
 
     def names(self) -> list[str]:
