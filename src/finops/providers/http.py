@@ -17,7 +17,8 @@ from finops.core.errors import (
     UpstreamUnavailableError,
     error_for_status,
 )
-from finops.providers.transport import AiohttpTransport, UpstreamClient
+from finops.providers.pool import PoolTransport
+from finops.providers.transport import UpstreamClient
 
 UpstreamErrorMapper = Callable[[httpx.Response, bytes], GatewayError]
 """Turns a non-2xx upstream response (and its body) into the gateway error to raise."""
@@ -33,7 +34,7 @@ def build_client(settings: ProviderSettings, base_url: str, headers: dict[str, s
         headers=headers,
         timeout=httpx.Timeout(connect=timeouts.connect, read=timeouts.read, write=timeouts.write, pool=timeouts.pool),
         limits=limits,
-        transport=AiohttpTransport(limits),
+        transport=PoolTransport(limits),
     )
 
 

@@ -1,0 +1,224 @@
+"""The upstream transport: httpx's API over a small keep-alive HTTP/1.1 connection pool of our own.
+
+Why not httpx's or aiohttp's pool: a sequential request to a loopback upstream cost ~250 µs of CPU through httpx
+over aiohttp and ~190 µs through bare aiohttp, against ~50 µs on one asyncio protocol with httptools
+(``docs/benchmarks.md``, step 6); that difference was most of what the gateway added per request. The parts that
+are hard to get right stay in libraries: llhttp (via ``httptools``) parses responses, asyncio does TLS, httpx keeps
+building requests, decoding bodies and mapping errors. What is ours is the pooling (``limits``, keep-alive
+expiry, a wait for room with the pool timeout) and writing the request head.
+
+Requests whose body is a stream (file uploads) and ``HEAD`` requests go through httpx's own transport instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections import deque
+from collections.abc import AsyncIterator
+
+import httpx
+
+from finops.providers.connection import Connection
+
+Origin = tuple[str, str, int]
+
+# A request may be sent again on a fresh connection only if a reused connection died before answering anything
+# and sending it twice cannot do harm (as Go's net/http does; a POST is never replayed).
+_REPLAYABLE = frozenset({"GET", "PUT", "DELETE", "OPTIONS"})
+
+
+def _time_out_pool(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(httpx.PoolTimeout("no upstream connection became free in time"))
+
+
+def _request_bytes(request: httpx.Request) -> bytes:
+    """The request line, headers and body, exactly as httpx built them."""
+    parts = [request.method.encode("ascii"), b" ", request.url.raw_path, b" HTTP/1.1\r\n"]
+    for name, value in request.headers.raw:
+        if b"\r" in value or b"\n" in value or b"\r" in name or b"\n" in name:
+            raise httpx.LocalProtocolError(f"header {name!r} holds a line break")
+        parts += (name, b": ", value, b"\r\n")
+    parts += (b"\r\n", request.content)
+    return b"".join(parts)
+
+
+class _PooledBody(httpx.AsyncByteStream):
+    """A response body read off its connection, which goes back to the pool (or is closed) when the body ends or
+    the response is closed."""
+
+    def __init__(self, pool: PoolTransport, origin: Origin, connection: Connection, timeout: float | None) -> None:
+        self._pool = pool
+        self._origin = origin
+        self._connection = connection
+        self._timeout = timeout
+        self._released = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        read_chunk = self._connection.read_chunk
+        while (chunk := await read_chunk(self._timeout)) is not None:
+            yield chunk
+        self._release()
+
+    async def aclose(self) -> None:
+        self._release()
+
+    def _release(self) -> None:
+        if not self._released:
+            self._released = True
+            self._pool.release(self._origin, self._connection)
+
+
+class PoolTransport(httpx.AsyncBaseTransport):
+    def __init__(self, limits: httpx.Limits) -> None:
+        self._limits = limits
+        self._max_connections = limits.max_connections or 1_000_000
+        self._keepalive_expiry = limits.keepalive_expiry if limits.keepalive_expiry is not None else 5.0
+        self._idle: dict[Origin, list[Connection]] = {}
+        self._open = 0  # connections counted against the limit: idle, in use or being opened
+        self._waiting: deque[asyncio.Future[None]] = deque()
+        self._ssl_context: ssl.SSLContext | None = None
+        self._fallback: httpx.AsyncHTTPTransport | None = None
+        self._closed = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not isinstance(request.stream, httpx.ByteStream) or request.method == "HEAD":
+            if self._fallback is None:
+                self._fallback = httpx.AsyncHTTPTransport(limits=self._limits)
+            return await self._fallback.handle_async_request(request)
+        url = request.url
+        origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
+        timeouts = request.extensions.get("timeout", {})
+        read_timeout = timeouts.get("read")
+        data = _request_bytes(request)
+        while True:
+            connection, reused = await self._acquire(origin, timeouts.get("connect"), timeouts.get("pool"))
+            try:
+                connection.send(data)
+                head = await connection.read_head(read_timeout)
+            except httpx.RemoteProtocolError:
+                self._discard(connection)
+                if reused and not connection.received_anything and request.method in _REPLAYABLE:
+                    continue  # the upstream had closed the idle connection: once more on a new one
+                raise
+            except BaseException:
+                self._discard(connection)
+                raise
+            break
+        return httpx.Response(
+            status_code=head.status,
+            headers=head.headers,
+            stream=_PooledBody(self, origin, connection, read_timeout),
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": head.reason},
+        )
+
+    # -- the pool ---------------------------------------------------------------------------------------------
+
+    async def _acquire(
+        self, origin: Origin, connect_timeout: float | None, pool_timeout: float | None
+    ) -> tuple[Connection, bool]:
+        """An idle connection to ``origin`` (``True``: reused) or a new one once the limit leaves room."""
+        if self._closed:
+            raise httpx.ConnectError("the upstream client is closed")
+        loop = asyncio.get_running_loop()
+        deadline = None if pool_timeout is None else loop.time() + pool_timeout
+        while True:
+            connection = self._take_idle(origin, loop.time())
+            if connection is not None:
+                return connection, True
+            if self._open < self._max_connections or self._close_idle_elsewhere():
+                break
+            await self._wait_for_room(loop, deadline)
+        self._open += 1
+        try:
+            return await self._connect(loop, origin, connect_timeout), False
+        except BaseException:
+            self._open -= 1
+            self._wake_one()
+            raise
+
+    def _take_idle(self, origin: Origin, now: float) -> Connection | None:
+        idle = self._idle.get(origin)
+        while idle:
+            connection = idle.pop()  # the most recently used: the least likely to have been closed upstream
+            if not connection.closed and now - connection.idle_since < self._keepalive_expiry:
+                return connection
+            connection.close()
+            self._open -= 1
+        return None
+
+    def _close_idle_elsewhere(self) -> bool:
+        """At the limit, an idle connection to another origin gives way to a request that needs one."""
+        for idle in self._idle.values():
+            if idle:
+                idle.pop(0).close()
+                self._open -= 1
+                return True
+        return False
+
+    async def _wait_for_room(self, loop: asyncio.AbstractEventLoop, deadline: float | None) -> None:
+        waiter = loop.create_future()
+        self._waiting.append(waiter)
+        timer = None if deadline is None else loop.call_at(deadline, _time_out_pool, waiter)
+        try:
+            await waiter
+        except BaseException:
+            if waiter in self._waiting:
+                self._waiting.remove(waiter)  # timed out or cancelled while queued
+            elif waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                self._wake_one()  # woken and cancelled at once: the turn goes to the next in line
+            raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+
+    def _wake_one(self) -> None:
+        while self._waiting:
+            waiter = self._waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    async def _connect(self, loop: asyncio.AbstractEventLoop, origin: Origin, timeout: float | None) -> Connection:
+        scheme, host, port = origin
+        context = None
+        if scheme == "https":
+            if self._ssl_context is None:
+                self._ssl_context = httpx.create_ssl_context()
+            context = self._ssl_context
+        try:
+            async with asyncio.timeout(timeout):
+                _, connection = await loop.create_connection(
+                    lambda: Connection(loop), host, port, ssl=context, server_hostname=host if context else None
+                )
+        except TimeoutError as exc:
+            raise httpx.ConnectTimeout(f"connecting to {host}:{port} timed out") from exc
+        except OSError as exc:  # refused, unreachable, DNS, TLS
+            raise httpx.ConnectError(str(exc)) from exc
+        return connection
+
+    def release(self, origin: Origin, connection: Connection) -> None:
+        """Back to the pool if the response was read to its end on a connection that stays open, else closed."""
+        if connection.reusable and not self._closed:
+            connection.idle_since = asyncio.get_running_loop().time()
+            self._idle.setdefault(origin, []).append(connection)
+        else:
+            connection.close()
+            self._open -= 1
+        self._wake_one()
+
+    def _discard(self, connection: Connection) -> None:
+        connection.close()
+        self._open -= 1
+        self._wake_one()
+
+    async def aclose(self) -> None:
+        self._closed = True
+        for idle in self._idle.values():
+            for connection in idle:
+                connection.close()
+                self._open -= 1
+        self._idle.clear()
+        if self._fallback is not None:
+            await self._fallback.aclose()
