@@ -16,8 +16,8 @@ from finops.api.anthropic.errors import gateway_error_handler, http_error_handle
 from finops.api.anthropic.routes import ROUTES as ANTHROPIC_ROUTES
 from finops.api.anthropic.services import Services
 from finops.api.health import health
-from finops.api.metrics import HttpMetricsMiddleware, metrics
-from finops.api.middleware import RequestIdMiddleware
+from finops.api.metrics import metrics
+from finops.api.middleware import GatewayMiddleware
 from finops.config import Settings
 from finops.core.batches import BatchService
 from finops.core.errors import GatewayError
@@ -71,4 +71,4 @@ def create_app(settings: Settings, *, providers: ProviderRegistry | None = None)
         },
         lifespan=lifespan,
     )
-    return RequestIdMiddleware(HttpMetricsMiddleware(app, gateway_metrics))
+    return GatewayMiddleware(app, gateway_metrics)

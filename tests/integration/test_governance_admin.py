@@ -131,3 +131,30 @@ def test_open_mode_accepts_dummy_keys_and_applies_virtual_key_policy(open_mode: 
     assert upload.status_code == 200
     listed = client.get("/v1/files", headers={"x-api-key": limited["key"]}).json()["data"]
     assert [item["id"] for item in listed] == [upload.json()["id"]]
+
+
+def _http_counts(base: str) -> dict[str, float]:
+    """``finops_http_requests_total`` by status class, as ``/metrics`` shows it (before counting this read)."""
+    counts = {}
+    for line in httpx.get(f"{base}/metrics").text.splitlines():
+        if line.startswith("finops_http_requests_total{"):
+            labels, value = line.rsplit(" ", 1)
+            counts[labels.split('"')[1]] = float(value)
+    return counts
+
+
+def test_metrics_count_answers_by_status_class_and_every_answer_has_a_request_id(open_mode: str) -> None:
+    before = _http_counts(open_mode)
+    ok = httpx.post(
+        f"{open_mode}/anthropic/v1/messages",
+        headers={"x-api-key": "dummy", "x-model-provider": "anthropic", "anthropic-version": "2023-06-01"},
+        json=params(),
+    )
+    missing = httpx.get(f"{open_mode}/anthropic/v1/messages/batches/msgbatch_nope", headers={"x-api-key": "dummy"})
+    assert ok.status_code == 200 and missing.status_code == 404
+    assert ok.headers["request-id"].startswith("req_") and missing.headers["request-id"].startswith("req_")
+    after = _http_counts(open_mode)
+    # the first /metrics read is a 2xx answer too, counted once it was sent
+    assert after["2xx"] == before.get("2xx", 0) + 2
+    assert after["4xx"] == before.get("4xx", 0) + 1
+    assert after.get("5xx", 0) == before.get("5xx", 0)

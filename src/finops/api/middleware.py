@@ -1,20 +1,26 @@
-"""Pure ASGI middleware (cheaper than BaseHTTPMiddleware on the hot path)."""
+"""The one pure ASGI middleware around the application (each wrapper costs a closure and an await per message,
+so the per-request jobs share one)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from finops.core.ids import new_request_id
+from finops.governance.metrics import GatewayMetrics
 
 
-class RequestIdMiddleware:
-    """Gives every request a ``req_...`` id (in ``scope["state"]``) and every response a ``request-id`` header.
+class GatewayMiddleware:
+    """Gives every request a ``req_...`` id (in ``scope["state"]``), every response a ``request-id`` header, and
+    counts responses by status class (2xx, 4xx, ...) for ``/metrics``.
 
-    It wraps the whole application, so even responses rendered by the server-error fallback carry the id.
+    It wraps the whole application, so even responses rendered by the server-error fallback carry the id and
+    are counted.
     """
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, gateway_metrics: GatewayMetrics) -> None:
         self.app = app
+        self._http = gateway_metrics.http
+        self._by_class = {status_class: self._http.labels(f"{status_class}xx") for status_class in range(1, 6)}
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -26,7 +32,10 @@ class RequestIdMiddleware:
 
         async def send_with_id(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), header]
+                message["headers"] = [*message.get("headers", ()), header]
+                status_class = message["status"] // 100
+                counter = self._by_class.get(status_class) or self._http.labels(f"{status_class}xx")
+                counter.inc()
             await send(message)
 
         await self.app(scope, receive, send_with_id)
