@@ -7,12 +7,14 @@ are reported as ``other``.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from finops.governance.pricing import TokenUsage
 
 _MAX_VALUES = 200
+_MAX_CHILDREN = 20_000
 _LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 
 
@@ -38,6 +40,7 @@ class GatewayMetrics:
         self.registry = CollectorRegistry()
         self._model = _Bounded()
         self._key = _Bounded()
+        self._children: dict[tuple[Any, tuple[str, ...]], Any] = {}
         labels = ("provider", "model", "key")
         self.requests = Counter(
             "finops_llm_requests", "LLM requests that reached a provider", labels, registry=self.registry
@@ -73,11 +76,22 @@ class GatewayMetrics:
             "finops_ledger_write_failures", "Usage rows that could not be written", registry=self.registry
         )
 
+    def _child(self, metric: Counter | Histogram, *labels: str) -> Any:
+        """``metric.labels(*labels)`` without its lock and argument handling on every request; the table is
+        bounded like the label values themselves."""
+        key = (metric, labels)
+        child = self._children.get(key)
+        if child is None:
+            if len(self._children) >= _MAX_CHILDREN:
+                self._children.clear()
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
     def observe_usage(
         self, provider: str, model: str, key: str | None, usage: TokenUsage, cost: Decimal | None, seconds: float | None
     ) -> None:
         model_label, key_label = self._model(model), self._key(key)
-        self.requests.labels(provider, model_label, key_label).inc()
+        self._child(self.requests, provider, model_label, key_label).inc()
         for kind, count in (
             ("input", usage.input_tokens),
             ("output", usage.output_tokens),
@@ -85,13 +99,13 @@ class GatewayMetrics:
             ("cache_write", usage.cache_write_tokens),
         ):
             if count:
-                self.tokens.labels(provider, model_label, key_label, kind).inc(count)
+                self._child(self.tokens, provider, model_label, key_label, kind).inc(count)
         if cost is None:
-            self.unpriced.labels(provider, model_label).inc()
+            self._child(self.unpriced, provider, model_label).inc()
         else:
-            self.cost.labels(provider, model_label, key_label).inc(float(cost))
+            self._child(self.cost, provider, model_label, key_label).inc(float(cost))
         if seconds is not None:
-            self.latency.labels(provider, model_label).observe(seconds)
+            self._child(self.latency, provider, model_label).observe(seconds)
 
     def observe_error(self, provider: str, error_type: str) -> None:
         self.errors.labels(provider, error_type).inc()

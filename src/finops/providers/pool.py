@@ -35,13 +35,14 @@ def _time_out_pool(waiter: asyncio.Future[None]) -> None:
 
 def _request_bytes(request: httpx.Request) -> bytes:
     """The request line, headers and body, exactly as httpx built them."""
-    parts = [request.method.encode("ascii"), b" ", request.url.raw_path, b" HTTP/1.1\r\n"]
-    for name, value in request.headers.raw:
-        if b"\r" in value or b"\n" in value or b"\r" in name or b"\n" in name:
-            raise httpx.LocalProtocolError(f"header {name!r} holds a line break")
-        parts += (name, b": ", value, b"\r\n")
-    parts += (b"\r\n", request.content)
-    return b"".join(parts)
+    raw = request.headers.raw
+    head = b"".join([name + b": " + value + b"\r\n" for name, value in raw])
+    # every CR and LF in the head must be one of the line ends written here: a header holding a line break
+    # would smuggle in headers of its own
+    if head.count(b"\n") != len(raw) or head.count(b"\r") != len(raw):
+        raise httpx.LocalProtocolError("a request header holds a line break")
+    method = request.method.encode("ascii")
+    return b"%s %s HTTP/1.1\r\n%s\r\n%s" % (method, request.url.raw_path, head, request.content)
 
 
 class _PooledBody(httpx.AsyncByteStream):
