@@ -212,6 +212,7 @@ async def run(args: argparse.Namespace, request: bytes) -> dict:
         "target_rate": args.rate,
         "duration_s": args.duration,
         "sent": measured_sent,
+        "sent_total": gen.sent,  # warm-up included: what the server's CPU time was spent on
         "completed": len(values),
         "achieved_rps": len(values) / args.duration,
         "errors": gen.errors + gen.status_errors + unfinished,

@@ -161,6 +161,19 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time used so far by ``pid`` and its descendants."""
+    ticks = 0
+    for member in descendants(pid):
+        try:
+            with open(f"/proc/{member}/stat", encoding="ascii", errors="replace") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, IndexError, ValueError):
+            continue
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def memory_mb(pid: int) -> dict[str, float]:
     """Peak (VmHWM) and current (VmRSS) resident memory of ``pid`` and its descendants, summed, in MB."""
     hwm = rss = 0
@@ -467,11 +480,17 @@ def bench_target(
         if name == "litellm":
             # An open-loop 500 req/s would only measure LiteLLM's queue: use half what it sustained.
             rate = max(5.0, min(args.rate, round(closed["rps"] * 0.5)))
+        cpu_before = cpu_seconds(proc.pid)
         fixed = run_rate(work, port, path, headers, body, rate, args.seconds)
+        # CPU per request at the fixed rate: an average over thousands of requests, much steadier between runs
+        # than a latency percentile on a shared machine.
+        used = cpu_seconds(proc.pid) - cpu_before
+        fixed["cpu_us_per_request"] = round(used / max(fixed.get("sent_total", 0), 1) * 1e6, 1)
         entry[name] = {"closed": closed, "rate": fixed, **memory_mb(proc.pid)}
         print(
             f"  {scenario:<30} {name:<8} {closed['rps']:>9.0f} rps (c={args.connections})  "
-            f"@{rate:.0f}/s p50 {fixed['p50_ms']:.2f} p99 {fixed['p99_ms']:.2f} ms  "
+            f"@{rate:.0f}/s p50 {fixed['p50_ms']:.2f} p99 {fixed['p99_ms']:.2f} ms "
+            f"cpu {fixed['cpu_us_per_request']:.0f} µs/req  "
             f"peak {entry[name]['peak_rss_mb']} MB  err {closed['errors']}+{fixed['errors']}",
             flush=True,
         )
@@ -534,8 +553,11 @@ def summarise(results: dict[str, Any]) -> None:
 def print_table(results: dict[str, Any]) -> None:
     print()
     head = f"{'scenario':<30} {'target':<8} {'rps':>8} {'p50':>7} {'p99':>7} {'p999':>7} {'@rate':>6} {'p50':>7} "
-    head += f"{'p99':>7} {'p999':>7} {'+p50':>7} {'+p99':>7} {'peakMB':>7}"
-    print("closed loop = wrk fixed concurrency; @rate = open-loop fixed rate; + = added vs direct upstream (ms)")
+    head += f"{'p99':>7} {'p999':>7} {'+p50':>7} {'+p99':>7} {'cpu/req':>8} {'peakMB':>7}"
+    print(
+        "closed loop = wrk fixed concurrency; @rate = open-loop fixed rate; + = added vs direct upstream (ms); "
+        "cpu/req = µs of CPU per request at the fixed rate"
+    )
     print(head)
     for scenario, entry in results["scenarios"].items():
         for target, data in entry.items():
@@ -547,7 +569,7 @@ def print_table(results: dict[str, Any]) -> None:
                 f"{scenario:<30} {target:<8} {c['rps']:>8.0f} {c['p50_ms']:>7.2f} {c['p99_ms']:>7.2f} "
                 f"{c['p999_ms']:>7.2f} {r['target_rate']:>6.0f} {r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} "
                 f"{r['p999_ms']:>7.2f} {data.get('added_p50_ms', 0):>7.2f} {data.get('added_p99_ms', 0):>7.2f} "
-                f"{data.get('peak_rss_mb', 0):>7.1f}"
+                f"{r.get('cpu_us_per_request', 0):>8.0f} {data.get('peak_rss_mb', 0):>7.1f}"
             )
     batch = results.get("batch")
     if batch:
@@ -570,13 +592,15 @@ def markdown(results: dict[str, Any]) -> str:
     """The results as Markdown tables (pasted into docs/benchmarks.md)."""
     out = [
         "| scenario | target | rps (wrk c={c}) | p50 | p99 | p999 | fixed rate | p50 | p99 | p999 "
-        "| added p50 | added p99 | peak RSS MB |".format(c=results["settings"]["wrk_connections"]),
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| added p50 | added p99 | CPU µs/req at fixed rate | peak RSS MB |".format(
+            c=results["settings"]["wrk_connections"]
+        ),
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for scenario, entry in results["scenarios"].items():
         for target, data in entry.items():
             if "closed" not in data:
-                out.append(f"| {scenario} | {target} | error: {data.get('error', '')[:60]} |||||||||||")
+                out.append(f"| {scenario} | {target} | error: {data.get('error', '')[:60]} ||||||||||||")
                 continue
             c, r = data["closed"], data["rate"]
             added = ("-", "-") if target == "direct" else (f"{data['added_p50_ms']:.2f}", f"{data['added_p99_ms']:.2f}")
@@ -584,7 +608,7 @@ def markdown(results: dict[str, Any]) -> str:
                 f"| {scenario} | {target} | {c['rps']:,.0f} | {c['p50_ms']:.2f} | {c['p99_ms']:.2f} "
                 f"| {c['p999_ms']:.2f} | {r['target_rate']:.0f}/s | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} "
                 f"| {r['p999_ms']:.2f} "
-                f"| {added[0]} | {added[1]} | {data['peak_rss_mb']:.0f} |"
+                f"| {added[0]} | {added[1]} | {r.get('cpu_us_per_request', 0):.0f} | {data['peak_rss_mb']:.0f} |"
             )
     out += ["", "| target | value | goal | verdict |", "|---|--:|---|---|"]
     for v in results["targets"]:

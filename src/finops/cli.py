@@ -13,6 +13,7 @@ import uvicorn
 import yaml
 
 from finops.config import PROVIDER_NAMES, ConfigError, load_settings
+from finops.serving import CoalescingHttpToolsProtocol
 
 GRACEFUL_SHUTDOWN_SECONDS = 30
 
@@ -25,7 +26,7 @@ def _serve_options(host: str, port: int) -> dict[str, Any]:
         "access_log": False,
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
         "loop": "auto",
-        "http": "auto",
+        "http": CoalescingHttpToolsProtocol,
     }
 
 
