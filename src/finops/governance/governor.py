@@ -196,10 +196,12 @@ class Governance:
         except GatewayError as exc:
             self.failed(admission, exc)
             raise
-        # Priced on the next turn of the event loop, which comes before any other request's: the answer does not
-        # wait for the pricing, metrics and ledger row (~20 µs), and the spend is counted before anything reads it.
+        # Priced two turns of the event loop later: the answer is rendered in this turn and its bytes written at the
+        # start of the next (finops.serving), so it does not wait for the pricing, metrics and ledger row (~20 µs).
+        # A request arriving meanwhile starts its handler after these callbacks, so its budget check sees this spend.
         usage = message.get("usage") if isinstance(message, dict) else None
-        asyncio.get_running_loop().call_soon(self.record, admission, usage, ctx.request_id)
+        loop = asyncio.get_running_loop()
+        loop.call_soon(loop.call_soon, self.record, admission, usage, ctx.request_id)
         return message
 
     async def metered_stream(
