@@ -77,8 +77,12 @@ class UsageLedger:
             if not self._stopping and len(self._rows) < self._batch_size:
                 await asyncio.sleep(self._linger_seconds)
             self._queued.clear()
+            # Full batches go at once; a partial one waits for the next window. (Writing until the queue was
+            # empty never stopped under steady traffic: rows arrive during every write.)
             while self._rows:
                 await self._write(self._take_batch(), final=False)
+                if len(self._rows) < self._batch_size:
+                    break
 
     async def _write(self, rows: list[UsageRow], *, final: bool) -> None:
         attempts = 0

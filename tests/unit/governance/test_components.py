@@ -4,6 +4,7 @@ the batch lease."""
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -112,3 +113,31 @@ def test_only_one_process_can_lease_and_record_a_batch(tmp_path: Path) -> None:
         return first, second, stolen, recorded
 
     assert asyncio.run(run()) == (True, False, False, True)
+
+
+def test_ledger_writes_once_per_window_under_steady_traffic(tmp_path: Path) -> None:
+    class CountingRepository(UsageRepository):
+        writes = 0
+
+        async def add_many(self, rows):  # type: ignore[no-untyped-def]
+            CountingRepository.writes += 1
+            await super().add_many(rows)
+
+    async def run() -> tuple[int, float]:
+        store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'window.db'}")
+        repository = CountingRepository(store.engine)
+        ledger = UsageLedger(repository, SpendTracker(repository), GatewayMetrics(), linger_seconds=0.1)
+        ledger.start()
+        started = time.monotonic()
+        for index in range(600):  # up to 1,000 requests/s: rows arrive during every write
+            ledger.record(_row(index))
+            await asyncio.sleep(0.001)
+        writes_while_serving, elapsed = CountingRepository.writes, time.monotonic() - started
+        await ledger.stop()
+        rows = await repository.report("key", None, None)
+        await store.close()
+        assert rows[0]["requests"] == 600  # and nothing is lost
+        return writes_while_serving, elapsed
+
+    writes, elapsed = asyncio.run(run())
+    assert writes <= elapsed / 0.1 + 2  # one write per 0.1 s window, not one per request or two
