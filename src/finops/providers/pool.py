@@ -101,7 +101,7 @@ class PoolTransport(httpx.AsyncBaseTransport):
             except httpx.RemoteProtocolError:
                 self._discard(connection)
                 if reused and not connection.received_anything and request.method in _REPLAYABLE:
-                    continue  # the upstream had closed the idle connection: once more on a new one
+                    continue  # the upstream had closed that idle connection: again, on another one
                 raise
             except BaseException:
                 self._discard(connection)
