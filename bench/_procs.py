@@ -32,7 +32,7 @@ def rss_kib(pid: int, field: str = "VmRSS") -> int:
     raise RuntimeError(f"{field} not found for {pid}")
 
 
-def _wait(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -51,7 +51,7 @@ def emulator(provider: str, batch_seconds: float = 2.0) -> Iterator[str]:
     cmd = [FINOPS, "emulate", provider, "--port", str(port), "--batch-seconds", str(batch_seconds)]
     process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait(f"http://127.0.0.1:{port}/_emulator/requests", process)
+        wait_until_up(f"http://127.0.0.1:{port}/_emulator/requests", process)
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
@@ -73,7 +73,7 @@ def gateway(config_yaml: str) -> Iterator[tuple[str, int]]:
             env={**os.environ},
         )
         try:
-            _wait(f"http://127.0.0.1:{port}/health", process)
+            wait_until_up(f"http://127.0.0.1:{port}/health", process)
             yield f"http://127.0.0.1:{port}", process.pid
         finally:
             process.terminate()

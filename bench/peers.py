@@ -142,15 +142,19 @@ def wait_ready(proc: subprocess.Popen, port: int, path: str, started: float, tim
     raise RuntimeError(f"no 200 on {path} within {timeout}s")
 
 
+def stat_fields(pid: int | str) -> list[str]:
+    """``/proc/<pid>/stat`` after the command name: state, ppid, ... (field 3 of proc(5) is index 0)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+        return stat.read().rsplit(")", 1)[1].split()
+
+
 def descendants(pid: int) -> list[int]:
     parents: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
-            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-            parents.setdefault(int(fields[1]), []).append(int(entry))
+            parents.setdefault(int(stat_fields(entry)[1]), []).append(int(entry))
         except (OSError, IndexError, ValueError):
             continue
     found, todo = [], [pid]
@@ -166,8 +170,7 @@ def cpu_seconds(pid: int) -> float:
     ticks = 0
     for member in descendants(pid):
         try:
-            with open(f"/proc/{member}/stat", encoding="ascii", errors="replace") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
+            fields = stat_fields(member)
             ticks += int(fields[11]) + int(fields[12])  # utime, stime
         except (OSError, IndexError, ValueError):
             continue

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -33,7 +32,7 @@ from finops.providers.http import build_client, send
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
-from _procs import free_port  # noqa: E402
+from _procs import free_port, wait_until_up  # noqa: E402
 
 BODY = orjson.dumps({"model": "claude-bench", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]})
 HEADERS = {"anthropic-version": "2023-06-01", "content-type": "application/json"}
@@ -129,18 +128,6 @@ async def run(port: int, requests: int) -> None:
     await client.aclose()
 
 
-def wait_for_port(port: int, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=4000)
@@ -152,7 +139,7 @@ def main() -> int:
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for_port(port)
+        wait_until_up(f"http://127.0.0.1:{port}/health", upstream)
         os.sched_setaffinity(0, {0})  # the client on core 0, the upstream on core 1
         uvloop.run(run(port, args.requests))
     finally:

@@ -44,8 +44,7 @@ class UsageLedger:
     def record(self, row: UsageRow) -> None:
         """Never blocks: the row is written by the background task."""
         self._rows.append(row)
-        if not self._queued.is_set():
-            self._queued.set()
+        self._queued.set()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="finops-usage-ledger")

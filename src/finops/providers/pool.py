@@ -145,16 +145,14 @@ class PoolTransport(httpx.AsyncBaseTransport):
             connection = idle.pop()  # the most recently used: the least likely to have been closed upstream
             if not connection.closed and now - connection.idle_since < self._keepalive_expiry:
                 return connection
-            connection.close()
-            self._open -= 1
+            self._forget(connection)
         return None
 
     def _close_idle_elsewhere(self) -> bool:
         """At the limit, an idle connection to another origin gives way to a request that needs one."""
         for idle in self._idle.values():
             if idle:
-                idle.pop(0).close()
-                self._open -= 1
+                self._forget(idle.pop(0))
                 return True
         return False
 
@@ -204,22 +202,24 @@ class PoolTransport(httpx.AsyncBaseTransport):
         if connection.reusable and not self._closed:
             connection.idle_since = asyncio.get_running_loop().time()
             self._idle.setdefault(origin, []).append(connection)
+            self._wake_one()
         else:
-            connection.close()
-            self._open -= 1
-        self._wake_one()
+            self._discard(connection)
 
     def _discard(self, connection: Connection) -> None:
+        """Close a connection taken from the pool; its place goes to the next request waiting for one."""
+        self._forget(connection)
+        self._wake_one()
+
+    def _forget(self, connection: Connection) -> None:
         connection.close()
         self._open -= 1
-        self._wake_one()
 
     async def aclose(self) -> None:
         self._closed = True
         for idle in self._idle.values():
             for connection in idle:
-                connection.close()
-                self._open -= 1
+                self._forget(connection)
         self._idle.clear()
         if self._fallback is not None:
             await self._fallback.aclose()
