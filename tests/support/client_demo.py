@@ -76,11 +76,12 @@ def count_route(exchanges: list[Exchange], method: str, path: str) -> int:
 
 
 @contextmanager
-def client_demo(workdir: Path) -> Iterator[ClientDemo]:
-    """``finops serve --demo`` with an admin key, in ``workdir`` (its SQLite file lands there)."""
+def client_demo(workdir: Path, extra_config: str = "") -> Iterator[ClientDemo]:
+    """``finops serve --demo`` with an admin key, in ``workdir`` (its SQLite file lands there). ``extra_config`` is
+    YAML added to its config file: a ``providers:`` section there replaces those providers' emulators."""
     admin_key = f"admin-{secrets.token_hex(12)}"
     config = workdir / "finops-demo.yaml"
-    config.write_text(f"governance: {{admin_key: '{admin_key}'}}\n")
+    config.write_text(f"governance: {{admin_key: '{admin_key}'}}\n{extra_config}")
     with (
         finops_process(["--demo", "--config", str(config)], workdir) as gateway,
         recording_proxy(gateway) as (proxy_url, proxy),

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -152,3 +153,24 @@ def recording_proxy(upstream: str) -> Iterator[tuple[str, RecordingProxy]]:
     proxy = RecordingProxy(upstream)
     with serve_in_thread(proxy) as url:
         yield url, proxy
+
+
+def dump_exchanges(exchanges: list[Exchange], path: Path) -> None:
+    """Write ``exchanges`` as JSON (request bodies parsed where they are JSON): the raw material of a findings
+    report, e.g. ``docs/client-compat-findings.md``."""
+    records = []
+    for exchange in exchanges:
+        body = exchange.request_json()
+        records.append(
+            {
+                "method": exchange.method,
+                "path": exchange.path,
+                "query": exchange.query,
+                "request_headers": exchange.request_headers,
+                "request_body": body if body is not None else exchange.request_body.decode("utf-8", "replace"),
+                "status": exchange.status,
+                "error": exchange.error,
+                "response": exchange.response_text(),
+            }
+        )
+    path.write_text(json.dumps(records, indent=1))
