@@ -12,17 +12,21 @@ const target = JSON.parse(process.argv[2]);
 //   model, thinkingModel, adaptiveModel,   // models for the plain, `enabled` thinking and `adaptive` checks
 //   thinkingBlocks: bool,                  // the provider returns its reasoning, so thinking blocks must come back
 //   thinkingTokens: bool,                  // usage.output_tokens_details.thinking_tokens must count the reasoning
+//   cacheWrites: bool,                     // a first cache_control prefix reports cache_creation_input_tokens
 //   filesAndBatches: "supported" | "refused",
 //   downloadableJsonl: bool,               // a JSONL upload must be downloadable (OpenAI: purpose "batch")
 // }
 
-function client(apiKey, check) {
+function client(apiKey, check, { providerHeader = true } = {}) {
   return new Anthropic({
     baseURL: target.baseURL,
     apiKey,
     maxRetries: 0, // a failure shows at once, not after retries
     timeout: 60_000,
-    defaultHeaders: { 'x-model-provider': target.provider, 'x-finops-check': check },
+    defaultHeaders: {
+      ...(providerHeader ? { 'x-model-provider': target.provider } : {}),
+      'x-finops-check': check,
+    },
   });
 }
 
@@ -241,6 +245,33 @@ async function thinkingAdaptive() {
   expectThinking(message, 'adaptive thinking');
 }
 
+// About 6,000 tokens: above every provider's minimum cacheable prefix.
+const LONG_SYSTEM = Array.from(
+  { length: 400 },
+  (_, index) => `Rule ${index + 1}: answer politely, cite the rule number you applied, and keep answers short.`,
+).join('\n');
+
+async function promptCaching() {
+  // The same cache_control prefix twice (unique to this run, so no earlier run's cache serves the first call): the second answer reads it from the cache on every provider (OpenAI and
+  // Gemini cache on their own); providers that bill cache writes (Anthropic, Bedrock Claude) report the write.
+  const sdk = client(target.apiKey, 'prompt_caching');
+  const stamp = `${Date.now()}-${process.pid}`;
+  const system = [{ type: 'text', text: `Run ${stamp}.\n${LONG_SYSTEM}`, cache_control: { type: 'ephemeral' } }];
+  const call = (question) =>
+    sdk.messages.create({ model: target.model, max_tokens: 128, system, messages: [{ role: 'user', content: question }] });
+  const first = counted(await call('What is 2 + 2?'));
+  expectAnswer(first, 'first call');
+  expect(!first.usage.cache_read_input_tokens, `the first call of a new prefix read a cache: ${brief(first.usage)}`);
+  if (target.cacheWrites) {
+    expect(first.usage.cache_creation_input_tokens > 0, `first call wrote no cache: ${brief(first.usage)}`);
+  }
+  const second = counted(await call('What is 3 + 3?'));
+  expectAnswer(second, 'second call');
+  expect(second.usage.cache_read_input_tokens > 0, `second call read no cache: ${brief(second.usage)}`);
+  const firstInput = first.usage.input_tokens + (first.usage.cache_creation_input_tokens ?? 0);
+  expect(second.usage.input_tokens < firstInput, `the cached prefix is still billed as input: ${brief(second.usage)}`);
+}
+
 async function countTokens() {
   const counted = await client(target.apiKey, 'count_tokens').messages.countTokens({ model: target.model, messages: ASK });
   expect(Number.isInteger(counted.input_tokens) && counted.input_tokens > 0, `count ${brief(counted)}`);
@@ -252,6 +283,34 @@ async function modelsList() {
   expect(page.data.length > 0 && page.data.length <= 2, `limit=2 gave ${page.data.length} models`);
   const model = await sdk.models.retrieve(page.data[0].id);
   expect(model.id === page.data[0].id && model.type === 'model', `retrieve gave ${brief(model)}`);
+}
+
+// No x-model-provider header: the `provider/model` name alone picks the provider, for every call that names a
+// model (messages, models.retrieve, batches), as the gateway documents for messages.
+const prefixed = () => `${target.provider}/${target.model}`;
+
+async function prefixRoutingMessages() {
+  const sdk = client(target.apiKey, 'prefix_routing_messages', { providerHeader: false });
+  const message = counted(await sdk.messages.create({ model: prefixed(), max_tokens: 256, messages: ASK }));
+  expectAnswer(message, `messages with model ${prefixed()}`);
+}
+
+async function prefixRoutingModelsRetrieve() {
+  const sdk = client(target.apiKey, 'prefix_routing_models_retrieve', { providerHeader: false });
+  const model = await sdk.models.retrieve(prefixed());
+  expect(model.type === 'model' && [prefixed(), target.model].includes(model.id), `models.retrieve gave ${brief(model)}`);
+}
+
+async function prefixRoutingBatches() {
+  const sdk = client(target.batchApiKey, 'prefix_routing_batches', { providerHeader: false });
+  const requests = [{ custom_id: 'prefixed-1', params: { model: prefixed(), max_tokens: 32, messages: ASK } }];
+  if (target.filesAndBatches === 'refused') {
+    await expectRefusal(sdk.messages.batches.create({ requests }), 'batch create', BEDROCK_BATCH_WORDING);
+    return;
+  }
+  const batch = await sdk.messages.batches.create({ requests });
+  expect(batch.processing_status === 'in_progress', `batch ${brief(batch)}`);
+  await sdk.messages.batches.cancel(batch.id);
 }
 
 // -------------------------------------------------------------------------------------------------------- files
@@ -414,8 +473,12 @@ const CHECKS = {
   thinking_enabled: thinkingEnabled,
   thinking_enabled_stream: thinkingEnabledStream,
   thinking_adaptive: thinkingAdaptive,
+  prompt_caching: promptCaching,
   count_tokens: countTokens,
   models_list: modelsList,
+  prefix_routing_messages: prefixRoutingMessages,
+  prefix_routing_models_retrieve: prefixRoutingModelsRetrieve,
+  prefix_routing_batches: prefixRoutingBatches,
   files,
   batches,
 };

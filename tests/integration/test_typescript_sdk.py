@@ -3,19 +3,22 @@
 ``tests/clients/sdk_checks.mjs`` runs every check once per target and reports one JSON line per check; each check is
 a test of its own here, so a failure names the provider and the feature. A failing check shows the requests it sent
 (they carry ``x-finops-check``) and the gateway's answers, as recorded by the proxy in front of the gateway.
+Set ``FINOPS_CLIENT_CAPTURE_DIR`` to keep every request and answer of each target's run as JSON.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support.client_demo import ClientDemo, VirtualKey, client_demo
-from tests.support.recording_proxy import Exchange
+from tests.support.recording_proxy import Exchange, dump_exchanges
 from tests.support.typescript_sdk import CHECKS, SdkRun, run_sdk_checks
 
 # Bedrock has no files or batches through the Anthropic SDK until issue 16 (S3) lands: the seed promises a clear 400
@@ -36,6 +39,9 @@ class Target:
     thinking_tokens: bool = False
     """Reasoning must show in ``usage.output_tokens_details.thinking_tokens`` (where no text of it comes back, this
     is the only sign a client gets that the model reasoned, and reasoning tokens are billed)."""
+    cache_writes: bool = False
+    """The provider bills cache writes, so a first ``cache_control`` prefix reports ``cache_creation_input_tokens``
+    (OpenAI and Gemini cache on their own and report only reads)."""
     files_and_batches: str = "supported"
     downloadable_jsonl: bool = False
 
@@ -47,6 +53,7 @@ TARGETS = {
         thinking_model="claude-sonnet-4-5-20250929",
         adaptive_model="claude-opus-5-5",  # adaptive thinking is for the newest models (Claude Code's default)
         thinking_blocks=True,
+        cache_writes=True,
     ),
     # Chat Completions never returns OpenAI's reasoning text (only its token count), so no thinking blocks there.
     "openai": Target(
@@ -65,6 +72,7 @@ TARGETS = {
         thinking_model="us.anthropic.claude-sonnet-4-20250514-v1:0",
         adaptive_model="us.anthropic.claude-opus-4-6-v1",
         thinking_blocks=True,
+        cache_writes=True,
         files_and_batches=BEDROCK_FILES_AND_BATCHES,
     ),
     # Nova Lite (v1) does not reason; Nova 2 Lite does (Converse reasoningContent).
@@ -83,6 +91,8 @@ TARGETS = {
 class TargetRun:
     run: SdkRun
     key: VirtualKey
+    exchanges: list[Exchange]
+    """Every request of this run and the gateway's answer (each carries ``x-finops-check``)."""
 
 
 class SdkRuns:
@@ -107,10 +117,18 @@ class SdkRuns:
                 "adaptiveModel": target.adaptive_model,
                 "thinkingBlocks": target.thinking_blocks,
                 "thinkingTokens": target.thinking_tokens,
+                "cacheWrites": target.cache_writes,
                 "filesAndBatches": target.files_and_batches,
                 "downloadableJsonl": target.downloadable_jsonl,
             }
-            self._runs[name] = TargetRun(run_sdk_checks(config), key)
+            self.demo.proxy.clear()
+            run = run_sdk_checks(config)
+            exchanges = self.demo.proxy.exchanges()
+            capture = os.environ.get("FINOPS_CLIENT_CAPTURE_DIR")
+            if capture:
+                Path(capture).mkdir(parents=True, exist_ok=True)
+                dump_exchanges(exchanges, Path(capture) / f"typescript-sdk-{name}.json")
+            self._runs[name] = TargetRun(run, key, exchanges)
         return self._runs[name]
 
 
@@ -130,11 +148,10 @@ def _shown(body: Any, limit: int) -> str:
     return text if len(text) <= limit else f"{text[:limit]}…"
 
 
-def _exchanges_of(exchanges: list[Exchange], provider: str, check: str) -> str:
+def _exchanges_of(exchanges: list[Exchange], check: str) -> str:
     lines = []
     for exchange in exchanges:
-        headers = exchange.request_headers
-        if headers.get("x-finops-check") != check or headers.get("x-model-provider") != provider:
+        if exchange.request_headers.get("x-finops-check") != check:
             continue
         body = exchange.request_json()
         lines.append(f"  {exchange.method} {exchange.path}  {_shown(body, 1200) if body is not None else ''}")
@@ -143,12 +160,12 @@ def _exchanges_of(exchanges: list[Exchange], provider: str, check: str) -> str:
 
 
 @pytest.mark.parametrize(("target", "check"), [(target, check) for target in TARGETS for check in CHECKS])
-def test_typescript_sdk(target: str, check: str, sdk_runs: SdkRuns, demo: ClientDemo) -> None:
+def test_typescript_sdk(target: str, check: str, sdk_runs: SdkRuns) -> None:
     outcome = sdk_runs.of(target)
     report = outcome.run.results.get(check)
     assert report is not None, f"the script did not report {check!r}:\n{outcome.run.describe()}"
     if not report["ok"]:
-        sent = _exchanges_of(demo.proxy.exchanges(), TARGETS[target].provider, check)
+        sent = _exchanges_of(outcome.exchanges, check)
         pytest.fail(f"{check} on {target}: {report['error']}\nrequests and answers:\n{sent}", pytrace=False)
 
 

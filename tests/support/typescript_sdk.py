@@ -21,8 +21,12 @@ CHECKS = (
     "thinking_enabled",
     "thinking_enabled_stream",
     "thinking_adaptive",
+    "prompt_caching",
     "count_tokens",
     "models_list",
+    "prefix_routing_messages",
+    "prefix_routing_models_retrieve",
+    "prefix_routing_batches",
     "files",
     "batches",
 )
