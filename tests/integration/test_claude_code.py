@@ -158,10 +158,8 @@ def test_claude_code_usage_matches_the_ledger(case: str, claude_code: ClaudeCode
     outcome = claude_code.of(case)
     reported = outcome.run.reported_usage()
     assert reported is not None, f"Claude Code reported no result: {outcome.run.describe()}"
-    ledger = demo.ledger_usage(outcome.key)
-    answered = sum(
-        1 for exchange in outcome.exchanges if exchange.route == f"POST {MESSAGES_PATH}" and exchange.status == 200
-    )
+    answered = count_route(outcome.exchanges, "POST", MESSAGES_PATH, status=200)
+    ledger = demo.ledger_usage(outcome.key, rows=answered)
     assert ledger["requests"] == answered, f"{answered} answered model calls, {ledger['requests']} ledger rows"
     assert reported["input_tokens"] > 0, reported
     assert {

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.client_demo import ClientDemo, VirtualKey, client_demo
+from tests.support.client_demo import ClientDemo, VirtualKey, client_demo, count_route
 from tests.support.recording_proxy import Exchange, dump_exchanges
 from tests.support.typescript_sdk import CHECKS, SdkRun, run_sdk_checks
 
@@ -175,7 +175,10 @@ def test_typescript_sdk_usage_matches_the_ledger(target: str, sdk_runs: SdkRuns,
     outcome = sdk_runs.of(target)
     seen = outcome.run.usage_seen
     assert seen is not None, outcome.run.describe()
-    ledger = demo.ledger_usage(outcome.key)
+    # The batch checks use a key of their own, so this key's rows are exactly its answered model calls.
+    answered = count_route(outcome.exchanges, "POST", "/anthropic/v1/messages", status=200)
+    ledger = demo.ledger_usage(outcome.key, rows=answered)
+    assert ledger["requests"] == answered, f"{answered} answered model calls, {ledger['requests']} ledger rows"
     assert seen["input_tokens"] > 0, seen
     assert {
         "input_tokens": ledger["input_tokens"],

@@ -26,6 +26,7 @@ QUIET_ENVIRONMENT = {
     "CLAUDE_CODE_DISABLE_TERMINAL_TITLE": "1",
     "DISABLE_UPDATES": "1",
 }
+_NOWHERE = "http://127.0.0.1:9"  # the discard port: connections are refused at once
 # Token counts in the result's ``modelUsage`` (per model, every call of the run, sub-agents included) and the
 # Messages API names they stand for.
 _MODEL_USAGE_FIELDS = {
@@ -103,6 +104,10 @@ def claude_environment(home: Path, base_url: str, api_key: str, headers: dict[st
         "TMPDIR": str(home / "tmp"),
         "LANG": "C.UTF-8",
         "TERM": "dumb",
+        # Anything but the gateway on loopback goes to a proxy address where nothing listens: the run stays
+        # offline even on a machine with internet access.
+        "HTTPS_PROXY": _NOWHERE,
+        "HTTP_PROXY": _NOWHERE,
         "NO_PROXY": "127.0.0.1,localhost",
         "ANTHROPIC_BASE_URL": base_url,
         "ANTHROPIC_API_KEY": api_key,

@@ -4,6 +4,7 @@ admin key so each client run can get a virtual key of its own and its ledger row
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -47,12 +48,18 @@ class ClientDemo:
         body = response.json()
         return VirtualKey(body["id"], body["key"])
 
-    def ledger_usage(self, key: VirtualKey) -> dict[str, Any]:
-        """The ledger's totals for ``key`` (zeros when it has no rows)."""
-        response = httpx.get(f"{self.gateway}/admin/usage", params={"group_by": "key"}, headers=self._admin())
-        response.raise_for_status()
-        rows = [row for row in response.json()["data"] if row["key_id"] == key.id]
-        return rows[0] if rows else dict.fromkeys(_TOKEN_TOTALS, 0)
+    def ledger_usage(self, key: VirtualKey, *, rows: int | None = None, wait: float = 5.0) -> dict[str, Any]:
+        """The ledger's totals for ``key`` (zeros when it has no rows). With ``rows``, wait up to ``wait`` seconds
+        for that many rows: a stream's row may be written just after its last byte reached the client."""
+        deadline = time.monotonic() + wait
+        while True:
+            response = httpx.get(f"{self.gateway}/admin/usage", params={"group_by": "key"}, headers=self._admin())
+            response.raise_for_status()
+            found = [row for row in response.json()["data"] if row["key_id"] == key.id]
+            totals = found[0] if found else dict.fromkeys(_TOKEN_TOTALS, 0)
+            if rows is None or totals["requests"] >= rows or time.monotonic() > deadline:
+                return totals
+            time.sleep(0.1)
 
     def http_responses_by_class(self) -> dict[str, int]:
         """``finops_http_requests_total`` by status class, read from ``/metrics`` (every answer the gateway sent)."""
@@ -71,8 +78,12 @@ def error_answers(exchanges: list[Exchange]) -> list[str]:
     return [exchange.summary() for exchange in exchanges if exchange.failed()]
 
 
-def count_route(exchanges: list[Exchange], method: str, path: str) -> int:
-    return sum(1 for exchange in exchanges if exchange.method == method and exchange.path == path)
+def count_route(exchanges: list[Exchange], method: str, path: str, *, status: int | None = None) -> int:
+    return sum(
+        1
+        for exchange in exchanges
+        if exchange.method == method and exchange.path == path and (status is None or exchange.status == status)
+    )
 
 
 @contextmanager
