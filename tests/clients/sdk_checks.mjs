@@ -79,6 +79,16 @@ async function expectRefusal(promise, what, wording) {
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Walks an auto-paginating list; a gateway whose cursor never ends fails the check instead of hanging it.
+async function collect(list, pick, limit = 1000) {
+  const items = [];
+  for await (const item of list) {
+    items.push(pick(item));
+    expect(items.length <= limit, `the list did not end after ${limit} items: ${brief(items.slice(0, 5))}`);
+  }
+  return items;
+}
 const ASK = [{ role: 'user', content: 'What is 2 + 2? Answer in one short sentence.' }];
 
 // ----------------------------------------------------------------------------------------------------- messages
@@ -368,8 +378,7 @@ async function files() {
   expect(uploaded.mime_type.startsWith('text/plain'), `mime_type ${uploaded.mime_type}`);
   const lines = await sdk.files.upload({ file: await toFile(jsonl, 'lines.jsonl', { type: 'application/jsonl' }) });
 
-  const listed = [];
-  for await (const file of sdk.files.list({ limit: 1 })) listed.push(file.id); // limit 1: walks the pages
+  const listed = await collect(sdk.files.list({ limit: 1 }), (file) => file.id); // limit 1: walks the pages
   for (const id of [uploaded.id, lines.id]) expect(listed.includes(id), `list misses ${id}: ${brief(listed)}`);
 
   const meta = await sdk.files.retrieveMetadata(uploaded.id);
@@ -439,8 +448,7 @@ async function batches() {
   expect(['canceling', 'ended'].includes(canceling.processing_status), `after cancel: ${canceling.processing_status}`);
   expect(canceling.cancel_initiated_at, `cancel_initiated_at missing: ${brief(canceling)}`);
 
-  const listed = [];
-  for await (const batch of sdk.messages.batches.list({ limit: 1 })) listed.push(batch.id);
+  const listed = await collect(sdk.messages.batches.list({ limit: 1 }), (batch) => batch.id);
   for (const id of [created.id, other.id]) expect(listed.includes(id), `list misses ${id}`);
 
   const ended = await untilEnded(sdk, created.id);

@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -23,7 +23,7 @@ from tests.support.typescript_sdk import CHECKS, SdkRun, run_sdk_checks
 
 # Bedrock has no files or batches through the Anthropic SDK until issue 16 (S3) lands: the seed promises a clear 400
 # for each of those calls. Set this to "supported" for Bedrock when it does, and the full workflows run there too.
-BEDROCK_FILES_AND_BATCHES = "refused"
+BEDROCK_FILES_AND_BATCHES: Literal["supported", "refused"] = "refused"
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class Target:
     cache_writes: bool = False
     """The provider bills cache writes, so a first ``cache_control`` prefix reports ``cache_creation_input_tokens``
     (OpenAI and Gemini cache on their own and report only reads)."""
-    files_and_batches: str = "supported"
+    files_and_batches: Literal["supported", "refused"] = "supported"
     downloadable_jsonl: bool = False
 
 
