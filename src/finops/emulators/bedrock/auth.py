@@ -14,6 +14,19 @@ from urllib.parse import quote
 from finops.emulators.bedrock import sigv4
 from finops.emulators.bedrock.errors import BedrockError
 
+# How Bedrock (a rest-json service, like every non-S3 one) words each signature refusal.
+_REFUSALS: dict[sigv4.Reason, tuple[int, str]] = {
+    "missing": (403, "MissingAuthenticationTokenException"),
+    "malformed": (403, "IncompleteSignatureException"),
+    "unknown_key": (403, "UnrecognizedClientException"),
+    "payload_hash_mismatch": (400, "ValidationException"),
+}
+
+
+def bedrock_refusal(rejected: sigv4.SignatureRejected) -> BedrockError:
+    status, code = _REFUSALS.get(rejected.reason, (403, "InvalidSignatureException"))
+    return BedrockError(status, rejected.message, code)
+
 
 @dataclass(frozen=True)
 class Authenticator:
@@ -43,4 +56,7 @@ class Authenticator:
             headers=headers,
             body=body,
         )
-        sigv4.verify(request, self.key)
+        try:
+            sigv4.verify(request, self.key)
+        except sigv4.SignatureRejected as rejected:
+            raise bedrock_refusal(rejected) from None
