@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -33,7 +34,7 @@ class Authenticator:
     key: sigv4.SigningKey
     bearer_token: str | None = None
 
-    def check(self, scope: dict[str, Any], body: bytes) -> None:
+    def check(self, scope: Mapping[str, Any], body: bytes) -> None:
         """Raise a 403 ``BedrockError`` unless the request in ``scope`` (with ``body``) is authorised."""
         headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]]
         authorization = next((v for n, v in headers if n.lower() == "authorization"), "")

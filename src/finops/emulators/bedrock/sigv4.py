@@ -271,9 +271,7 @@ def header_map(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
     return headers
 
 
-def verify(
-    request: RequestParts, key: SigningKey, *, now: datetime | None = None, rules: Rules = BEDROCK
-) -> Verified:
+def verify(request: RequestParts, key: SigningKey, *, now: datetime | None = None, rules: Rules = BEDROCK) -> Verified:
     """Return the signing context if ``request`` carries a valid SigV4 signature by ``key``; else raise."""
     headers = header_map(request.headers)
     authorization = headers.get("authorization", [""])[0]
