@@ -7,8 +7,8 @@ they are only honoured when the emulator was started with one, and must then mat
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 

@@ -24,6 +24,7 @@ import binascii
 import hashlib
 import hmac
 import ipaddress
+import itertools
 import re
 import secrets
 import zlib
@@ -207,12 +208,11 @@ def _parse_range(value: str | None, size: int) -> tuple[int, int] | None:
             raise _invalid_range(value, size)
         return max(0, size - length), size - 1
     start = int(first)
-    end = size - 1 if last == "" else int(last)
-    if end < start:
+    if last != "" and int(last) < start:
         return None
     if start >= size:
         raise _invalid_range(value, size)
-    return start, min(end, size - 1)
+    return start, size - 1 if last == "" else min(int(last), size - 1)
 
 
 def _invalid_range(value: str, size: int) -> S3Error:
@@ -223,6 +223,13 @@ def _invalid_range(value: str, size: int) -> S3Error:
         [("RangeRequested", value), ("ActualObjectSize", size)],
         {"Content-Range": f"bytes */{size}"},
     )
+
+
+def _may_have_body(scope: dict[str, Any]) -> bool:
+    for name, value in scope.get("headers", []):
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() != b"0"):
+            return True
+    return False
 
 
 def _xml(root: str, tree: XmlTree, headers: dict[str, str] | None = None, status: int = 200) -> Response:
@@ -237,7 +244,16 @@ class S3Service:
         self.key = key
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        request = Request(scope, receive)
+        body_done = not _may_have_body(scope)
+
+        async def tracked_receive() -> Any:
+            nonlocal body_done
+            message = await receive()
+            if message["type"] == "http.request" and not message.get("more_body", False):
+                body_done = True
+            return message
+
+        request = Request(scope, tracked_receive)
         ids = s3_xml.request_ids()
         try:
             response = await self._handle(request)
@@ -252,7 +268,11 @@ class S3Service:
                 failure.body(ids["x-amz-request-id"], ids["x-amz-id-2"]), 500, media_type="application/xml"
             )
         response.headers.update(ids)
-        await response(scope, receive, send)
+        if not body_done:
+            # Refused before its body was read (a client waiting on 100-continue never sends it): the rest of
+            # the connection cannot be parsed any more, so S3 closes it.
+            response.headers["connection"] = "close"
+        await response(scope, tracked_receive, send)
 
     def _address(self, request: Request) -> tuple[str | None, str]:
         """(bucket, key) from the Host header and path; see the module docstring for the rules."""
@@ -589,15 +609,15 @@ class S3Service:
         upload = self.store.upload(bucket, key, upload_id)
         headers = _headers(request)
         listed = s3_xml.parse_complete(await _small_body(request, reader, _requested_algorithms(headers)))
+        if any(later.number <= earlier.number for earlier, later in itertools.pairwise(listed)):
+            raise S3Error(
+                400,
+                "InvalidPartOrder",
+                "The list of parts was not in ascending order. Parts must be ordered by part number.",
+                [("UploadId", upload_id)],
+            )
         chosen: list[Part] = []
-        for index, entry in enumerate(listed):
-            if index and entry.number <= listed[index - 1].number:
-                raise S3Error(
-                    400,
-                    "InvalidPartOrder",
-                    "The list of parts was not in ascending order. Parts must be ordered by part number.",
-                    [("UploadId", upload_id)],
-                )
+        for entry in listed:
             part = upload.parts.get(entry.number)
             if (
                 part is None
