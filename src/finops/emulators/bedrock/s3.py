@@ -319,8 +319,8 @@ class S3Service:
         if method == "PUT":
             await _drain(request, reader)
             return self._create_bucket(bucket)
+        self.store.bucket(bucket)  # every other bucket operation starts with NoSuchBucket
         if method == "HEAD":
-            self.store.bucket(bucket)
             return Response(headers={"x-amz-bucket-region": reader.verified.region})
         if method == "DELETE":
             if self.store.delete_bucket(bucket) is not None:
