@@ -198,6 +198,16 @@ def test_declared_sha256_that_does_not_match_the_body(base_url: str) -> None:
     assert not _exists(base_url, "tampered")
 
 
+def test_a_get_must_declare_the_empty_body_it_sends(base_url: str) -> None:
+    url = f"{base_url}/{BUCKET}?list-type=2"
+    headers = _signed_headers("GET", url, hashlib.sha256(b"a body that never comes").hexdigest())
+
+    response = httpx.get(url, headers=headers)
+
+    assert response.status_code == 400
+    assert "<Code>XAmzContentSHA256Mismatch</Code>" in response.text
+
+
 def test_unsigned_payload_is_accepted(base_url: str) -> None:
     url = f"{base_url}/{BUCKET}/unsigned-payload"
 

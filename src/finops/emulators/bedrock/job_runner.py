@@ -156,7 +156,7 @@ class JobRunner:
             try:
                 inputs, expired = await self._in_thread(self._validate, job)
             except JobFailed as failure:
-                job.move("Failed", str(failure))
+                job.move("Stopped" if job.stop.is_set() else "Failed", None if job.stop.is_set() else str(failure))
                 return
             job.total = sum(found.records for found in inputs)
             if not await self._phase(job, "Scheduled", started + 0.2 * period):
