@@ -646,7 +646,7 @@ def test_finops_emulate_bedrock_serves_all_three_services_on_one_port() -> None:
         "--access-key-id", ACCESS_KEY, "--secret-access-key", SECRET_KEY,
         "--bucket", BUCKET, "--bucket", "second-bucket", "--batch-seconds", "0.5", "--min-batch-records", "2",
     ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ})
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ})
     try:
         deadline = time.monotonic() + 20
         while True:
