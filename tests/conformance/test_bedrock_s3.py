@@ -107,6 +107,12 @@ def _check_wire(body: bytes, operation: str) -> ElementTree.Element:
     return root
 
 
+def _blob_files(state_dir: Path) -> list[Path]:
+    """The object files under the emulator's state directory (made on the first write)."""
+    folder = state_dir / "blobs"
+    return list(folder.iterdir()) if folder.exists() else []
+
+
 # --- objects ----------------------------------------------------------------------------------------------
 
 
@@ -127,14 +133,14 @@ def test_put_get_head_delete_round_trip(s3: Any, state_dir: Path) -> None:
     head = s3.head_object(Bucket=BUCKET, Key="files/one.jsonl")
     assert (head["ContentLength"], head["ETag"], head["AcceptRanges"]) == (len(body), put["ETag"], "bytes")
     # The bytes live on disk, not in the emulator's memory.
-    assert any(path.read_bytes() == body for path in (state_dir / "blobs").iterdir())
+    assert any(path.read_bytes() == body for path in _blob_files(state_dir))
 
     s3.delete_object(Bucket=BUCKET, Key="files/one.jsonl")
 
     with pytest.raises(ClientError) as caught:
         s3.get_object(Bucket=BUCKET, Key="files/one.jsonl")
     assert _error(caught)[:2] == (404, "NoSuchKey")
-    assert not any(path.read_bytes() == body for path in (state_dir / "blobs").iterdir())
+    assert not any(path.read_bytes() == body for path in _blob_files(state_dir))
 
 
 def test_keys_with_reserved_characters_round_trip(s3: Any) -> None:
@@ -479,7 +485,7 @@ def test_complete_checks_the_listed_parts(s3: Any, parts: list[tuple[int, int]],
 
 
 def test_abort_removes_the_upload_and_its_parts(s3: Any, state_dir: Path) -> None:
-    before = {path.name for path in (state_dir / "blobs").iterdir()}
+    before = {path.name for path in _blob_files(state_dir)}
     upload_id = s3.create_multipart_upload(Bucket=BUCKET, Key="mp/aborted")["UploadId"]
     s3.upload_part(Bucket=BUCKET, Key="mp/aborted", UploadId=upload_id, PartNumber=1, Body=b"q" * 100)
     assert upload_id in [u["UploadId"] for u in s3.list_multipart_uploads(Bucket=BUCKET, Prefix="mp/")["Uploads"]]
@@ -487,7 +493,7 @@ def test_abort_removes_the_upload_and_its_parts(s3: Any, state_dir: Path) -> Non
     s3.abort_multipart_upload(Bucket=BUCKET, Key="mp/aborted", UploadId=upload_id)
 
     assert upload_id not in [u["UploadId"] for u in s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", [])]
-    assert {path.name for path in (state_dir / "blobs").iterdir()} == before
+    assert {path.name for path in _blob_files(state_dir)} == before
     with pytest.raises(ClientError) as caught:
         s3.upload_part(Bucket=BUCKET, Key="mp/aborted", UploadId=upload_id, PartNumber=2, Body=b"late")
     assert _error(caught)[:2] == (404, "NoSuchUpload")

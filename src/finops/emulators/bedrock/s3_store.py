@@ -150,18 +150,29 @@ class BlobWriter:
 
 class ObjectStore:
     def __init__(self, root: str | Path | None = None) -> None:
-        self._temporary = None if root else tempfile.TemporaryDirectory(prefix="finops-s3-")
-        base = Path(root) if root else Path(self._temporary.name if self._temporary else ".")
-        self.blobs = base / "blobs"
-        self.blobs.mkdir(parents=True, exist_ok=True)
+        self._root = Path(root) if root else None
+        self._temporary: tempfile.TemporaryDirectory[str] | None = None
         self._buckets: dict[str, Bucket] = {}
         self._lock = threading.RLock()
 
+    @property
+    def blobs(self) -> Path:
+        """The directory of object files, made on first use: an emulator that never stores a byte leaves nothing
+        behind, even when it is killed."""
+        with self._lock:
+            if self._root is None:
+                self._temporary = tempfile.TemporaryDirectory(prefix="finops-s3-")
+                self._root = Path(self._temporary.name)
+            folder = self._root / "blobs"
+            folder.mkdir(parents=True, exist_ok=True)
+            return folder
+
     def close(self) -> None:
-        if self._temporary is not None:
-            self._temporary.cleanup()
-        else:
-            shutil.rmtree(self.blobs, ignore_errors=True)
+        with self._lock:
+            if self._temporary is not None:
+                self._temporary.cleanup()
+            elif self._root is not None:
+                shutil.rmtree(self._root / "blobs", ignore_errors=True)
 
     # --- buckets -------------------------------------------------------------------------------------
 
