@@ -78,6 +78,10 @@ def emulate(args: argparse.Namespace) -> int:
             "access_key_id": args.access_key_id,
             "secret_access_key": args.secret_access_key,
             "bearer_token": args.bearer_token,
+            "batch_seconds": args.batch_seconds,
+            "buckets": args.bucket,
+            "state_dir": args.state_dir,
+            "min_batch_records": args.min_batch_records,
         }
     else:
         options = {"batch_seconds": args.batch_seconds}
@@ -106,6 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
     emulate_parser.add_argument("--access-key-id", default="AKIAFINOPSEMULATOR", help="bedrock: accepted key id")
     emulate_parser.add_argument("--secret-access-key", default="finops-emulator-secret", help="bedrock: its secret")
     emulate_parser.add_argument("--bearer-token", default=None, help="bedrock: also accept this bearer token")
+    emulate_parser.add_argument(
+        "--bucket", action="append", default=[], help="bedrock: S3 bucket to create at start (repeatable)"
+    )
+    emulate_parser.add_argument("--state-dir", default=None, help="bedrock: where S3 object bytes go (default: temp)")
+    emulate_parser.add_argument(
+        "--min-batch-records", type=int, default=100, help="bedrock: fewest records a batch job accepts"
+    )
     emulate_parser.set_defaults(handler=emulate)
 
     from finops.governance.cli import add_commands

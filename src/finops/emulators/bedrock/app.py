@@ -1,8 +1,10 @@
-"""The Bedrock Runtime emulator's ASGI app: routes, authentication and response framing.
+"""The Bedrock emulator's ASGI app: routes, authentication and response framing.
 
 Serves InvokeModel, InvokeModelWithResponseStream, Converse, ConverseStream and CountTokens under
-``/model/{modelId}/...``. The model ID arrives percent-encoded (boto3 sends ``%3A`` for ``:``, and ``%2F``
-inside ARNs); Starlette matches on the decoded path, while the signature check uses the raw one.
+``/model/{modelId}/...``, the batch-inference control plane (``jobs``) and, on the same port, the S3 subset
+batch jobs read and write (``s3``); ``routing`` says which service a request is for. The model ID arrives
+percent-encoded (boto3 sends ``%3A`` for ``:``, and ``%2F`` inside ARNs); Starlette matches on the decoded
+path, while the signature check uses the raw one.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 import base64
 import binascii
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
@@ -33,6 +36,10 @@ from finops.emulators.bedrock.errors import (
 )
 from finops.emulators.bedrock.eventstream import chunk_frame, event_frame, exception_frame
 from finops.emulators.bedrock.generate import failure_error, requested_failure
+from finops.emulators.bedrock.jobs import JobService, JobSettings
+from finops.emulators.bedrock.routing import ServiceRouter
+from finops.emulators.bedrock.s3 import S3Service
+from finops.emulators.bedrock.s3_store import ObjectStore
 from finops.emulators.bedrock.sigv4 import SigningKey
 
 EVENTSTREAM = "application/vnd.amazon.eventstream"
@@ -203,10 +210,24 @@ def create_app(
     secret_access_key: str = "finops-emulator-secret",
     bearer_token: str | None = None,
     region: str | None = None,
+    batch_seconds: float = 5.0,
+    buckets: Sequence[str] = (),
+    state_dir: str | None = None,
+    min_batch_records: int = 100,
 ) -> Callable[..., Awaitable[None]]:
-    """Build the emulator. ``region`` restricts the accepted credential scope; ``None`` accepts any region."""
-    emulator = BedrockEmulator(
-        Authenticator(SigningKey(access_key_id, secret_access_key, region), bearer_token=bearer_token)
+    """Build the emulator: Bedrock Runtime, the batch-job control plane and S3 on one app (see ``routing``).
+
+    ``region`` restricts the accepted credential scope (``None`` accepts any). ``buckets`` are created at
+    start; S3 object bytes go under ``state_dir`` (a temporary directory by default). Batch jobs finish
+    ``batch_seconds`` after creation and fail validation below ``min_batch_records`` records.
+    """
+    key = SigningKey(access_key_id, secret_access_key, region)
+    emulator = BedrockEmulator(Authenticator(key, bearer_token=bearer_token))
+    store = ObjectStore(state_dir)
+    for bucket in buckets:
+        store.create_bucket(bucket)
+    jobs = JobService(
+        store, emulator.authenticator, JobSettings(batch_seconds=batch_seconds, min_records=min_batch_records)
     )
     routes = [
         Route("/model/{model_id:path}/invoke", emulator.invoke_model, methods=["POST"]),
@@ -218,7 +239,15 @@ def create_app(
         Route("/model/{model_id:path}/converse", emulator.converse, methods=["POST"]),
         Route("/model/{model_id:path}/converse-stream", emulator.converse_stream, methods=["POST"]),
         Route("/model/{model_id:path}/count-tokens", emulator.count_tokens, methods=["POST"]),
+        *jobs.routes(),
     ]
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        await jobs.shutdown()
+        store.close()
+
     app = Starlette(
         routes=routes,
         exception_handlers={
@@ -226,5 +255,6 @@ def create_app(
             HTTPException: _on_http_error,
             Exception: _on_unexpected,
         },
+        lifespan=lifespan,
     )
-    return EmulatorControl(app, render_error)
+    return EmulatorControl(ServiceRouter(app, S3Service(store, key)), render_error)

@@ -7,6 +7,7 @@ they are only honoured when the emulator was started with one, and must then mat
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -14,13 +15,26 @@ from urllib.parse import quote
 from finops.emulators.bedrock import sigv4
 from finops.emulators.bedrock.errors import BedrockError
 
+# How Bedrock (a rest-json service, like every non-S3 one) words each signature refusal.
+_REFUSALS: dict[sigv4.Reason, tuple[int, str]] = {
+    "missing": (403, "MissingAuthenticationTokenException"),
+    "malformed": (403, "IncompleteSignatureException"),
+    "unknown_key": (403, "UnrecognizedClientException"),
+    "payload_hash_mismatch": (400, "ValidationException"),
+}
+
+
+def bedrock_refusal(rejected: sigv4.SignatureRejected) -> BedrockError:
+    status, code = _REFUSALS.get(rejected.reason, (403, "InvalidSignatureException"))
+    return BedrockError(status, rejected.message, code)
+
 
 @dataclass(frozen=True)
 class Authenticator:
     key: sigv4.SigningKey
     bearer_token: str | None = None
 
-    def check(self, scope: dict[str, Any], body: bytes) -> None:
+    def check(self, scope: Mapping[str, Any], body: bytes) -> None:
         """Raise a 403 ``BedrockError`` unless the request in ``scope`` (with ``body``) is authorised."""
         headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]]
         authorization = next((v for n, v in headers if n.lower() == "authorization"), "")
@@ -43,4 +57,7 @@ class Authenticator:
             headers=headers,
             body=body,
         )
-        sigv4.verify(request, self.key)
+        try:
+            sigv4.verify(request, self.key)
+        except sigv4.SignatureRejected as rejected:
+            raise bedrock_refusal(rejected) from None
