@@ -42,10 +42,11 @@ tail."""
 
 def environment_proxy(url: httpx.URL) -> str | None:
     """The proxy ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` name for ``url``, unless ``NO_PROXY`` excludes
-    its host (the standard library's reading of those variables, as httpx and requests do)."""
-    proxies = urllib.request.getproxies_environment()
+    its host: the standard library's reading of those variables (and of the system's settings on macOS and
+    Windows), as requests does."""
+    proxies = urllib.request.getproxies()
     proxy = proxies.get(url.scheme) or proxies.get("all")
-    if not proxy or urllib.request.proxy_bypass_environment(url.host, proxies):
+    if not proxy or urllib.request.proxy_bypass(url.host):
         return None
     return proxy
 
