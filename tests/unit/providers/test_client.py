@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from finops.config import ProviderSettings
+from finops.config import ProviderSettings, TimeoutSettings
 from finops.core.errors import UpstreamError, UpstreamTimeoutError
 from finops.providers.client import UpstreamClient
 from finops.providers.http import build_client, iter_body, pool_waits, send
@@ -77,7 +78,7 @@ def test_a_cookie_one_upstream_answer_sets_is_not_sent_with_the_next_request() -
 
 
 def test_multipart_and_streamed_bodies_arrive_whole() -> None:
-    async def pieces() -> object:
+    async def pieces() -> AsyncIterator[bytes]:
         for piece in (b"chunk-1;", b"chunk-2"):
             yield piece
 
@@ -128,7 +129,7 @@ def test_requests_that_wait_for_a_connection_are_counted_per_provider() -> None:
         return await answer(b"{}")(request, writer)
 
     async def scenario() -> None:
-        settings = ProviderSettings(max_connections=1, timeouts={"pool": 0.2})
+        settings = ProviderSettings(max_connections=1, timeouts=TimeoutSettings(pool=0.2))
         before = pool_waits().get("pool-test", 0)
         async with ScriptedServer(slow) as server, build_client(settings, server.url) as http:
 
