@@ -26,6 +26,7 @@ from finops.core.messages import MessageService
 from finops.governance.governor import Governance
 from finops.governance.metrics import GatewayMetrics
 from finops.governance.reconciler import BatchReconciler
+from finops.providers.http import pool_waits
 from finops.providers.registry import ProviderRegistry
 from finops.store import Store
 
@@ -33,6 +34,7 @@ from finops.store import Store
 def create_app(settings: Settings, *, providers: ProviderRegistry | None = None) -> Any:
     """The gateway as an ASGI app. ``providers`` replaces the configured adapters (tests, demo)."""
     gateway_metrics = GatewayMetrics()
+    gateway_metrics.count_pool_waits(pool_waits)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -13,7 +13,7 @@ import uvicorn
 import yaml
 
 from finops.config import PROVIDER_NAMES, ConfigError, load_settings
-from finops.serving import CoalescingHttpToolsProtocol
+from finops.serving import raise_open_file_limit
 
 GRACEFUL_SHUTDOWN_SECONDS = 30
 
@@ -26,7 +26,7 @@ def _serve_options(host: str, port: int) -> dict[str, Any]:
         "access_log": False,
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
         "loop": "auto",
-        "http": CoalescingHttpToolsProtocol,
+        "http": "httptools",
     }
 
 
@@ -62,6 +62,7 @@ def serve(args: argparse.Namespace) -> int:
     # Everything imported and built so far lives for the whole process: keep it out of the cyclic GC, whose full
     # collections would otherwise walk those ~100k objects (tens of ms, a latency spike) while serving.
     gc.freeze()
+    raise_open_file_limit()
     try:
         uvicorn.run(app, **_serve_options(host, port))
     finally:

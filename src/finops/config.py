@@ -61,7 +61,8 @@ class ProviderSettings(_Section):
     api_key: SecretStr | None = None
     base_url: str | None = None
     timeouts: TimeoutSettings = TimeoutSettings()
-    max_connections: int = Field(default=200, gt=0)
+    # Per provider: each open stream holds one upstream connection, and a gateway holds thousands of streams.
+    max_connections: int = Field(default=10_000, gt=0)
     # Bedrock
     region: str | None = None
     access_key_id: SecretStr | None = None

@@ -1,51 +1,40 @@
-"""The HTTP protocol the gateway serves with: uvicorn's httptools protocol, with the writes of one event-loop turn
-sent as one.
+"""What the serving process needs beyond uvicorn's options: room for thousands of open sockets.
 
-uvicorn writes a response's head as soon as the app sends ``http.response.start`` and its body separately, so every
-plain JSON answer cost two ``send`` system calls and reached the client as two segments (waking it twice). Here the
-writes made during one turn of the loop are joined and written at the end of that turn: a JSON answer leaves in
-one segment, and a stream's chunks still leave as soon as each is produced (at most one turn later).
+Each open stream holds two sockets (the caller's and the upstream's), and a common soft limit on open files is
+1,024: the gateway would start refusing connections near 500 streams, far below its upstream ``max_connections``.
+Lifting the soft limit to the hard one is what Go's runtime has done for every program since Go 1.19.
 """
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
+import contextlib
+import logging
+import sys
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+if sys.platform != "win32":
+    import resource
 
+logger = logging.getLogger(__name__)
 
-class _CoalescingTransport:
-    """The real transport, except that ``write`` waits for the end of the loop turn. Closing sends what waits."""
-
-    __slots__ = ("_loop", "_pending", "_transport")
-
-    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
-        self._transport = transport
-        self._loop = loop
-        self._pending: list[bytes] = []
-
-    def write(self, data: bytes) -> None:
-        if not self._pending:
-            self._loop.call_soon(self._flush)
-        self._pending.append(data)
-
-    def _flush(self) -> None:
-        if self._pending:
-            data = b"".join(self._pending)
-            self._pending.clear()
-            if not self._transport.is_closing():
-                self._transport.write(data)
-
-    def close(self) -> None:
-        self._flush()
-        self._transport.close()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._transport, name)
+_CEILING = 1_048_576
+"""Used when the hard limit is "unlimited": the kernel still caps a process (Linux's default ``nr_open``)."""
+_WARN_BELOW = 4_096
+"""Below this many open files (about 2,000 streams) the operator hears about the limit at start-up."""
 
 
-class CoalescingHttpToolsProtocol(HttpToolsProtocol):
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        coalescing = _CoalescingTransport(transport, asyncio.get_running_loop())
-        super().connection_made(coalescing)  # type: ignore[arg-type]
+def raise_open_file_limit() -> int | None:
+    """Lift this process's soft limit on open files to its hard limit; returns the limit now in force (``None``:
+    the platform has no such limit, or it is unlimited)."""
+    if sys.platform == "win32":
+        return None
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return None
+    wanted = _CEILING if hard == resource.RLIM_INFINITY else hard
+    if soft < wanted:
+        with contextlib.suppress(ValueError, OSError):  # macOS refuses more than its OPEN_MAX: keep what we have
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft < _WARN_BELOW:
+        logger.warning("open-file limit %d: room for about %d open streams (raise it: ulimit -n)", soft, soft // 2)
+    return soft

@@ -6,10 +6,12 @@ are reported as ``other``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily
 
 from finops.governance.pricing import TokenUsage
 
@@ -109,3 +111,21 @@ class GatewayMetrics:
 
     def observe_error(self, provider: str, error_type: str) -> None:
         self.errors.labels(provider, error_type).inc()
+
+    def count_pool_waits(self, read: Callable[[], Mapping[str, int]]) -> None:
+        """Expose ``read()`` (provider -> upstream requests that waited for a free connection) at every scrape as
+        ``finops_upstream_pool_waits_total``: a count that keeps growing means ``max_connections`` is too low."""
+        self.registry.register(_PoolWaits(read))
+
+
+class _PoolWaits:
+    def __init__(self, read: Callable[[], Mapping[str, int]]) -> None:
+        self._read = read
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "finops_upstream_pool_waits", "Upstream requests that waited for a free connection", labels=("provider",)
+        )
+        for provider, count in sorted(self._read().items()):
+            family.add_metric((provider,), count)
+        yield family

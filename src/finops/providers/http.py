@@ -1,8 +1,9 @@
 """What every adapter needs from HTTP: a pooled client, transport failures mapped onto the gateway's
-error tree, and streamed bodies that always release their connection."""
+error tree, streamed bodies that always release their connection, and the count of requests that waited for one."""
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import re
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -17,8 +18,8 @@ from finops.core.errors import (
     UpstreamUnavailableError,
     error_for_status,
 )
-from finops.providers.pool import PoolTransport
-from finops.providers.transport import UpstreamClient
+from finops.providers.client import UpstreamClient
+from finops.providers.pool import POOL_WAITED
 
 UpstreamErrorMapper = Callable[[httpx.Response, bytes], GatewayError]
 """Turns a non-2xx upstream response (and its body) into the gateway error to raise."""
@@ -26,15 +27,14 @@ UpstreamErrorMapper = Callable[[httpx.Response, bytes], GatewayError]
 _KEY_LIKE = re.compile(r"(sk-[A-Za-z0-9_\-]{8,}|AIza[0-9A-Za-z_\-]{20,}|AKIA[0-9A-Z]{16}|ASIA[0-9A-Z]{16})")
 
 
-def build_client(settings: ProviderSettings, base_url: str, headers: dict[str, str] | None = None) -> httpx.AsyncClient:
+def build_client(settings: ProviderSettings, base_url: str, headers: dict[str, str] | None = None) -> UpstreamClient:
     timeouts = settings.timeouts
     limits = httpx.Limits(max_connections=settings.max_connections, max_keepalive_connections=settings.max_connections)
     return UpstreamClient(
-        base_url=base_url,
+        base_url,
         headers=headers,
         timeout=httpx.Timeout(connect=timeouts.connect, read=timeouts.read, write=timeouts.write, pool=timeouts.pool),
         limits=limits,
-        transport=PoolTransport(limits),
     )
 
 
@@ -75,28 +75,17 @@ def transport_errors(provider: str) -> Iterator[None]:
         raise UpstreamUnavailableError(f"the {provider} upstream could not be reached") from exc
 
 
-async def _send_direct(client: httpx.AsyncClient, request: httpx.Request, *, stream: bool) -> httpx.Response:
-    """``client.send`` without the layers the gateway's clients never use (auth flows, redirects, event hooks),
-    which cost more than the transport itself: the request goes to the transport ``client.send`` would pick
-    (so environment proxies still apply) and the response gets what ``client.send`` gives it, cookies included.
-    ``httpx`` is pinned, so its two private names used here are stable."""
-    transport = client._transport_for_url(request.url)
-    response = await transport.handle_async_request(request)
-    response.request = request
-    response.default_encoding = client._default_encoding
-    if "set-cookie" in response.headers:
-        client.cookies.extract_cookies(response)
-    if not stream:
-        try:
-            await response.aread()
-        except BaseException:
-            await response.aclose()
-            raise
-    return response
+_pool_waits: collections.Counter[str] = collections.Counter()
+
+
+def pool_waits() -> dict[str, int]:
+    """Provider -> upstream requests of this process that had to wait for a free connection (including those
+    whose wait ran out). For ``/metrics``: a count that keeps growing means ``max_connections`` is too low."""
+    return dict(_pool_waits)
 
 
 async def send(
-    client: httpx.AsyncClient,
+    client: UpstreamClient,
     request: httpx.Request,
     *,
     provider: str,
@@ -105,7 +94,13 @@ async def send(
 ) -> httpx.Response:
     """Send ``request``; a non-2xx answer is read, closed and raised through ``on_error``."""
     with transport_errors(provider):
-        response = await _send_direct(client, request, stream=stream)
+        try:
+            response = await client.send(request, stream=stream)
+        except httpx.PoolTimeout:
+            _pool_waits[provider] += 1
+            raise
+        if POOL_WAITED in response.extensions:
+            _pool_waits[provider] += 1
         if response.is_success:
             return response
         body = await response.aread()

@@ -1,4 +1,5 @@
-"""The upstream transport: httpx's API over a small keep-alive HTTP/1.1 connection pool of our own.
+"""The upstream transport: a small keep-alive HTTP/1.1 connection pool of our own behind httpx's public
+transport interface (``httpx.AsyncBaseTransport.handle_async_request``).
 
 Why not httpx's or aiohttp's pool: a sequential request to a loopback upstream cost ~250 µs of CPU through httpx
 over aiohttp and ~190 µs through bare aiohttp, against ~50 µs on one asyncio protocol with httptools
@@ -6,6 +7,9 @@ over aiohttp and ~190 µs through bare aiohttp, against ~50 µs on one asyncio p
 are hard to get right stay in libraries: llhttp (via ``httptools``) parses responses, asyncio does TLS, httpx keeps
 building requests, decoding bodies and mapping errors. What is ours is the pooling (``limits``, keep-alive
 expiry, a wait for room with the pool timeout) and writing the request head.
+
+A response whose request had to wait for room carries ``POOL_WAITED`` in its ``extensions``, and ``waits`` counts
+such requests (those whose wait ran out included): the signal that ``max_connections`` is too low.
 
 Requests whose body is a stream (file uploads) and ``HEAD`` requests go through httpx's own transport instead.
 """
@@ -16,12 +20,16 @@ import asyncio
 import ssl
 from collections import deque
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 
 from finops.providers.connection import Connection
 
 Origin = tuple[str, str, int]
+
+POOL_WAITED = "finops.pool_waited"
+"""The response extension set when the request waited for a free connection."""
 
 # A request may be sent again on a fresh connection only if a reused connection died before answering anything
 # and sending it twice cannot do harm (as Go's net/http does; a POST is never replayed).
@@ -76,12 +84,14 @@ class PoolTransport(httpx.AsyncBaseTransport):
         self._limits = limits
         self._max_connections = limits.max_connections or 1_000_000
         self._keepalive_expiry = limits.keepalive_expiry if limits.keepalive_expiry is not None else 5.0
-        self._idle: dict[Origin, list[Connection]] = {}
+        self._idle: dict[Origin, deque[Connection]] = {}  # oldest on the left
         self._open = 0  # connections counted against the limit: idle, in use or being opened
         self._waiting: deque[asyncio.Future[None]] = deque()
         self._ssl_context: ssl.SSLContext | None = None
         self._fallback: httpx.AsyncHTTPTransport | None = None
         self._closed = False
+        self.waits = 0
+        """Requests that found no room under ``max_connections`` and had to wait for it."""
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if not isinstance(request.stream, httpx.ByteStream) or request.method == "HEAD":
@@ -93,8 +103,10 @@ class PoolTransport(httpx.AsyncBaseTransport):
         timeouts = request.extensions.get("timeout", {})
         read_timeout = timeouts.get("read")
         data = _request_bytes(request)
+        waited = False
         while True:
-            connection, reused = await self._acquire(origin, timeouts.get("connect"), timeouts.get("pool"))
+            connection, reused, waited_now = await self._acquire(origin, timeouts.get("connect"), timeouts.get("pool"))
+            waited = waited or waited_now
             try:
                 connection.send(data)
                 head = await connection.read_head(read_timeout)
@@ -107,33 +119,41 @@ class PoolTransport(httpx.AsyncBaseTransport):
                 self._discard(connection)
                 raise
             break
+        extensions: dict[str, Any] = {"http_version": b"HTTP/1.1", "reason_phrase": head.reason}
+        if waited:
+            extensions[POOL_WAITED] = True
         return httpx.Response(
             status_code=head.status,
             headers=head.headers,
             stream=_PooledBody(self, origin, connection, read_timeout),
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": head.reason},
+            extensions=extensions,
         )
 
     # -- the pool ---------------------------------------------------------------------------------------------
 
     async def _acquire(
         self, origin: Origin, connect_timeout: float | None, pool_timeout: float | None
-    ) -> tuple[Connection, bool]:
-        """An idle connection to ``origin`` (``True``: reused) or a new one once the limit leaves room."""
+    ) -> tuple[Connection, bool, bool]:
+        """An idle connection to ``origin`` or a new one once the limit leaves room; whether it was reused and
+        whether the request had to wait."""
         if self._closed:
             raise httpx.ConnectError("the upstream client is closed")
         loop = asyncio.get_running_loop()
         deadline = None if pool_timeout is None else loop.time() + pool_timeout
+        waited = False
         while True:
             connection = self._take_idle(origin, loop.time())
             if connection is not None:
-                return connection, True
+                return connection, True, waited
             if self._open < self._max_connections or self._close_idle_elsewhere():
                 break
+            if not waited:
+                waited = True
+                self.waits += 1
             await self._wait_for_room(loop, deadline)
         self._open += 1
         try:
-            return await self._connect(loop, origin, connect_timeout), False
+            return await self._connect(loop, origin, connect_timeout), False, waited
         except BaseException:
             self._open -= 1
             self._wake_one()
@@ -152,7 +172,7 @@ class PoolTransport(httpx.AsyncBaseTransport):
         """At the limit, an idle connection to another origin gives way to a request that needs one."""
         for idle in self._idle.values():
             if idle:
-                self._forget(idle.pop(0))
+                self._forget(idle.popleft())
                 return True
         return False
 
@@ -200,11 +220,22 @@ class PoolTransport(httpx.AsyncBaseTransport):
     def release(self, origin: Origin, connection: Connection) -> None:
         """Back to the pool if the response was read to its end on a connection that stays open, else closed."""
         if connection.reusable and not self._closed:
-            connection.idle_since = asyncio.get_running_loop().time()
-            self._idle.setdefault(origin, []).append(connection)
+            now = asyncio.get_running_loop().time()
+            idle = self._idle.get(origin)
+            if idle is None:
+                idle = self._idle[origin] = deque()
+            self._close_expired(idle, now)
+            connection.idle_since = now
+            idle.append(connection)
             self._wake_one()
         else:
             self._discard(connection)
+
+    def _close_expired(self, idle: deque[Connection], now: float) -> None:
+        """Close the oldest idle connections once expired or closed upstream, so that after a burst of thousands
+        of requests their sockets do not stay open until the upstream drops them."""
+        while idle and (idle[0].closed or now - idle[0].idle_since >= self._keepalive_expiry):
+            self._discard(idle.popleft())
 
     def _discard(self, connection: Connection) -> None:
         """Close a connection taken from the pool; its place goes to the next request waiting for one."""

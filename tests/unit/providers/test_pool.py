@@ -1,83 +1,50 @@
-"""The upstream connection pool (``finops.providers.pool``), against a scripted raw-socket server: what goes on
-the wire, keep-alive reuse, every way a response can end, limits and timeouts."""
+"""The upstream connection pool (``finops.providers.pool``) under the gateway's client, against a scripted
+raw-socket server: what goes on the wire, keep-alive reuse, every way a response can end, limits, timeouts and
+the count of requests that waited for a connection."""
 
 from __future__ import annotations
 
 import asyncio
 import gzip
 import socket
-from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
 import pytest
 
-from finops.providers.pool import PoolTransport
-
-Reply = Callable[[bytes, asyncio.StreamWriter], Awaitable[bool]]  # answers one request; False: close the connection
-
-
-class ScriptedServer:
-    """Reads whole requests (head + content-length body) and answers each with ``reply``; records what came."""
-
-    def __init__(self, reply: Reply) -> None:
-        self.reply = reply
-        self.requests: list[bytes] = []
-        self.connections = 0
-        self._server: asyncio.Server | None = None
-
-    async def __aenter__(self) -> ScriptedServer:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n"):
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":", 1)[1])
-                request = head + await reader.readexactly(length)
-                self.requests.append(request)
-                if not await self.reply(request, writer):
-                    break
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
+from finops.providers.client import UpstreamClient
+from finops.providers.pool import POOL_WAITED, PoolTransport
+from tests.support.scripted_upstream import ScriptedServer, answer
 
 
-def answer(body: bytes, *, headers: bytes = b"") -> Reply:
-    async def reply(_request: bytes, writer: asyncio.StreamWriter) -> bool:
-        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n%s\r\n" % (len(body), headers) + body)
-        await writer.drain()
-        return True
-
-    return reply
+def client(url: str, *, max_connections: int = 10, timeout: float = 5.0, keepalive: float = 5.0) -> UpstreamClient:
+    limits = httpx.Limits(max_connections=max_connections, keepalive_expiry=keepalive)
+    return UpstreamClient(url, timeout=httpx.Timeout(timeout), limits=limits)
 
 
-def client(url: str, **limits: float) -> httpx.AsyncClient:
-    pool_limits = httpx.Limits(max_connections=int(limits.pop("max_connections", 10)), keepalive_expiry=5.0)
-    return httpx.AsyncClient(
-        base_url=url, transport=PoolTransport(pool_limits), timeout=httpx.Timeout(limits.pop("timeout", 5.0))
-    )
+async def post(
+    http: UpstreamClient, path: str, content: bytes = b"x", *, pool_timeout: float | None = None, **options: Any
+) -> httpx.Response:
+    request = http.build_request("POST", path, content=content, **options)
+    if pool_timeout is not None:
+        request.extensions["timeout"] = httpx.Timeout(5.0, pool=pool_timeout).as_dict()
+    return await http.send(request)
+
+
+async def get(http: UpstreamClient, path: str, *, stream: bool = False) -> httpx.Response:
+    return await http.send(http.build_request("GET", path), stream=stream)
+
+
+def pool_of(http: UpstreamClient) -> PoolTransport:
+    assert isinstance(http.transport, PoolTransport)
+    return http.transport
 
 
 def test_sends_exactly_what_httpx_built_and_reuses_the_connection() -> None:
     async def scenario() -> None:
         async with ScriptedServer(answer(b'{"ok":true}')) as server, client(server.url) as http:
-            first = await http.post("/v1/messages?beta=true", content=b'{"a":1}', headers={"x-api-key": "k"})
-            second = await http.post("/v1/messages", content=b"{}")
+            first = await post(http, "/v1/messages?beta=true", b'{"a":1}', headers={"x-api-key": "k"})
+            second = await post(http, "/v1/messages", b"{}")
             assert (first.status_code, first.json(), second.json()) == (200, {"ok": True}, {"ok": True})
             assert first.reason_phrase == "OK"
             assert server.connections == 1
@@ -106,7 +73,7 @@ def test_chunked_and_gzip_bodies_are_decoded() -> None:
     async def scenario() -> None:
         async with ScriptedServer(reply) as server, client(server.url) as http:
             for _ in range(2):
-                response = await http.get("/file")
+                response = await get(http, "/file")
                 assert response.json() == {"text": "x" * 5000}
             assert server.connections == 1
 
@@ -121,8 +88,8 @@ def test_a_body_without_length_ends_with_the_connection() -> None:
 
     async def scenario() -> None:
         async with ScriptedServer(reply) as server, client(server.url) as http:
-            assert (await http.get("/")).content == b"all of it"
-            assert (await http.get("/")).content == b"all of it"
+            assert (await get(http, "/")).content == b"all of it"
+            assert (await get(http, "/")).content == b"all of it"
             assert server.connections == 2  # connection: close is honoured
 
     asyncio.run(scenario())
@@ -143,8 +110,8 @@ def test_a_truncated_body_is_an_error_and_the_connection_is_not_reused() -> None
     async def scenario() -> None:
         async with ScriptedServer(reply) as server, client(server.url) as http:
             with pytest.raises(httpx.RemoteProtocolError):
-                await http.post("/", content=b"x")
-            assert (await http.post("/", content=b"x")).content == b"fine"
+                await post(http, "/")
+            assert (await post(http, "/")).content == b"fine"
             assert server.connections == 2
 
     asyncio.run(scenario())
@@ -162,11 +129,11 @@ def test_refused_and_silent_upstreams() -> None:
     async def scenario() -> None:
         async with client(f"http://127.0.0.1:{closed_port}") as http:
             with pytest.raises(httpx.ConnectError):
-                await http.post("/", content=b"x")
+                await post(http, "/")
         async with ScriptedServer(silent) as server, client(server.url, timeout=0.2) as http:
             started = asyncio.get_running_loop().time()
             with pytest.raises(httpx.ReadTimeout):
-                await http.post("/", content=b"x")
+                await post(http, "/")
             assert asyncio.get_running_loop().time() - started < 2
 
     asyncio.run(scenario())
@@ -179,15 +146,15 @@ def test_a_connection_the_upstream_closed_while_idle_is_replaced() -> None:
 
     async def scenario() -> None:
         async with ScriptedServer(reply) as server, client(server.url) as http:
-            assert (await http.post("/", content=b"1")).content == b"done"
+            assert (await post(http, "/", b"1")).content == b"done"
             await asyncio.sleep(0.05)  # the close reaches the idle connection
-            assert (await http.post("/", content=b"2")).content == b"done"
+            assert (await post(http, "/", b"2")).content == b"done"
             assert server.connections == 2
 
     asyncio.run(scenario())
 
 
-def test_the_limit_makes_requests_wait_and_the_pool_timeout_ends_the_wait() -> None:
+def test_the_limit_makes_requests_wait_the_pool_timeout_ends_the_wait_and_waits_are_counted() -> None:
     release = asyncio.Event()
 
     async def slow(request: bytes, writer: asyncio.StreamWriter) -> bool:
@@ -197,23 +164,28 @@ def test_the_limit_makes_requests_wait_and_the_pool_timeout_ends_the_wait() -> N
 
     async def scenario() -> None:
         async with ScriptedServer(slow) as server, client(server.url, max_connections=1) as http:
-            first = asyncio.create_task(http.post("/slow", content=b"x"))
+            first = asyncio.create_task(post(http, "/slow"))
             await asyncio.sleep(0.05)
-            second = asyncio.create_task(http.post("/fast", content=b"x"))
+            second = asyncio.create_task(post(http, "/fast"))
             await asyncio.sleep(0.05)
             assert not second.done()  # waiting for the only connection
             release.set()
-            assert (await first).content == b"ok" and (await second).content == b"ok"
+            first_response, second_response = await first, await second
+            assert first_response.content == b"ok" and second_response.content == b"ok"
             assert server.connections == 1
+            assert POOL_WAITED not in first_response.extensions and second_response.extensions[POOL_WAITED]
+            assert pool_of(http).waits == 1
 
             release.clear()
-            held = asyncio.create_task(http.post("/slow", content=b"x"))
+            held = asyncio.create_task(post(http, "/slow"))
             await asyncio.sleep(0.05)
             with pytest.raises(httpx.PoolTimeout):
-                await http.post("/fast", content=b"x", timeout=httpx.Timeout(5.0, pool=0.1))
+                await post(http, "/fast", pool_timeout=0.1)
+            assert pool_of(http).waits == 2  # a wait that ran out counts too
             release.set()
             assert (await held).content == b"ok"
-            assert (await http.post("/fast", content=b"x")).content == b"ok"
+            assert (await post(http, "/fast")).content == b"ok"
+            assert pool_of(http).waits == 2
 
     asyncio.run(scenario())
 
@@ -227,16 +199,18 @@ def test_a_large_stream_arrives_whole_and_an_abandoned_one_frees_its_connection(
     async def scenario() -> None:
         async with ScriptedServer(reply) as server, client(server.url, max_connections=1) as http:
             received = bytearray()
-            async with http.stream("GET", "/big") as response:
-                async for chunk in response.aiter_raw():
-                    received += chunk
-                    await asyncio.sleep(0)  # a consumer slower than loopback
+            response = await get(http, "/big", stream=True)
+            async for chunk in response.aiter_raw():
+                received += chunk
+                await asyncio.sleep(0)  # a consumer slower than loopback
+            await response.aclose()
             assert bytes(received) == big
 
-            async with http.stream("GET", "/big") as response:
-                async for _chunk in response.aiter_raw():
-                    break  # the caller stops reading: the connection cannot be reused
-            assert (await http.get("/small")).content == b"small"
+            response = await get(http, "/big", stream=True)
+            async for _chunk in response.aiter_raw():
+                break  # the caller stops reading: the connection cannot be reused
+            await response.aclose()
+            assert (await get(http, "/small")).content == b"small"
             assert server.connections == 2
 
     asyncio.run(scenario())
@@ -246,7 +220,7 @@ def test_a_header_with_a_line_break_is_never_sent() -> None:
     async def scenario() -> None:
         async with ScriptedServer(answer(b"ok")) as server, client(server.url) as http:
             with pytest.raises(httpx.LocalProtocolError):
-                await http.post("/", content=b"x", headers={"anthropic-beta": "a\r\nx-injected: 1"})
+                await post(http, "/", headers={"anthropic-beta": "a\r\nx-injected: 1"})
             assert server.requests == []
 
     asyncio.run(scenario())
@@ -262,14 +236,37 @@ def test_a_reader_that_stops_reading_stops_the_upstream_instead_of_buffering() -
         return True  # no drain: what the client does not take stays in the server's buffer
 
     async def scenario() -> None:
-        async with (
-            ScriptedServer(reply) as server,
-            client(server.url) as http,
-            http.stream("GET", "/huge") as response,
-        ):
+        async with ScriptedServer(reply) as server, client(server.url) as http:
+            response = await get(http, "/huge", stream=True)
             await response.aiter_raw().__anext__()
             await asyncio.sleep(0.3)
             # the gateway holds at most a few hundred KiB; the rest waits upstream (or in kernel buffers)
             assert writers[0].transport.get_write_buffer_size() > 16 * 1024 * 1024
+            await response.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_idle_connections_past_their_expiry_are_closed_while_traffic_continues() -> None:
+    release = asyncio.Event()
+
+    async def reply(request: bytes, writer: asyncio.StreamWriter) -> bool:
+        if b"/burst" in request.split(b"\r\n")[0]:
+            await release.wait()
+        return await answer(b"ok")(request, writer)
+
+    async def scenario() -> None:
+        async with ScriptedServer(reply) as server, client(server.url, keepalive=0.2) as http:
+            burst = [asyncio.create_task(post(http, "/burst")) for _ in range(3)]
+            await asyncio.sleep(0.05)
+            release.set()
+            await asyncio.gather(*burst)
+            assert server.connections == 3
+            # steady sequential traffic reuses the newest connection; the two left idle since the burst expire
+            for _ in range(8):
+                assert (await post(http, "/next")).content == b"ok"
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.05)  # the close reaches the server
+            assert (server.connections, server.closed_connections) == (3, 2)
 
     asyncio.run(scenario())

@@ -15,10 +15,10 @@ from collections.abc import AsyncIterator
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
 import orjson
 
 from finops.core.errors import UpstreamError
+from finops.providers.client import UpstreamClient
 from finops.providers.http import UpstreamErrorMapper, send
 
 CHUNK_BYTES = 8 * 1024 * 1024
@@ -52,7 +52,7 @@ async def _chunk_body(file: BinaryIO, count: int) -> AsyncIterator[bytes]:
 
 
 async def upload_resumable(
-    client: httpx.AsyncClient,
+    client: UpstreamClient,
     *,
     base_url: str,
     start_path: str,
