@@ -12,7 +12,8 @@ from typing import Any
 import uvicorn
 import yaml
 
-from finops.config import PROVIDER_NAMES, ConfigError, load_settings
+from finops.config import ConfigError, load_settings
+from finops.core.providers import PROVIDER_NAMES
 from finops.serving import CoalescingHttpToolsProtocol
 
 GRACEFUL_SHUTDOWN_SECONDS = 30

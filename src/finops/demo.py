@@ -15,7 +15,8 @@ from typing import Any
 
 import uvicorn
 
-from finops.config import PROVIDER_NAMES, ConfigError, Settings, parse_settings
+from finops.config import ConfigError, Settings, parse_settings
+from finops.core.providers import PROVIDER_NAMES, ProviderName
 
 DEMO_BATCH_SECONDS = 3.0
 DEMO_DATABASE_URL = "sqlite+aiosqlite:///finops-demo.db"
@@ -26,7 +27,7 @@ BEDROCK_DEMO_CREDENTIALS = {
 }
 
 # Provider -> the emulator factory (see each emulator package for its options).
-EMULATORS: dict[str, str] = {
+EMULATORS: dict[ProviderName, str] = {
     "anthropic": "finops.emulators.anthropic.app:create_app",
     "openai": "finops.emulators.openai.app:create_app",
     "gemini": "finops.emulators.gemini.app:create_app",

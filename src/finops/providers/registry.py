@@ -1,5 +1,5 @@
-"""Provider name -> adapter. The only module that knows the list; adapters are imported lazily so an
-optional provider's dependencies load only when that provider is configured."""
+"""Provider name -> adapter class. The names themselves are ``finops.core.providers``; adapters are imported
+lazily so an optional provider's dependencies load only when that provider is configured."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from typing import Literal
 
 from finops.config import ProviderSettings
 from finops.core.errors import InvalidRequestError
+from finops.core.providers import ProviderName
 from finops.providers.base import Provider
 
-ADAPTERS: dict[str, str] = {
+ADAPTERS: dict[ProviderName, str] = {
     "anthropic": "finops.providers.anthropic.adapter:AnthropicProvider",
     "openai": "finops.providers.openai.adapter:OpenAIProvider",
     "gemini": "finops.providers.gemini.adapter:GeminiProvider",
@@ -29,7 +30,7 @@ class ProviderRegistry:
         self._providers = dict(providers)
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, ProviderSettings]) -> ProviderRegistry:
+    def from_settings(cls, settings: Mapping[ProviderName, ProviderSettings]) -> ProviderRegistry:
         return cls({name: _load(ADAPTERS[name])(config) for name, config in settings.items()})
 
     def get(self, name: str, *, needs: Literal["files", "batches"] | None = None) -> Provider:
