@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.routing import Mount, Route
@@ -25,14 +26,14 @@ from finops.core.files import FileService
 from finops.core.messages import MessageService
 from finops.governance.governor import Governance
 from finops.governance.metrics import GatewayMetrics
-from finops.governance.reconciler import BatchReconciler
 from finops.providers.registry import ProviderRegistry
 from finops.store import Store
 
 
 def create_app(settings: Settings, *, providers: ProviderRegistry | None = None) -> Any:
     """The gateway as an ASGI app. ``providers`` replaces the configured adapters (tests, demo)."""
-    gateway_metrics = GatewayMetrics()
+    registry = CollectorRegistry()  # one per app: several gateways may live in one process (tests)
+    gateway_metrics = GatewayMetrics(registry)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -41,15 +42,15 @@ def create_app(settings: Settings, *, providers: ProviderRegistry | None = None)
         app.state.provider_names = registry.names()
         governance = Governance(settings, store.engine, gateway_metrics)
         app.state.governance = governance
+        batches = BatchService(store, registry, governance)
         app.state.services = Services(
             settings=settings,
             authenticator=governance.authenticator,
             messages=MessageService(registry, store.files, governance),
             files=FileService(store, registry),
-            batches=BatchService(store, registry, governance),
+            batches=batches,
         )
-        interval = settings.governance.reconcile_interval_seconds
-        await governance.start(BatchReconciler(governance, registry, interval=interval))
+        await governance.start(batches)  # its reconciler reads ended batches' results through the batch service
         try:
             yield
         finally:
@@ -71,4 +72,5 @@ def create_app(settings: Settings, *, providers: ProviderRegistry | None = None)
         },
         lifespan=lifespan,
     )
-    return GatewayMiddleware(app, gateway_metrics)
+    app.state.metrics_registry = registry
+    return GatewayMiddleware(app, registry)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from prometheus_client import CollectorRegistry, Counter
+
 from finops.core.ids import new_request_id
-from finops.governance.metrics import GatewayMetrics
 
 
 class GatewayMiddleware:
@@ -17,9 +18,9 @@ class GatewayMiddleware:
     are counted.
     """
 
-    def __init__(self, app: Any, gateway_metrics: GatewayMetrics) -> None:
+    def __init__(self, app: Any, registry: CollectorRegistry) -> None:
         self.app = app
-        self._http = gateway_metrics.http
+        self._http = Counter("finops_http_requests", "HTTP requests by status class", ("status",), registry=registry)
         self._by_class = {status_class: self._http.labels(f"{status_class}xx") for status_class in range(1, 6)}
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:

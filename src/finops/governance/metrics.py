@@ -1,4 +1,5 @@
-"""Prometheus metrics. Each app gets its own registry (several gateways may live in one test process).
+"""Prometheus metrics of LLM calls and governance (the HTTP layer counts its responses itself, in
+``finops.api.middleware``). Each app gets its own registry (several gateways may live in one test process).
 
 Label cardinality stays bounded: at most ``_MAX_VALUES`` distinct models and key names per label; the rest
 are reported as ``other``.
@@ -36,8 +37,8 @@ class _Bounded:
 
 
 class GatewayMetrics:
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
         self._model = _Bounded()
         self._key = _Bounded()
         self._children: dict[tuple[Any, tuple[str, ...]], Any] = {}
@@ -68,9 +69,6 @@ class GatewayMetrics:
         )
         self.refused = Counter(
             "finops_refused_requests", "Requests refused by governance", ("reason",), registry=self.registry
-        )
-        self.http = Counter(
-            "finops_http_requests", "HTTP requests by status class", ("status",), registry=self.registry
         )
         self.ledger_dropped = Counter(
             "finops_ledger_write_failures", "Usage rows that could not be written", registry=self.registry

@@ -55,6 +55,12 @@ class BatchRepository(OwnedRepository[BatchRecord]):
                 )
             )
 
+    async def get_any(self, batch_id: str) -> BatchRecord | None:
+        """The batch whoever owns it, even once deleted (its results may still have to be read for its cost)."""
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(sa.select(batches).where(batches.c.id == batch_id))).first()
+        return _record(row) if row else None
+
     async def update_status(
         self,
         batch_id: str,
