@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
 
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.routing import Mount, Route
+from starlette.types import ASGIApp
 
 from finops.api.admin import ROUTES as ADMIN_ROUTES
 from finops.api.anthropic.errors import gateway_error_handler, http_error_handler, unexpected_error_handler
@@ -30,7 +30,7 @@ from finops.providers.registry import ProviderRegistry
 from finops.store import Store
 
 
-def create_app(settings: Settings, *, providers: ProviderRegistry | None = None) -> Any:
+def create_app(settings: Settings, *, providers: ProviderRegistry | None = None) -> ASGIApp:
     """The gateway as an ASGI app. ``providers`` replaces the configured adapters (tests, demo)."""
     registry = CollectorRegistry()  # one per app: several gateways may live in one process (tests)
     gateway_metrics = GatewayMetrics(registry)

@@ -4,7 +4,7 @@ lazily so an optional provider's dependencies load only when that provider is co
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Literal
 
 from finops.config import ProviderSettings
@@ -20,9 +20,10 @@ ADAPTERS: dict[ProviderName, str] = {
 }
 
 
-def _load(path: str) -> type:
+def _load(path: str) -> Callable[[ProviderSettings], Provider]:
     module_name, _, attribute = path.partition(":")
-    return getattr(importlib.import_module(module_name), attribute)
+    adapter: Callable[[ProviderSettings], Provider] = getattr(importlib.import_module(module_name), attribute)
+    return adapter
 
 
 class ProviderRegistry:

@@ -13,7 +13,7 @@ from finops.store.records import BatchRecord, as_utc
 from finops.store.tables import batches
 
 
-def _record(row: sa.Row) -> BatchRecord:
+def _record(row: sa.Row[Any]) -> BatchRecord:
     return BatchRecord(
         id=row.id,
         provider=row.provider,

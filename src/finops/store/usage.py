@@ -60,7 +60,7 @@ async def _insert_rows(connection: AsyncConnection, rows: Sequence[UsageRow]) ->
         await connection.execute(usage_records.insert(), [row.__dict__ for row in chunk])
 
 
-def _pending(row: sa.Row) -> PendingBatch:
+def _pending(row: sa.Row[Any]) -> PendingBatch:
     return PendingBatch(
         batch_id=row.batch_id,
         key_id=row.key_id,
@@ -101,6 +101,7 @@ class UsageRepository:
     async def report(self, group_by: str, start: datetime | None, end: datetime | None) -> list[dict[str, Any]]:
         if group_by not in GROUPS:
             raise ValueError(group_by)
+        columns: list[sa.ColumnElement[Any]]
         if group_by == "key":
             columns = [usage_records.c.key_id, usage_records.c.key_name]
         elif group_by == "day":

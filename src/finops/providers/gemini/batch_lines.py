@@ -102,8 +102,9 @@ def result_key(entry: JSON) -> str | None:
     metadata = entry.get("metadata")
     if isinstance(metadata, dict):
         for name in ("key", "custom_id"):
-            if isinstance(metadata.get(name), str):
-                return metadata[name]
+            value = metadata.get(name)
+            if isinstance(value, str):
+                return value
     key = entry.get("key")
     return key if isinstance(key, str) else None
 
