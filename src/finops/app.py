@@ -32,8 +32,8 @@ from finops.store import Store
 
 def create_app(settings: Settings, *, providers: ProviderRegistry | None = None) -> ASGIApp:
     """The gateway as an ASGI app. ``providers`` replaces the configured adapters (tests, demo)."""
-    registry = CollectorRegistry()  # one per app: several gateways may live in one process (tests)
-    gateway_metrics = GatewayMetrics(registry)
+    metrics_registry = CollectorRegistry()  # one per app: several gateways may live in one process (tests)
+    gateway_metrics = GatewayMetrics(metrics_registry)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -72,5 +72,5 @@ def create_app(settings: Settings, *, providers: ProviderRegistry | None = None)
         },
         lifespan=lifespan,
     )
-    app.state.metrics_registry = registry
-    return GatewayMiddleware(app, registry)
+    app.state.metrics_registry = metrics_registry
+    return GatewayMiddleware(app, metrics_registry)
