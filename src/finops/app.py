@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
 
+from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.routing import Mount, Route
+from starlette.types import ASGIApp
 
 from finops.api.admin import ROUTES as ADMIN_ROUTES
 from finops.api.anthropic.errors import gateway_error_handler, http_error_handler, unexpected_error_handler
@@ -25,15 +26,15 @@ from finops.core.files import FileService
 from finops.core.messages import MessageService
 from finops.governance.governor import Governance
 from finops.governance.metrics import GatewayMetrics
-from finops.governance.reconciler import BatchReconciler
 from finops.providers.http import pool_waits
 from finops.providers.registry import ProviderRegistry
 from finops.store import Store
 
 
-def create_app(settings: Settings, *, providers: ProviderRegistry | None = None) -> Any:
+def create_app(settings: Settings, *, providers: ProviderRegistry | None = None) -> ASGIApp:
     """The gateway as an ASGI app. ``providers`` replaces the configured adapters (tests, demo)."""
-    gateway_metrics = GatewayMetrics()
+    metrics_registry = CollectorRegistry()  # one per app: several gateways may live in one process (tests)
+    gateway_metrics = GatewayMetrics(metrics_registry)
     gateway_metrics.count_pool_waits(pool_waits)
 
     @contextlib.asynccontextmanager
@@ -43,15 +44,15 @@ def create_app(settings: Settings, *, providers: ProviderRegistry | None = None)
         app.state.provider_names = registry.names()
         governance = Governance(settings, store.engine, gateway_metrics)
         app.state.governance = governance
+        batches = BatchService(store, registry, governance)
         app.state.services = Services(
             settings=settings,
             authenticator=governance.authenticator,
             messages=MessageService(registry, store.files, governance),
             files=FileService(store, registry),
-            batches=BatchService(store, registry, governance),
+            batches=batches,
         )
-        interval = settings.governance.reconcile_interval_seconds
-        await governance.start(BatchReconciler(governance, registry, interval=interval))
+        await governance.start(batches)  # its reconciler reads ended batches' results through the batch service
         try:
             yield
         finally:
@@ -73,4 +74,5 @@ def create_app(settings: Settings, *, providers: ProviderRegistry | None = None)
         },
         lifespan=lifespan,
     )
-    return GatewayMiddleware(app, gateway_metrics)
+    app.state.metrics_registry = metrics_registry
+    return GatewayMiddleware(app, metrics_registry)

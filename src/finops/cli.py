@@ -6,13 +6,15 @@ import argparse
 import gc
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 import yaml
 
-from finops.config import PROVIDER_NAMES, ConfigError, load_settings
+from finops.config import ConfigError, load_settings
+from finops.core.providers import PROVIDER_NAMES
 from finops.serving import raise_open_file_limit
 
 GRACEFUL_SHUTDOWN_SECONDS = 30
@@ -129,7 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
-    return args.handler(args)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    return handler(args)
 
 
 if __name__ == "__main__":

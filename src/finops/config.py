@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-ProviderName = Literal["anthropic", "openai", "gemini", "bedrock"]
-PROVIDER_NAMES: tuple[ProviderName, ...] = ("anthropic", "openai", "gemini", "bedrock")
+from finops.core.providers import ProviderName
 
 
 class ConfigError(Exception):

@@ -10,12 +10,15 @@ import importlib
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
+from starlette.types import ASGIApp
 
-from finops.config import PROVIDER_NAMES, ConfigError, Settings, parse_settings
+from finops.config import ConfigError, Settings, parse_settings
+from finops.core.providers import PROVIDER_NAMES, ProviderName
 
 DEMO_BATCH_SECONDS = 3.0
 DEMO_DATABASE_URL = "sqlite+aiosqlite:///finops-demo.db"
@@ -26,7 +29,7 @@ BEDROCK_DEMO_CREDENTIALS = {
 }
 
 # Provider -> the emulator factory (see each emulator package for its options).
-EMULATORS: dict[str, str] = {
+EMULATORS: dict[ProviderName, str] = {
     "anthropic": "finops.emulators.anthropic.app:create_app",
     "openai": "finops.emulators.openai.app:create_app",
     "gemini": "finops.emulators.gemini.app:create_app",
@@ -34,16 +37,17 @@ EMULATORS: dict[str, str] = {
 }
 
 
-def emulator_app(provider: str, **options: Any) -> Any:
+def emulator_app(provider: ProviderName, **options: Any) -> ASGIApp:
     module_name, _, attribute = EMULATORS[provider].partition(":")
-    return getattr(importlib.import_module(module_name), attribute)(**options)
+    create_app: Callable[..., ASGIApp] = getattr(importlib.import_module(module_name), attribute)
+    return create_app(**options)
 
 
-def _emulator_options(provider: str, batch_seconds: float) -> dict[str, Any]:
+def _emulator_options(provider: ProviderName, batch_seconds: float) -> dict[str, Any]:
     return dict(BEDROCK_DEMO_CREDENTIALS) if provider == "bedrock" else {"batch_seconds": batch_seconds}
 
 
-def _provider_section(provider: str, base_url: str) -> dict[str, Any]:
+def _provider_section(provider: ProviderName, base_url: str) -> dict[str, Any]:
     if provider == "anthropic":
         return {"api_key": DEMO_API_KEY, "base_url": base_url}
     if provider == "openai":
@@ -55,7 +59,7 @@ def _provider_section(provider: str, base_url: str) -> dict[str, Any]:
 
 @dataclass
 class EmulatorThread:
-    provider: str
+    provider: ProviderName
     server: uvicorn.Server
     thread: threading.Thread
     base_url: str
@@ -69,7 +73,7 @@ class EmulatorThread:
 class DemoEmulators:
     running: list[EmulatorThread] = field(default_factory=list)
 
-    def start(self, provider: str, batch_seconds: float) -> str:
+    def start(self, provider: ProviderName, batch_seconds: float) -> str:
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -93,7 +97,7 @@ class DemoEmulators:
             emulator.stop()
 
 
-def available_emulators() -> list[str]:
+def available_emulators() -> list[ProviderName]:
     """Providers whose emulator and adapter both ship in this build."""
     names = []
     for provider in PROVIDER_NAMES:

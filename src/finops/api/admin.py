@@ -6,18 +6,17 @@ No admin key configured = the admin API is disabled (403), so an unconfigured ga
 from __future__ import annotations
 
 import hmac
-from datetime import UTC, date, datetime, time
-from decimal import Decimal
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from finops.core.errors import AuthenticationError, InvalidRequestError, PermissionDeniedError
+from finops.core.errors import AuthenticationError, PermissionDeniedError
 from finops.governance.governor import Governance
 from finops.governance.keys import key_json
-from finops.store.usage import GROUPS
+from finops.governance.reports import parse_time
+from finops.store.keys import VirtualKeyRecord
 
 from .anthropic.requests import parse_json, read_body
 from .anthropic.responses import json_response
@@ -41,9 +40,8 @@ async def _json_body(request: Request) -> Any:
     return parse_json(await read_body(request, _MAX_ADMIN_BODY))
 
 
-async def _with_spend(governance: Governance, record: Any) -> dict[str, Any]:
-    spent = await governance.spend.spent(record.id, record.budget_period)
-    return key_json(record, spend_usd=float(spent))
+async def _with_spend(governance: Governance, record: VirtualKeyRecord) -> dict[str, Any]:
+    return key_json(record, spend_usd=float(await governance.spent(record)))
 
 
 async def create_key(request: Request) -> Response:
@@ -75,40 +73,11 @@ async def revoke_key(request: Request) -> Response:
     return json_response(key_json(record))
 
 
-def parse_time(name: str, value: str | None) -> datetime | None:
-    """``YYYY-MM-DD`` (midnight UTC) or an ISO 8601 datetime (naive = UTC)."""
-    if not value:
-        return None
-    try:
-        if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time(), tzinfo=UTC)
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidRequestError(f"{name}: not an ISO date or datetime: {value!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def report_json(group_by: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    total: dict[str, Any] = {"requests": 0, "cost_usd": Decimal(0), "unpriced_requests": 0}
-    for name in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"):
-        total[name] = 0
-    for row in rows:
-        for name in total:
-            total[name] += row[name]
-    as_float = [{**row, "cost_usd": float(row["cost_usd"])} for row in rows]
-    return {"group_by": group_by, "data": as_float, "total": {**total, "cost_usd": float(total["cost_usd"])}}
-
-
 async def usage_report(request: Request) -> Response:
     governance = _governance(request)
     query = request.query_params
-    group_by = query.get("group_by", "key")
-    if group_by not in GROUPS:
-        raise InvalidRequestError(f"group_by: must be one of {', '.join(GROUPS)}")
     start, end = parse_time("from", query.get("from")), parse_time("to", query.get("to"))
-    await governance.ledger.flush()  # this process's queued rows count too
-    rows = await governance.usage.report(group_by, start, end)
-    body = report_json(group_by, rows)
+    body = await governance.usage_report(query.get("group_by", "key"), start, end)
     body["from"], body["to"] = query.get("from"), query.get("to")
     return json_response(body)
 

@@ -8,5 +8,5 @@ from starlette.responses import Response
 
 
 async def metrics(request: Request) -> Response:
-    registry = request.app.state.governance.metrics.registry
+    registry = request.app.state.metrics_registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -3,10 +3,10 @@ so the per-request jobs share one)."""
 
 from __future__ import annotations
 
-from typing import Any
+from prometheus_client import CollectorRegistry, Counter
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from finops.core.ids import new_request_id
-from finops.governance.metrics import GatewayMetrics
 
 
 class GatewayMiddleware:
@@ -17,12 +17,12 @@ class GatewayMiddleware:
     are counted.
     """
 
-    def __init__(self, app: Any, gateway_metrics: GatewayMetrics) -> None:
+    def __init__(self, app: ASGIApp, registry: CollectorRegistry) -> None:
         self.app = app
-        self._http = gateway_metrics.http
+        self._http = Counter("finops_http_requests", "HTTP requests by status class", ("status",), registry=registry)
         self._by_class = {status_class: self._http.labels(f"{status_class}xx") for status_class in range(1, 6)}
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -30,7 +30,7 @@ class GatewayMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         header = (b"request-id", request_id.encode())
 
-        async def send_with_id(message: dict[str, Any]) -> None:
+        async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", ()), header]
                 status_class = message["status"] // 100

@@ -178,6 +178,24 @@ class BatchService:
             raise InvalidRequestError(f"Batch {batch_id} has not ended yet; its results are not available")
         return self._providers.get(record.provider).batch_results(_ref(record), ctx)
 
+    async def results_once_ended(self, batch_id: str) -> AsyncIterator[bytes] | None:
+        """For the cost reconciler (``finops.governance.reconciler.EndedBatchResults``): any owner's batch,
+        deleted or not, since its cost is owed either way. ``None`` while it runs upstream."""
+        record = await self._store.batches.get_any(batch_id)
+        if record is None:
+            return _no_lines()
+        provider = self._providers.get(record.provider)
+        ctx = CallContext(request_id=f"reconcile_{batch_id}")
+        status = await provider.get_batch(_ref(record), ctx)
+        if status.processing_status != "ended":
+            return None
+        return provider.batch_results(_ref(record), ctx)
+
+
+async def _no_lines() -> AsyncIterator[bytes]:
+    return
+    yield
+
 
 def _resolve_models(provider_name: str, requests: list[JSON]) -> list[JSON]:
     """Strip ``provider/`` model prefixes; a prefix naming another provider than the batch's is refused."""

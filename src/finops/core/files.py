@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from datetime import UTC, datetime
 
+from finops.core.cleanup import quietly
 from finops.core.errors import NotFoundError, UpstreamError
 from finops.core.ids import new_file_id
 from finops.core.types import Principal
@@ -43,7 +44,7 @@ class FileService:
             await self._store.files.add(record)
         except Exception as exc:
             # Never leave an upstream file the caller cannot see or delete.
-            await _quietly(provider.delete_file(upstream.upstream_id, ctx))
+            await quietly(provider.delete_file(upstream.upstream_id, ctx))
             raise UpstreamError("the file could not be recorded; nothing was kept") from exc
         return record
 
@@ -79,8 +80,3 @@ class FileService:
     async def download(self, principal: Principal, file_id: str, ctx: CallContext) -> Download:
         record = await self.get(principal, file_id)
         return await self._providers.get(record.provider).download_file(record.upstream_id, ctx)
-
-
-async def _quietly(awaitable) -> None:  # type: ignore[no-untyped-def]
-    with contextlib.suppress(Exception):
-        await awaitable

@@ -2,13 +2,16 @@
 
 Cache entries live ``ttl`` seconds (changes made by another process show up within that time); the process that
 changes or revokes a key drops it at once. Unknown keys are cached too (as ``None``), so open mode with dummy
-keys costs no query per request either.
+keys costs no query per request either. Both tables are bounded (least recently used entries go first).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+
+from cachetools import LRUCache, TTLCache
 
 from finops.core.errors import AuthenticationError
 from finops.core.types import Principal
@@ -20,28 +23,33 @@ _MAX_ENTRIES = 50_000
 
 
 class KeyCache:
-    def __init__(self, repository: KeyRepository, ttl: float) -> None:
+    def __init__(
+        self,
+        repository: KeyRepository,
+        ttl: float,
+        *,
+        max_entries: int = _MAX_ENTRIES,
+        timer: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._repository = repository
-        self._ttl = ttl
-        self._by_hash: dict[str, tuple[VirtualKeyRecord | None, float]] = {}
-        self._by_id: dict[str, VirtualKeyRecord] = {}
+        self._by_hash: TTLCache[str, VirtualKeyRecord | None] = TTLCache(max_entries, ttl, timer)
+        self._by_id: LRUCache[str, VirtualKeyRecord] = LRUCache(max_entries)
 
     async def lookup(self, key_hash: str) -> VirtualKeyRecord | None:
-        now = time.monotonic()
-        cached = self._by_hash.get(key_hash)
-        if cached is not None and cached[1] > now:
-            return cached[0]
+        try:
+            return self._by_hash[key_hash]  # indexing, not ``get``: ``get`` checks the expiry twice
+        except KeyError:
+            pass
         record = await self._repository.by_hash(key_hash)
-        if len(self._by_hash) >= _MAX_ENTRIES:
-            self._by_hash.clear()  # crude but bounded; entries refill on demand
-        self._by_hash[key_hash] = (record, now + self._ttl)
+        self._by_hash[key_hash] = record
         if record is not None:
             self._by_id[record.id] = record
         return record
 
     async def by_id(self, key_id: str) -> VirtualKeyRecord | None:
-        """The key behind an authenticated principal (normally cached by the lookup that authenticated it; read
-        again if an admin change dropped it in between, so no request slips through without its policy)."""
+        """The key behind an authenticated principal (normally cached by the lookup that authenticated it, and
+        refreshed by every lookup; read again if an admin change dropped it in between, so no request slips
+        through without its policy)."""
         record = self._by_id.get(key_id)
         if record is None:
             record = await self._repository.get(key_id)

@@ -16,6 +16,7 @@ import orjson
 from finops.config import ConfigError, load_settings
 from finops.core.errors import GatewayError
 from finops.governance.keys import KeyAdmin, key_json
+from finops.governance.reports import parse_time, usage_report
 from finops.store import Store
 from finops.store.keys import KeyRepository
 from finops.store.usage import GROUPS, UsageRepository
@@ -89,12 +90,9 @@ def keys_command(args: argparse.Namespace) -> int:
 
 
 def usage_command(args: argparse.Namespace) -> int:
-    from finops.api.admin import parse_time, report_json
-
     async def work(store: Store) -> int:
         start, end = parse_time("from", args.start), parse_time("to", args.end)
-        rows = await UsageRepository(store.engine).report(args.group_by, start, end)
-        report = report_json(args.group_by, rows)
+        report = await usage_report(UsageRepository(store.engine), args.group_by, start, end)
         group_columns = ("key_id", "key_name") if args.group_by == "key" else (args.group_by,)
         print(_table([*report["data"], {group_columns[0]: "TOTAL", **report["total"]}], group_columns + _USAGE_COLUMNS))
         return 0

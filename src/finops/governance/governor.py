@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -21,18 +21,17 @@ from finops.core.types import JSON, Principal
 from finops.governance import pricing
 from finops.governance.auth import KeyCache, VirtualKeyAuthenticator
 from finops.governance.keys import KeyAdmin
-from finops.governance.ledger import UsageLedger
+from finops.governance.ledger import UsageLedger, usage_row
 from finops.governance.metrics import GatewayMetrics
 from finops.governance.pricing import TokenUsage
 from finops.governance.ratelimit import counters_for
+from finops.governance.reconciler import BatchReconciler, EndedBatchResults
+from finops.governance.reports import usage_report
 from finops.governance.spend import SpendTracker
 from finops.governance.sse_usage import SSEUsage
 from finops.providers.base import CallContext
 from finops.store.keys import KeyRepository, VirtualKeyRecord
 from finops.store.usage import PendingBatch, UsageRepository, UsageRow
-
-if TYPE_CHECKING:
-    from finops.governance.reconciler import BatchReconciler
 
 _NO_RETRY = {"x-should-retry": "false"}
 
@@ -70,21 +69,23 @@ class Governance:
         self.counters = counters_for(settings.redis.url)
         self.ledger = UsageLedger(self.usage, self.spend, self.metrics)
         self._background: set[asyncio.Task[Any]] = set()
-        self.reconciler: BatchReconciler | None = None
+        self._reconciler: BatchReconciler | None = None
 
     def _key_changed(self, key_id: str) -> None:
         self.cache.invalidate(key_id)
         self.spend.forget(key_id)
 
-    async def start(self, reconciler: BatchReconciler | None = None) -> None:
+    async def start(self, batches: EndedBatchResults | None = None) -> None:
+        """Start the ledger writer and, given where batch results come from, the batch cost reconciler."""
         self.ledger.start()
-        self.reconciler = reconciler
-        if reconciler is not None:
-            reconciler.start()
+        if batches is not None:
+            interval = self.settings.reconcile_interval_seconds
+            self._reconciler = BatchReconciler(self.usage, batches, self.batch_recorded, interval=interval)
+            self._reconciler.start()
 
     async def stop(self) -> None:
-        if self.reconciler is not None:
-            await self.reconciler.stop()
+        if self._reconciler is not None:
+            await self._reconciler.stop()
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
         await self.ledger.stop()
@@ -227,6 +228,17 @@ class Governance:
             if usage:
                 self.record(admission, usage, ctx.request_id)
 
+    # Admin ------------------------------------------------------------------------------------------------------
+
+    async def spent(self, key: VirtualKeyRecord) -> Decimal:
+        """What the key has spent in its current budget period (its reservations for running batches included)."""
+        return await self.spend.spent(key.id, key.budget_period)
+
+    async def usage_report(self, group_by: str, start: datetime | None, end: datetime | None) -> dict[str, Any]:
+        """``finops.governance.reports.usage_report``, with this process's queued ledger rows written first."""
+        await self.ledger.flush()
+        return await usage_report(self.usage, group_by, start, end)
+
     # Batches ----------------------------------------------------------------------------------------------------
 
     async def reserve_batch(self, principal: Principal, provider: str, requests: list[JSON]) -> Decimal | None:
@@ -271,8 +283,8 @@ class Governance:
 
     async def before_batch_delete(self, batch_id: str) -> None:
         """A deleted batch's results may vanish upstream: record its usage first."""
-        if self.reconciler is not None:
-            await self.reconciler.settle_now(batch_id)
+        if self._reconciler is not None:
+            await self._reconciler.settle_now(batch_id)
 
     def batch_recorded(self, pending: PendingBatch, rows: list[UsageRow], cost: Decimal) -> None:
         if pending.key_id:
@@ -280,30 +292,3 @@ class Governance:
         for row in rows:
             tokens = TokenUsage(row.input_tokens, row.output_tokens, row.cache_read_tokens, row.cache_write_tokens)
             self.metrics.observe_usage(row.provider, row.model, row.key_name, tokens, row.cost_usd, None)
-
-
-def usage_row(
-    principal: Principal,
-    provider: str,
-    model: str,
-    tokens: TokenUsage,
-    cost: Decimal | None,
-    *,
-    request_id: str | None = None,
-    batch_id: str | None = None,
-) -> UsageRow:
-    return UsageRow(
-        created_at=datetime.now(UTC),
-        key_id=principal.key_id,
-        key_name=principal.key_name,
-        owner=principal.owner,
-        provider=provider,
-        model=model,
-        input_tokens=tokens.input_tokens,
-        output_tokens=tokens.output_tokens,
-        cache_read_tokens=tokens.cache_read_tokens,
-        cache_write_tokens=tokens.cache_write_tokens,
-        cost_usd=cost,
-        batch_id=batch_id,
-        request_id=request_id,
-    )

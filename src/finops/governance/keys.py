@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from finops.config import PROVIDER_NAMES
 from finops.core.errors import InvalidRequestError, NotFoundError
+from finops.core.providers import PROVIDER_NAMES
 from finops.store.keys import KeyRepository, VirtualKeyRecord
 
 KEY_PREFIX = "sk-fo-"

@@ -7,9 +7,12 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from datetime import UTC, datetime
 from decimal import Decimal
 
+from finops.core.types import Principal
 from finops.governance.metrics import GatewayMetrics
+from finops.governance.pricing import TokenUsage
 from finops.governance.spend import SpendTracker
 from finops.store.usage import UsageRepository, UsageRow
 
@@ -100,3 +103,31 @@ class UsageLedger:
                 if row.key_id and row.cost_usd is not None:
                     self._spend.flushed(row.key_id, Decimal(row.cost_usd))
             return
+
+
+def usage_row(
+    principal: Principal,
+    provider: str,
+    model: str,
+    tokens: TokenUsage,
+    cost: Decimal | None,
+    *,
+    request_id: str | None = None,
+    batch_id: str | None = None,
+) -> UsageRow:
+    """The ledger row of one priced request (or one request of a batch), dated now."""
+    return UsageRow(
+        created_at=datetime.now(UTC),
+        key_id=principal.key_id,
+        key_name=principal.key_name,
+        owner=principal.owner,
+        provider=provider,
+        model=model,
+        input_tokens=tokens.input_tokens,
+        output_tokens=tokens.output_tokens,
+        cache_read_tokens=tokens.cache_read_tokens,
+        cache_write_tokens=tokens.cache_write_tokens,
+        cost_usd=cost,
+        batch_id=batch_id,
+        request_id=request_id,
+    )

@@ -20,12 +20,19 @@ from typing import Any
 from genai_prices import Usage, data_snapshot
 from genai_prices.types import ModelPrice, TieredPrices
 
+from finops.core.providers import ProviderName, is_provider_name
+
 # Gateway provider name -> genai-prices provider id.
-PROVIDER_IDS = {"anthropic": "anthropic", "openai": "openai", "gemini": "google", "bedrock": "aws"}
+PROVIDER_IDS: dict[ProviderName, str] = {
+    "anthropic": "anthropic",
+    "openai": "openai",
+    "gemini": "google",
+    "bedrock": "aws",
+}
 
 # Batch price as a fraction of the standard price, when genai-prices has no batch variant for the model.
 # Anthropic, OpenAI and Gemini batch APIs are 50 % of standard; Bedrock batch inference is 50 % too.
-BATCH_DISCOUNT = {
+BATCH_DISCOUNT: dict[ProviderName, Decimal] = {
     "anthropic": Decimal("0.5"),
     "openai": Decimal("0.5"),
     "gemini": Decimal("0.5"),
@@ -107,11 +114,12 @@ def _linear(price: ModelPrice) -> tuple[Decimal, Decimal, Decimal, Decimal, Deci
 @functools.lru_cache(maxsize=4096)
 def _resolve(provider: str, model: str, batch: bool, day: date) -> _Resolved | None:
     """The model's price table for ``day`` (cached: a lookup costs ~100 µs, a cached hit nothing)."""
-    provider_id = PROVIDER_IDS.get(provider)
-    if provider_id is None:
+    if not is_provider_name(provider):
         return None
     try:
-        found_provider, found_model = data_snapshot.get_snapshot().find_provider_model(model, None, provider_id, None)
+        found_provider, found_model = data_snapshot.get_snapshot().find_provider_model(
+            model, None, PROVIDER_IDS[provider], None
+        )
     except LookupError:
         return None
     when = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
@@ -123,7 +131,7 @@ def _resolve(provider: str, model: str, batch: bool, day: date) -> _Resolved | N
     variant = found_model.get_prices(when, _BATCH_CONTEXT) if own_model else standard
     if variant != standard:
         return _Resolved(variant, Decimal(1), _linear(variant))
-    return _Resolved(standard, BATCH_DISCOUNT.get(provider, Decimal(1)), _linear(standard))
+    return _Resolved(standard, BATCH_DISCOUNT[provider], _linear(standard))
 
 
 def cost(

@@ -6,18 +6,13 @@ callers with different dummy keys still cannot see each other's files and batche
 
 from __future__ import annotations
 
-import hashlib
-
 from finops.core.errors import AuthenticationError
 from finops.core.types import Principal
-
-
-def key_hash(api_key: str) -> str:
-    return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
+from finops.governance.keys import hash_key
 
 
 class OpenModeAuthenticator:
     async def authenticate(self, api_key: str | None) -> Principal:
         if not api_key:
             raise AuthenticationError("x-api-key header is required")
-        return Principal(owner=f"anon:{key_hash(api_key)[:40]}")
+        return Principal(owner=f"anon:{hash_key(api_key)[:40]}")

@@ -4,9 +4,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
+from cachetools import TTLCache
+
 WINDOW_SECONDS = 60
+_MAX_COUNTERS = 100_000
 
 
 def _window(now: float) -> tuple[int, int]:
@@ -23,18 +28,27 @@ class Counters(Protocol):
     async def aclose(self) -> None: ...
 
 
+@dataclass
+class _Count:
+    value: int = 0
+
+
 class MemoryCounters:
-    def __init__(self) -> None:
-        self._counts: dict[str, tuple[int, int]] = {}
+    def __init__(self, *, max_counters: int = _MAX_COUNTERS, timer: Callable[[], float] = time.time) -> None:
+        self._timer = timer
+        # Keyed by (name, window): a counter is never read after its window ends, and it expires at the latest one
+        # window after it was created (the clock is the windows' own, wall time, as Redis's are).
+        self._counts: TTLCache[tuple[str, int], _Count] = TTLCache(max_counters, WINDOW_SECONDS + 1, timer)
 
     async def add(self, name: str, amount: int) -> tuple[int, int]:
-        window, left = _window(time.time())
-        seen_window, value = self._counts.get(name, (window, 0))
-        value = (value if seen_window == window else 0) + amount
-        self._counts[name] = (window, value)
-        if len(self._counts) > 100_000:  # forget old windows rather than grow forever
-            self._counts = {k: v for k, v in self._counts.items() if v[0] == window}
-        return value, left
+        window, left = _window(self._timer())
+        key = (name, window)
+        try:
+            count = self._counts[key]  # changed in place: re-inserting would cost an expiry pass per request
+        except KeyError:
+            count = self._counts[key] = _Count()
+        count.value += amount
+        return count.value, left
 
     async def aclose(self) -> None:
         return None

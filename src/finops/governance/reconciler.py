@@ -4,6 +4,9 @@ results once and records each succeeded request's usage at the batch price.
 Exactly once across gateway processes: a batch is leased with a conditional UPDATE before any work, and the
 usage rows are inserted in the same transaction that marks it recorded, guarded by the lease
 (``UsageRepository.record_batch``). A batch not ended yet is put back with a delay so it is polled gently.
+
+The reconciler knows nothing of providers: whoever starts it hands it an ``EndedBatchResults`` (the core's batch
+service), and a callback for each recorded batch (the governance facade updates spend and metrics).
 """
 
 from __future__ import annotations
@@ -12,21 +15,19 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Protocol
 
 import orjson
 
 from finops.core.errors import NotFoundError
 from finops.core.types import Principal
 from finops.governance import pricing
-from finops.governance.governor import Governance, usage_row
+from finops.governance.ledger import usage_row
 from finops.governance.pricing import TokenUsage
-from finops.providers.base import BatchRef, CallContext
-from finops.providers.registry import ProviderRegistry
-from finops.store.records import as_utc
-from finops.store.usage import PendingBatch, UsageRow
+from finops.store.usage import PendingBatch, UsageRepository, UsageRow
 
 logger = logging.getLogger("finops.governance.reconciler")
 _LEASE_SECONDS = 300.0
@@ -44,11 +45,24 @@ async def _lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         yield pending
 
 
+class EndedBatchResults(Protocol):
+    async def results_once_ended(self, batch_id: str) -> AsyncIterator[bytes] | None:
+        """The batch's Anthropic result lines (JSONL chunks) once it has ended upstream; ``None`` while it runs;
+        no lines for a batch the gateway never stored. ``NotFoundError`` when it is gone upstream."""
+        ...
+
+
+BatchRecorded = Callable[[PendingBatch, list[UsageRow], Decimal], None]
+"""Told of each batch this process recorded: its pending entry, the usage rows written and their total cost."""
+
+
 class BatchReconciler:
-    def __init__(self, governance: Governance, providers: ProviderRegistry, *, interval: float) -> None:
-        self._governance = governance
-        self._usage = governance.usage
-        self._providers = providers
+    def __init__(
+        self, usage: UsageRepository, batches: EndedBatchResults, on_recorded: BatchRecorded, *, interval: float
+    ) -> None:
+        self._usage = usage
+        self._batches = batches
+        self._on_recorded = on_recorded
         self._interval = interval
         self._owner = "proc_" + secrets.token_hex(8)
         self._task: asyncio.Task[None] | None = None
@@ -88,24 +102,12 @@ class BatchReconciler:
         """Record the batch's usage if it has ended and nobody else did; True when this call recorded it."""
         if not await self._usage.lease(pending.batch_id, self._owner, _LEASE_SECONDS):
             return False
-        row = await self._usage.batch_row(pending.batch_id)
-        if row is None:
-            return await self._finish(pending, [], Decimal(0))
-        ref = BatchRef(
-            upstream_id=row.upstream_id,
-            state=orjson.loads(row.upstream_state),
-            request_count=row.request_count,
-            created_at=as_utc(row.created_at),  # type: ignore[arg-type]
-            cancel_requested=row.cancel_initiated_at is not None,
-        )
-        provider = self._providers.get(row.provider)
-        ctx = CallContext(request_id=f"reconcile_{pending.batch_id}")
         try:
-            status = await provider.get_batch(ref, ctx)
-            if status.processing_status != "ended":
+            results = await self._batches.results_once_ended(pending.batch_id)
+            if results is None:
                 await self._usage.postpone(pending.batch_id, self._owner, self._interval)
                 return False
-            rows = [line async for line in self._priced(pending, provider.batch_results(ref, ctx))]
+            rows = [line async for line in self._priced(pending, results)]
         except NotFoundError:
             # Gone upstream before its results were read: keep the reservation as what was spent.
             reserved = Decimal(pending.reserved_usd or 0)
@@ -148,7 +150,7 @@ class BatchReconciler:
     async def _finish(self, pending: PendingBatch, rows: list[UsageRow], cost: Decimal) -> bool:
         if not await self._usage.record_batch(pending.batch_id, self._owner, rows, cost):
             return False
-        self._governance.batch_recorded(pending, rows, cost)
+        self._on_recorded(pending, rows, cost)
         return True
 
     async def settle_now(self, batch_id: str) -> None:

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from cachetools import TTLCache
+
 from finops.store.usage import UsageRepository
+
+_MAX_KEYS = 50_000
 
 
 def period_start(period: str | None, now: datetime) -> datetime | None:
@@ -32,29 +37,40 @@ def period_start(period: str | None, now: datetime) -> datetime | None:
 class _Entry:
     start: datetime | None
     value: Decimal
-    expires: float
 
 
 class SpendTracker:
-    def __init__(self, usage: UsageRepository, ttl: float = 2.0) -> None:
+    def __init__(
+        self,
+        usage: UsageRepository,
+        ttl: float = 2.0,
+        *,
+        max_keys: int = _MAX_KEYS,
+        timer: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._usage = usage
-        self._ttl = ttl
-        self._entries: dict[str, _Entry] = {}
+        # Entries are changed in place by ``add``, which keeps their expiry: a read from the database is trusted
+        # ``ttl`` seconds, whatever was added since.
+        self._entries: TTLCache[str, _Entry] = TTLCache(max_keys, ttl, timer)
         self._unflushed: defaultdict[str, Decimal] = defaultdict(Decimal)
 
+    def _cached(self, key_id: str) -> _Entry | None:
+        try:
+            return self._entries[key_id]  # indexing, not ``get``: ``get`` checks the expiry twice
+        except KeyError:
+            return None
+
     async def spent(self, key_id: str, period: str | None) -> Decimal:
-        now = datetime.now(UTC)
-        start = period_start(period, now)
-        entry = self._entries.get(key_id)
-        if entry is None or entry.start != start or entry.expires <= time.monotonic():
+        start = period_start(period, datetime.now(UTC))
+        entry = self._cached(key_id)
+        if entry is None or entry.start != start:
             total = await self._usage.key_spend(key_id, start)
-            entry = _Entry(start, total + self._unflushed.get(key_id, Decimal(0)), time.monotonic() + self._ttl)
-            self._entries[key_id] = entry
+            entry = self._entries[key_id] = _Entry(start, total + self._unflushed.get(key_id, Decimal(0)))
         return entry.value
 
     def add(self, key_id: str, amount: Decimal, *, queued: bool) -> None:
         """Count ``amount`` at once; ``queued`` means its ledger row is not in the database yet."""
-        entry = self._entries.get(key_id)
+        entry = self._cached(key_id)
         if entry is not None:
             entry.value += amount
         if queued:

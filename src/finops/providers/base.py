@@ -22,7 +22,6 @@ JSON = dict[str, Any]
 
 @dataclass(frozen=True)
 class Capabilities:
-    messages: bool = True
     files: bool = True
     batches: bool = True
     refusal: str = ""
@@ -109,18 +108,6 @@ class BatchRef:
     request_count: int
     created_at: datetime
     cancel_requested: bool = False
-
-
-@dataclass(frozen=True)
-class ListQuery:
-    limit: int = 20
-    after_id: str | None = None
-    before_id: str | None = None
-
-
-@dataclass
-class ModelList:
-    data: list[JSON] = field(default_factory=list)
 
 
 class Provider(Protocol):

@@ -1,17 +1,18 @@
-"""Provider name -> adapter. The only module that knows the list; adapters are imported lazily so an
-optional provider's dependencies load only when that provider is configured."""
+"""Provider name -> adapter class. The names themselves are ``finops.core.providers``; adapters are imported
+lazily so an optional provider's dependencies load only when that provider is configured."""
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Literal
 
 from finops.config import ProviderSettings
 from finops.core.errors import InvalidRequestError
+from finops.core.providers import ProviderName
 from finops.providers.base import Provider
 
-ADAPTERS: dict[str, str] = {
+ADAPTERS: dict[ProviderName, str] = {
     "anthropic": "finops.providers.anthropic.adapter:AnthropicProvider",
     "openai": "finops.providers.openai.adapter:OpenAIProvider",
     "gemini": "finops.providers.gemini.adapter:GeminiProvider",
@@ -19,9 +20,10 @@ ADAPTERS: dict[str, str] = {
 }
 
 
-def _load(path: str) -> type:
+def _load(path: str) -> Callable[[ProviderSettings], Provider]:
     module_name, _, attribute = path.partition(":")
-    return getattr(importlib.import_module(module_name), attribute)
+    adapter: Callable[[ProviderSettings], Provider] = getattr(importlib.import_module(module_name), attribute)
+    return adapter
 
 
 class ProviderRegistry:
@@ -29,7 +31,7 @@ class ProviderRegistry:
         self._providers = dict(providers)
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, ProviderSettings]) -> ProviderRegistry:
+    def from_settings(cls, settings: Mapping[ProviderName, ProviderSettings]) -> ProviderRegistry:
         return cls({name: _load(ADAPTERS[name])(config) for name, config in settings.items()})
 
     def get(self, name: str, *, needs: Literal["files", "batches"] | None = None) -> Provider:

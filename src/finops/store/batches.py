@@ -13,7 +13,7 @@ from finops.store.records import BatchRecord, as_utc
 from finops.store.tables import batches
 
 
-def _record(row: sa.Row) -> BatchRecord:
+def _record(row: sa.Row[Any]) -> BatchRecord:
     return BatchRecord(
         id=row.id,
         provider=row.provider,
@@ -54,6 +54,12 @@ class BatchRepository(OwnedRepository[BatchRecord]):
                     archived_at=record.archived_at,
                 )
             )
+
+    async def get_any(self, batch_id: str) -> BatchRecord | None:
+        """The batch whoever owns it, even once deleted (its results may still have to be read for its cost)."""
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(sa.select(batches).where(batches.c.id == batch_id))).first()
+        return _record(row) if row else None
 
     async def update_status(
         self,

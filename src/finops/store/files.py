@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from finops.store.owned import OwnedRepository
@@ -9,7 +11,7 @@ from finops.store.records import FileRecord, as_utc
 from finops.store.tables import files
 
 
-def _record(row: sa.Row) -> FileRecord:
+def _record(row: sa.Row[Any]) -> FileRecord:
     return FileRecord(
         id=row.id,
         provider=row.provider,

@@ -40,7 +40,7 @@ def _json_list(value: str | None) -> list[str] | None:
     return None if value is None else list(orjson.loads(value))
 
 
-def _record(row: sa.Row) -> VirtualKeyRecord:
+def _record(row: sa.Row[Any]) -> VirtualKeyRecord:
     return VirtualKeyRecord(
         id=row.id,
         name=row.name,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -21,7 +21,7 @@ class OwnedRepository(Generic[T]):
         self._engine = engine
 
     @staticmethod
-    def _record(row: sa.Row) -> T:
+    def _record(row: sa.Row[Any]) -> T:
         raise NotImplementedError
 
     async def get(self, object_id: str, owner: str) -> T | None:

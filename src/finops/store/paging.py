@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -15,7 +17,7 @@ async def page_rows(
     limit: int,
     after_id: str | None,
     before_id: str | None,
-) -> tuple[list[sa.Row], bool]:
+) -> tuple[list[sa.Row[Any]], bool]:
     """One page of the owner's live rows, newest first, and whether more lie beyond it.
 
     ``after_id`` pages towards older rows; ``before_id`` towards newer ones (the page just before that row,

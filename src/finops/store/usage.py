@@ -16,8 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from finops.store.records import as_utc
-from finops.store.tables import batch_costs, batches, usage_records
+from finops.store.tables import batch_costs, usage_records
 
 
 @dataclass(frozen=True)
@@ -61,7 +60,7 @@ async def _insert_rows(connection: AsyncConnection, rows: Sequence[UsageRow]) ->
         await connection.execute(usage_records.insert(), [row.__dict__ for row in chunk])
 
 
-def _pending(row: sa.Row) -> PendingBatch:
+def _pending(row: sa.Row[Any]) -> PendingBatch:
     return PendingBatch(
         batch_id=row.batch_id,
         key_id=row.key_id,
@@ -102,6 +101,7 @@ class UsageRepository:
     async def report(self, group_by: str, start: datetime | None, end: datetime | None) -> list[dict[str, Any]]:
         if group_by not in GROUPS:
             raise ValueError(group_by)
+        columns: list[sa.ColumnElement[Any]]
         if group_by == "key":
             columns = [usage_records.c.key_id, usage_records.c.key_name]
         elif group_by == "day":
@@ -210,16 +210,3 @@ class UsageRepository:
                 return False
             await _insert_rows(connection, rows)
         return True
-
-    async def batch_cost(self, batch_id: str) -> tuple[datetime | None, Decimal | None]:
-        query = sa.select(batch_costs.c.usage_recorded_at, batch_costs.c.cost_usd).where(
-            batch_costs.c.batch_id == batch_id
-        )
-        async with self._engine.connect() as connection:
-            row = (await connection.execute(query)).first()
-        return (as_utc(row.usage_recorded_at), row.cost_usd) if row else (None, None)
-
-    async def batch_row(self, batch_id: str) -> sa.Row | None:
-        """The batch as stored by ``finops.store.batches`` (even once deleted: its results may still be read)."""
-        async with self._engine.connect() as connection:
-            return (await connection.execute(sa.select(batches).where(batches.c.id == batch_id))).first()

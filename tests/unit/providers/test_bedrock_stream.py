@@ -20,8 +20,8 @@ from finops.providers.bedrock.stream import (
     ConverseStreamTranslator,
     InvokeStreamTranslator,
     invoke_stream_events,
-    stream_error_event,
 )
+from finops.providers.bedrock.translate import from_bedrock_error
 from finops.providers.sse import encode_sse
 from tests.unit.providers.test_bedrock_eventstream import event_frame, exception_frame
 from tests.unit.providers.test_bedrock_shapes import assert_valid_converse_stream_event
@@ -416,33 +416,10 @@ def test_converse_stream_mints_a_message_id() -> None:
 # Exception frames
 # ------------------------------------------------------------------------------------------------------------
 
-STREAM_ERROR_CASES = [
-    ("throttlingException", "rate_limit_error", "Bedrock ThrottlingException: slow down"),
-    ("validationException", "invalid_request_error", "Bedrock ValidationException: slow down"),
-    ("modelStreamErrorException", "api_error", "Bedrock ModelStreamErrorException: slow down"),
-    ("internalServerException", "api_error", "Bedrock InternalServerException: slow down"),
-    ("modelTimeoutException", "timeout_error", "Bedrock ModelTimeoutException: slow down"),
-    ("serviceUnavailableException", "overloaded_error", "Bedrock ServiceUnavailableException: slow down"),
-]
-
-
-@pytest.mark.parametrize(
-    ("exception_type", "error_type", "message"), STREAM_ERROR_CASES, ids=[c[0] for c in STREAM_ERROR_CASES]
-)
-def test_stream_error_event(exception_type: str, error_type: str, message: str) -> None:
-    assert stream_error_event(exception_type, {"message": "slow down"}) == (
-        "error",
-        {"type": "error", "error": {"type": error_type, "message": message}},
-    )
-
-
-def test_stream_error_event_redacts_secrets() -> None:
-    _, data = stream_error_event("validationException", {"message": "bad key AKIAIOSFODNN7EXAMPLE"})
-    assert data["error"]["message"] == "Bedrock ValidationException: bad key [REDACTED]"
-
 
 def test_exception_frame_end_to_end() -> None:
-    """Bytes off the wire -> decoder -> translator / error event, as the adapter will chain them."""
+    """Bytes off the wire -> decoder -> translator, chained as the adapter does: the events before an exception
+    frame are relayed, and the frame itself becomes the gateway error its type names."""
     wire = (
         event_frame("messageStart", {"role": "assistant"})
         + event_frame("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": "Hel"}})
@@ -450,20 +427,16 @@ def test_exception_frame_end_to_end() -> None:
     )
     translator = ConverseStreamTranslator(model=MODEL, message_id="msg_test")
     sse: list[tuple[str, JSON]] = []
+    error = None
     for message_type, name, payload in EventStreamDecoder().feed(wire):
         if message_type == "event":
             sse += translator.feed(name, payload)
         else:
-            sse.append(stream_error_event(name, payload))
+            error = from_bedrock_error(500, name, payload)
     assert sse == [
         MESSAGE_START,
         _block_start(0, {"type": "text", "text": ""}),
         _delta(0, {"type": "text_delta", "text": "Hel"}),
-        (
-            "error",
-            {
-                "type": "error",
-                "error": {"type": "rate_limit_error", "message": "Bedrock ThrottlingException: Too many tokens"},
-            },
-        ),
     ]
+    assert error is not None
+    assert (error.error_type, error.message) == ("rate_limit_error", "Bedrock ThrottlingException: Too many tokens")

@@ -7,13 +7,11 @@ from typing import Any
 
 import pytest
 
-from finops.core.errors import InvalidRequestError
 from finops.providers.gemini.batch_lines import (
-    batch_model,
+    ResultMatcher,
     from_batch_response_entry,
     group_by_model,
     map_batch_state,
-    match_results,
     missing_result,
     request_counts_from_stats,
     to_file_batch_line,
@@ -54,14 +52,6 @@ def test_group_by_model_keeps_original_indexes() -> None:
         "gemini-2.5-flash": [(0, "a", PARAMS), (2, "c", requests[2]["params"])],
         "gemini-2.5-pro": [(1, "b", pro)],
     }
-
-
-def test_batch_model() -> None:
-    assert batch_model([PARAMS, {**PARAMS, "model": "models/gemini-2.5-flash"}]) == "gemini-2.5-flash"
-    with pytest.raises(InvalidRequestError, match="Gemini batches need one model per batch"):
-        batch_model([PARAMS, {**PARAMS, "model": "gemini-2.5-pro"}])
-    with pytest.raises(InvalidRequestError):
-        batch_model([])
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -118,18 +108,15 @@ MATCH_CASES = [
 
 
 @pytest.mark.parametrize("case", MATCH_CASES, ids=lambda case: case.id)
-def test_match_results(case: MatchCase) -> None:
-    position = {id(entry): index for index, entry in enumerate(case.entries)}
-    matched = [(custom_id, position[id(entry)]) for custom_id, entry in match_results(case.entries, case.custom_ids)]
+def test_result_matcher(case: MatchCase) -> None:
+    matcher = ResultMatcher(case.custom_ids)
+    matched = [
+        (custom_id, position)
+        for position, entry in enumerate(case.entries)
+        if (custom_id := matcher.match(position, entry)) is not None
+    ]
     assert matched == case.expected
-
-
-def test_match_results_is_lazy() -> None:
-    def entries() -> Any:
-        yield {"metadata": {"key": "a"}}
-        raise AssertionError("read past the first entry")
-
-    assert next(match_results(entries(), ["a"])) == ("a", {"metadata": {"key": "a"}})
+    assert list(matcher.unmatched()) == [c for c in case.custom_ids if c not in dict(case.expected)]
 
 
 # ------------------------------------------------------------------------------------------------------------

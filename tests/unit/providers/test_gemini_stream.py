@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from finops.core.errors import RateLimitError
+from finops.providers.gemini.blocks import blocks_from_events
 from finops.providers.gemini.stream import GenerateStreamTranslator
-from finops.providers.gemini.translate import blocks_from_events, from_generate_response
+from finops.providers.gemini.translate import from_generate_response
 from finops.providers.sse import encode_sse
 
 JSON = dict[str, Any]

@@ -18,10 +18,9 @@ from finops.core.errors import (
     RateLimitError,
     UpstreamError,
 )
+from finops.providers.gemini.tool_ids import decode_tool_use_id, encode_tool_use_id
 from finops.providers.gemini.translate import (
     GeminiFileRef,
-    decode_tool_use_id,
-    encode_tool_use_id,
     from_count_tokens_response,
     from_gemini_error,
     from_generate_response,

@@ -32,7 +32,8 @@ def error_response(
 
 
 def request_id_of(request: Request) -> str | None:
-    return request.scope.get("state", {}).get("request_id")
+    request_id: str | None = request.scope.get("state", {}).get("request_id")
+    return request_id
 
 
 async def gateway_error_handler(request: Request, exc: Exception) -> Response:

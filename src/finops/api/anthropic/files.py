@@ -75,29 +75,30 @@ async def list_files(request: Request) -> Response:
     return json_response(list_json(page, file_json))
 
 
-def _refuse_bedrock(request: Request) -> None:
-    """Files calls with ``x-model-provider: bedrock`` get Bedrock's refusal, whatever the ID."""
+def _refuse_if_header_provider_has_no_files(request: Request) -> None:
+    """A files call on an ID that names a provider in ``x-model-provider`` is refused when that provider has no
+    Files API (Bedrock's refusal, whatever the ID), so every files call to it is refused the same way."""
     if request.headers.get("x-model-provider"):
         services_of(request).files.check_provider(provider_of(request))
 
 
 async def get_file(request: Request) -> Response:
     principal = await authenticate(request)
-    _refuse_bedrock(request)
+    _refuse_if_header_provider_has_no_files(request)
     record = await services_of(request).files.get(principal, request.path_params["file_id"])
     return json_response(file_json(record))
 
 
 async def delete_file(request: Request) -> Response:
     principal = await authenticate(request)
-    _refuse_bedrock(request)
+    _refuse_if_header_provider_has_no_files(request)
     record = await services_of(request).files.delete(principal, request.path_params["file_id"], call_context(request))
     return json_response({"id": record.id, "type": "file_deleted"})
 
 
 async def download_file(request: Request) -> Response:
     principal = await authenticate(request)
-    _refuse_bedrock(request)
+    _refuse_if_header_provider_has_no_files(request)
     download = await services_of(request).files.download(
         principal, request.path_params["file_id"], call_context(request)
     )

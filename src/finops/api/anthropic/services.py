@@ -28,7 +28,8 @@ class Services:
 
 
 def services_of(request: Request) -> Services:
-    return request.app.state.services
+    services: Services = request.app.state.services
+    return services
 
 
 def presented_key(request: Request) -> str | None:

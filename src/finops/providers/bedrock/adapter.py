@@ -73,7 +73,7 @@ def _model_entry(model_id: str) -> JSON:
 
 class BedrockProvider:
     name = "bedrock"
-    capabilities = Capabilities(messages=True, files=False, batches=False, refusal=REFUSAL)
+    capabilities = Capabilities(files=False, batches=False, refusal=REFUSAL)
 
     def __init__(self, settings: ProviderSettings) -> None:
         region = region_of(settings)

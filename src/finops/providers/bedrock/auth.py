@@ -72,7 +72,7 @@ class SigV4Signer:
         self._refreshable = isinstance(credentials, RefreshableCredentials)
 
     async def sign(self, method: str, url: str, body: bytes, headers: Mapping[str, str]) -> dict[str, str]:
-        if self._refreshable and self._credentials.refresh_needed():  # type: ignore[attr-defined]
+        if self._refreshable and self._credentials.refresh_needed():
             await asyncio.to_thread(self._credentials.get_frozen_credentials)
         request = AWSRequest(method=method, url=url, data=body, headers=dict(headers))
         self._signer.add_auth(request)

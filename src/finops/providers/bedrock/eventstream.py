@@ -34,11 +34,6 @@ class EventStreamDecoder:
         self._pending = 0
         self._error: UpstreamError | None = None
 
-    @property
-    def pending_bytes(self) -> int:
-        """Bytes fed but not yet part of a complete frame (non-zero at end of stream = truncated stream)."""
-        return self._pending
-
     def feed(self, data: bytes) -> list[DecodedFrame]:
         """Every frame completed by ``data``. A bad CRC or malformed frame raises ``UpstreamError``; when good
         frames precede it in the same chunk they are returned first and the error is raised by the next call

@@ -24,7 +24,6 @@ import orjson
 from finops.core.errors import UpstreamError
 from finops.core.ids import new_message_id
 from finops.providers.bedrock.translate import (
-    from_bedrock_error,
     from_converse_usage,
     map_stop_reason,
     normalize_usage,
@@ -38,14 +37,6 @@ SSEEvent = tuple[str, JSON]
 _INVOCATION_METRICS_KEY = "amazon-bedrock-invocationMetrics"
 
 _USAGE_KEYS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
-
-
-def stream_error_event(exception_type: str, payload: JSON | None) -> SSEEvent:
-    """The Anthropic ``error`` event for an exception frame (``:message-type`` exception or error) met
-    mid-stream, e.g. ``throttlingException`` -> ``rate_limit_error``. Secrets are redacted as for HTTP
-    errors."""
-    error = from_bedrock_error(500, exception_type, payload)
-    return "error", {"type": "error", "error": {"type": error.error_type, "message": error.message}}
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Literal
 
-from finops.core.errors import InvalidRequestError
 from finops.providers.gemini.translate import (
     JSON,
     GeminiFileRef,
@@ -93,18 +92,6 @@ def group_by_model(requests: Iterable[JSON]) -> dict[str, list[tuple[int, str, J
     return groups
 
 
-def batch_model(params_list: Iterable[JSON]) -> str:
-    """The one model of a batch's ``params``; a batch that mixes models is refused."""
-    models = {model_name(params.get("model")) for params in params_list}
-    if not models:
-        raise InvalidRequestError("requests: a batch needs at least one request")
-    if len(models) > 1:
-        raise InvalidRequestError(
-            f"Gemini batches need one model per batch; this batch uses {len(models)}: {', '.join(sorted(models))}"
-        )
-    return models.pop()
-
-
 # ------------------------------------------------------------------------------------------------------------
 # Results
 # ------------------------------------------------------------------------------------------------------------
@@ -115,15 +102,16 @@ def result_key(entry: JSON) -> str | None:
     metadata = entry.get("metadata")
     if isinstance(metadata, dict):
         for name in ("key", "custom_id"):
-            if isinstance(metadata.get(name), str):
-                return metadata[name]
+            value = metadata.get(name)
+            if isinstance(value, str):
+                return value
     key = entry.get("key")
     return key if isinstance(key, str) else None
 
 
 class ResultMatcher:
     """Matches result entries to custom_ids one at a time, so a responses file streamed line by line can be
-    matched without holding it (``match_results`` is the same over an iterable).
+    matched without holding it.
 
     An entry whose key names one of ``custom_ids`` matches it. An entry without a key takes the custom_id at
     its own position (Gemini returns results in input order). An entry whose key names no custom_id is
@@ -148,15 +136,6 @@ class ResultMatcher:
     def unmatched(self) -> Iterator[str]:
         """The custom_ids that got no result, in input order."""
         return (custom_id for custom_id in self._custom_ids if custom_id not in self.matched)
-
-
-def match_results(entries: Iterable[JSON], custom_ids: list[str]) -> Iterator[tuple[str, JSON]]:
-    """(custom_id, entry) for each result entry, lazily, in entry order (see ``ResultMatcher``)."""
-    matcher = ResultMatcher(custom_ids)
-    for position, entry in enumerate(entries):
-        key = matcher.match(position, entry)
-        if key is not None:
-            yield key, entry
 
 
 def _cancelled(error: JSON) -> bool:

@@ -24,7 +24,8 @@ from typing import Any, BinaryIO, Protocol
 import httpx
 import orjson
 
-from finops.core.errors import GatewayError, InvalidRequestError, NotFoundError, UpstreamError
+from finops.core.cleanup import quietly
+from finops.core.errors import InvalidRequestError, NotFoundError, UpstreamError
 from finops.providers.base import BatchRef, BatchStatus, UpstreamBatch
 from finops.providers.gemini import batch_lines
 from finops.providers.gemini.batch_lines import (
@@ -200,7 +201,7 @@ class GeminiBatches:
             )
         except BaseException:
             if input_file:
-                await self._quietly("DELETE", f"{self._api}/{input_file}")
+                await quietly(self._upstream.call("DELETE", f"{self._api}/{input_file}"))
             raise
         name = operation.get("name")
         if not isinstance(name, str) or not name.startswith("batches/"):
@@ -224,14 +225,10 @@ class GeminiBatches:
         return name
 
     async def _abandon(self, part: JSON) -> None:
-        await self._quietly("POST", f"{self._api}/{part['name']}:cancel")
-        await self._quietly("DELETE", f"{self._api}/{part['name']}")
+        await quietly(self._upstream.call("POST", f"{self._api}/{part['name']}:cancel"))
+        await quietly(self._upstream.call("DELETE", f"{self._api}/{part['name']}"))
         if part.get("input_file"):
-            await self._quietly("DELETE", f"{self._api}/{part['input_file']}")
-
-    async def _quietly(self, method: str, path: str) -> None:
-        with contextlib.suppress(GatewayError):
-            await self._upstream.call(method, path)
+            await quietly(self._upstream.call("DELETE", f"{self._api}/{part['input_file']}"))
 
     # -- status, cancel, delete -----------------------------------------------------------------------------
 

@@ -13,10 +13,9 @@ non-streaming translation uses, so both paths agree part for part.
 from __future__ import annotations
 
 from finops.core.ids import new_message_id
+from finops.providers.gemini.blocks import BlockAssembler, Event
 from finops.providers.gemini.translate import (
     JSON,
-    BlockAssembler,
-    Event,
     candidate_parts,
     first_candidate,
     from_gemini_error,

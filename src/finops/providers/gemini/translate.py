@@ -4,25 +4,17 @@ No I/O here: the adapter sends what these functions build and hands back what Ge
 are built in Gemini's camelCase JSON (the REST spec's field names); int64 fields Gemini sends as strings are
 parsed wherever they are read.
 
-Streaming (``stream.py``) and non-streaming share one mapping: ``BlockAssembler`` turns Gemini parts into
-Anthropic content-block events, and ``from_generate_response`` builds its ``content`` by replaying those
-events, so both paths produce the same blocks for the same parts.
-
-Tool-use ids carry Gemini's ``thoughtSignature`` across turns (see ``encode_tool_use_id``): Gemini rejects a
-later turn whose function calls lost their signature (finish reason ``MISSING_THOUGHT_SIGNATURE``), and an
-Anthropic client only echoes back ``tool_use`` blocks as it received them.
+Streaming (``stream.py``) and non-streaming share one mapping: ``blocks.BlockAssembler`` turns Gemini parts
+into Anthropic content-block events, and ``from_generate_response`` builds its ``content`` by replaying those
+events. Tool-use ids carry Gemini's ``thoughtSignature`` across turns (``tool_ids.py``).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
-
-import orjson
 
 from finops.core.errors import (
     AuthenticationError,
@@ -37,11 +29,11 @@ from finops.core.errors import (
     UpstreamTimeoutError,
     error_for_status,
 )
-from finops.core.ids import new_message_id, new_tool_use_id
+from finops.core.ids import new_message_id
+from finops.providers.gemini.blocks import BlockAssembler, Event, blocks_from_events
+from finops.providers.gemini.tool_ids import decode_tool_use_id
 
 JSON = dict[str, Any]
-Event = tuple[str, JSON]
-"""An Anthropic stream event: (event name, data object whose ``type`` is the same name)."""
 
 # Gemini's GenerationConfig.stopSequences documents "up to 5".
 MAX_STOP_SEQUENCES = 5
@@ -167,56 +159,6 @@ def model_name(model: Any) -> str:
     for prefix in _MODEL_PREFIXES:
         name = name.removeprefix(prefix)
     return name
-
-
-def _b64url_encode(text: str) -> str:
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
-
-
-def _b64url_decode(text: str) -> str:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
-
-
-# ------------------------------------------------------------------------------------------------------------
-# Tool-use ids that carry a thought signature
-# ------------------------------------------------------------------------------------------------------------
-
-# Encoded form: ``toolu_gsig_<hex(call id)>_<base64url(signature), unpadded>``.
-# * Anthropic ids must match ``^[a-zA-Z0-9_-]+$``; hex and base64url stay inside that alphabet.
-# * The call id is hex so that it holds no ``_``: the first ``_`` after the prefix ends it, and the signature
-#   (base64url may contain ``_``) is simply the rest. Any call id and any signature string round-trip exactly.
-# * The call id is what goes upstream as functionCall.id / functionResponse.id: Gemini's own id when it sent
-#   one, otherwise a minted ``toolu_...`` id (so parallel calls to one function still pair with their
-#   results).
-_SIGNED_ID_PREFIX = "toolu_gsig_"
-_SAFE_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
-
-
-def encode_tool_use_id(call_id: str | None, signature: str | None) -> str:
-    """The Anthropic ``tool_use.id`` for a Gemini functionCall (its optional ``id`` and ``thoughtSignature``).
-
-    Without a signature a safe Gemini id is used as-is, and a missing one is minted (``toolu_...``)."""
-    call_id = call_id or new_tool_use_id()
-    if not signature and _SAFE_ID.match(call_id) and not call_id.startswith(_SIGNED_ID_PREFIX):
-        return call_id
-    return f"{_SIGNED_ID_PREFIX}{call_id.encode().hex()}_{_b64url_encode(signature or '')}"
-
-
-def decode_tool_use_id(tool_use_id: str) -> tuple[str, str | None]:
-    """(functionCall id to send upstream, thoughtSignature or None) for an Anthropic ``tool_use.id``.
-
-    Ids not in the encoded form (minted by Anthropic, by another provider, or plain Gemini ids) are their own
-    call id and carry no signature."""
-    if tool_use_id.startswith(_SIGNED_ID_PREFIX):
-        hex_id, _, encoded_signature = tool_use_id.removeprefix(_SIGNED_ID_PREFIX).partition("_")
-        try:
-            call_id = bytes.fromhex(hex_id).decode()
-            signature = _b64url_decode(encoded_signature)
-        except (ValueError, binascii.Error):
-            return tool_use_id, None
-        if call_id:
-            return call_id, signature or None
-    return tool_use_id, None
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -524,113 +466,6 @@ def _thinking_config(thinking: Any, model: str) -> JSON | None:
 # ------------------------------------------------------------------------------------------------------------
 # GenerateContentResponse -> Anthropic Message
 # ------------------------------------------------------------------------------------------------------------
-
-
-class BlockAssembler:
-    """Turns Gemini response parts, in order, into Anthropic content-block events.
-
-    * Adjacent text parts form one text block; adjacent thought parts one thinking block (a new one starts
-      when a second signature arrives).
-    * A thought signature on a thought part, or on the text part right after one, becomes that thinking
-      block's ``signature`` (sent as ``signature_delta`` just before the block stops). A signature on any
-      other text part is dropped: Gemini only enforces signatures on functionCall parts, and Anthropic text
-      blocks have nowhere to keep one.
-    * A functionCall arrives whole and becomes a complete tool_use block (start, one input_json_delta, stop)
-      whose id carries the part's signature (``encode_tool_use_id``).
-    * Other parts (executable code, inline media output) have no Anthropic block and are dropped.
-    """
-
-    def __init__(self) -> None:
-        self.block_count = 0
-        self.has_tool_use = False
-        self._open: str | None = None  # "text" | "thinking" while a block is open
-        self._signature: str | None = None  # signature of the open thinking block, sent when it stops
-
-    def add_part(self, part: JSON) -> list[Event]:
-        events: list[Event] = []
-        signature = part.get("thoughtSignature") or None
-        function_call = part.get("functionCall")
-        if isinstance(function_call, dict):
-            events += self.close()
-            tool_use_id = encode_tool_use_id(function_call.get("id"), signature)
-            block = {
-                "type": "tool_use",
-                "id": tool_use_id,
-                "name": function_call.get("name", ""),
-                "input": {},
-            }
-            index = self._start(block, events)
-            arguments = orjson.dumps(function_call.get("args") or {}).decode()
-            events.append(_delta(index, {"type": "input_json_delta", "partial_json": arguments}))
-            events += self._stop()
-            self.has_tool_use = True
-            return events
-        text = part.get("text") or ""
-        if not text and signature is None:
-            return events  # an empty part (Gemini streams some) must not open an empty block
-        if part.get("thought"):
-            if self._open != "thinking" or (signature and self._signature):
-                events += self.close()
-                self._start({"type": "thinking", "thinking": "", "signature": ""}, events)
-                self._open = "thinking"
-            if text:
-                events.append(_delta(self.block_count - 1, {"type": "thinking_delta", "thinking": text}))
-            if signature:
-                self._signature = signature
-            return events
-        if signature and self._open == "thinking" and not self._signature:
-            self._signature = signature
-        if text:
-            if self._open != "text":
-                events += self.close()
-                self._start({"type": "text", "text": ""}, events)
-                self._open = "text"
-            events.append(_delta(self.block_count - 1, {"type": "text_delta", "text": text}))
-        return events
-
-    def close(self) -> list[Event]:
-        """Stop the open text or thinking block, if any."""
-        if self._open is None:
-            return []
-        events: list[Event] = []
-        if self._open == "thinking" and self._signature:
-            events.append(_delta(self.block_count - 1, {"type": "signature_delta", "signature": self._signature}))
-        return events + self._stop()
-
-    def _start(self, block: JSON, events: list[Event]) -> int:
-        index = self.block_count
-        self.block_count += 1
-        events.append(("content_block_start", {"type": "content_block_start", "index": index, "content_block": block}))
-        return index
-
-    def _stop(self) -> list[Event]:
-        self._open, self._signature = None, None
-        index = self.block_count - 1
-        return [("content_block_stop", {"type": "content_block_stop", "index": index})]
-
-
-def _delta(index: int, delta: JSON) -> Event:
-    return ("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
-
-
-def blocks_from_events(events: list[Event]) -> list[JSON]:
-    """Replay content-block events into the content list a non-streaming Message carries."""
-    blocks: list[JSON] = []
-    for name, data in events:
-        if name == "content_block_start":
-            blocks.append(dict(data["content_block"]))
-        elif name == "content_block_delta":
-            block, delta = blocks[data["index"]], data["delta"]
-            kind = delta["type"]
-            if kind == "text_delta":
-                block["text"] += delta["text"]
-            elif kind == "thinking_delta":
-                block["thinking"] += delta["thinking"]
-            elif kind == "signature_delta":
-                block["signature"] = delta["signature"]
-            elif kind == "input_json_delta":
-                block["input"] = orjson.loads(delta["partial_json"])
-    return blocks
 
 
 def first_candidate(response: JSON) -> JSON | None:

@@ -103,8 +103,9 @@ async def upload_resumable(
         status = response.headers.get("x-goog-upload-status", "").lower()
         if last:
             body = orjson.loads(response.content) if response.content else {}
-            if status not in ("", "final") or not isinstance(body.get("file"), dict):
+            uploaded = body.get("file")
+            if status not in ("", "final") or not isinstance(uploaded, dict):
                 raise UpstreamError(f"the {provider} upstream did not finish the upload")
-            return body["file"]
+            return uploaded
         if status and status != "active":
             raise UpstreamError(f"the {provider} upstream ended the upload session early ({status})")

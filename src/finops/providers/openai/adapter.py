@@ -19,6 +19,7 @@ import httpx
 import orjson
 
 from finops.config import ProviderSettings
+from finops.core.cleanup import quietly
 from finops.core.errors import GatewayError, InvalidRequestError
 from finops.providers.base import (
     BatchRef,
@@ -215,7 +216,7 @@ class OpenAIProvider:
                 },
             )
         except BaseException:
-            await _quietly(self.delete_file(uploaded["id"], ctx))
+            await quietly(self.delete_file(uploaded["id"], ctx))
             raise
         part = {
             "model": part_file.model,
@@ -227,8 +228,8 @@ class OpenAIProvider:
 
     async def _abandon(self, parts: list[JSON]) -> None:
         for part in parts:
-            await _quietly(self._call("POST", f"/batches/{part['batch_id']}/cancel"))
-            await _quietly(self._call("DELETE", f"/files/{part['input_file_id']}"))
+            await quietly(self._call("POST", f"/batches/{part['batch_id']}/cancel"))
+            await quietly(self._call("DELETE", f"/files/{part['input_file_id']}"))
 
     async def _fetch_parts(self, parts: list[JSON]) -> list[JSON]:
         return list(await asyncio.gather(*(self._call("GET", f"/batches/{part['batch_id']}") for part in parts)))
@@ -258,7 +259,7 @@ class OpenAIProvider:
                 batch = await self._call("GET", f"/batches/{part['batch_id']}")
                 file_ids += [batch.get("output_file_id"), batch.get("error_file_id")]
             for file_id in filter(None, file_ids):
-                await _quietly(self._call("DELETE", f"/files/{file_id}"))
+                await quietly(self._call("DELETE", f"/files/{file_id}"))
 
     async def batch_results(self, ref: BatchRef, ctx: CallContext) -> AsyncIterator[bytes]:
         parts = ref.state["parts"]
@@ -266,8 +267,3 @@ class OpenAIProvider:
         for part, batch in zip(parts, batches, strict=True):
             async for line in part_results(part, batch, ref.cancel_requested, self._file_lines):
                 yield line
-
-
-async def _quietly(awaitable: Any) -> None:
-    with contextlib.suppress(GatewayError):
-        await awaitable
