@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from finops.core.errors import InvalidRequestError, NotFoundError, UpstreamError
 from finops.core.ids import new_batch_id
 from finops.core.params import parse_batch
-from finops.core.policy import enforce_policy
+from finops.core.policy import enforce_batch_policy, enforce_policy
 from finops.core.routing import split_model
 from finops.core.types import JSON, Principal
 from finops.providers.base import BatchRef, BatchStatus, CallContext
@@ -61,6 +61,7 @@ class BatchService:
     async def create(self, principal: Principal, provider_name: str, body: JSON, ctx: CallContext) -> BatchRecord:
         provider = self._providers.get(provider_name, needs="batches")
         parse_batch(body)
+        enforce_batch_policy(body, provider_name)
         requests = _resolve_models(provider_name, body["requests"])
         for index, request in enumerate(requests):
             params = request["params"]

@@ -3,7 +3,7 @@ it, passes it through, ignores it (only where the answer cannot change) or refus
 ``core`` enforces it on every Messages, count_tokens and batch request before any adapter is called.
 """
 
-from .enforce import enforce_policy
+from .enforce import enforce_batch_policy, enforce_policy
 from .features import Feature, features
 from .rules import COLUMNS, Decision, Row, Rule, column_for
 from .table import ROWS, SECTIONS
@@ -17,6 +17,7 @@ __all__ = [
     "Row",
     "Rule",
     "column_for",
+    "enforce_batch_policy",
     "enforce_policy",
     "features",
 ]

@@ -3,7 +3,7 @@ and the provider, so the provider is never called and nothing is billed."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from finops.core.errors import InvalidRequestError
@@ -38,6 +38,16 @@ def _refusal(feature: Feature, rule: Rule, provider: str, model: str, where: str
     return InvalidRequestError(f"{message}; {advice}" if advice else message)
 
 
+def _check(features: Iterator[Feature], provider: str, model: str, where: str) -> None:
+    column = column_for(provider, model)
+    if column not in _REFUSING_COLUMNS:
+        return
+    for feature in features:
+        rule = rule_for(feature, column)
+        if rule is not None and rule.decision is Decision.REFUSED:
+            raise _refusal(feature, rule, provider, model, where)
+
+
 def enforce_policy(params: Mapping[str, Any], provider: str, model: str, *, where: str = "") -> None:
     """Raise ``InvalidRequestError`` for the first feature of ``params`` (a body the parse accepted) that the policy
     refuses on this provider and model.
@@ -45,10 +55,10 @@ def enforce_policy(params: Mapping[str, Any], provider: str, model: str, *, wher
     ``model`` is the model as the provider will see it (``provider/`` prefix removed); ``where`` prefixes paths
     (``requests.3.params.``) for batch requests.
     """
-    column = column_for(provider, model)
-    if column not in _REFUSING_COLUMNS:
-        return
-    for feature in features(params):
-        rule = rule_for(feature, column)
-        if rule is not None and rule.decision is Decision.REFUSED:
-            raise _refusal(feature, rule, provider, model, where)
+    _check(features(params), provider, model, where)
+
+
+def enforce_batch_policy(body: Mapping[str, Any], provider: str) -> None:
+    """The fields of a batch body beside ``requests`` (each request's ``params`` go through ``enforce_policy``)."""
+    batch_fields = (Feature(f"batch.{key}", key, value) for key, value in body.items() if key != "requests")
+    _check(batch_fields, provider, "", "")

@@ -67,12 +67,12 @@ COLUMN_TITLES: Mapping[str, str] = {
     ANTHROPIC: "anthropic",
     OPENAI: "openai",
     GEMINI: "gemini",
-    BEDROCK_CLAUDE: "bedrock: Claude (InvokeModel)",
-    BEDROCK_NOVA: "bedrock: Nova, Titan (`amazon.*`, Converse)",
-    BEDROCK_LLAMA: "bedrock: Llama (`meta.*`, Converse)",
-    BEDROCK_MISTRAL: "bedrock: Mistral (`mistral.*`, Converse)",
-    BEDROCK_COHERE: "bedrock: Cohere (`cohere.*`, Converse)",
-    BEDROCK_OTHER: "bedrock: any other model (Converse)",
+    BEDROCK_CLAUDE: "Bedrock Claude (InvokeModel)",
+    BEDROCK_NOVA: "Nova/Titan (`amazon.*`)",
+    BEDROCK_LLAMA: "Llama (`meta.*`)",
+    BEDROCK_MISTRAL: "Mistral (`mistral.*`)",
+    BEDROCK_COHERE: "Cohere (`cohere.*`)",
+    BEDROCK_OTHER: "other families",
 }
 
 _CONVERSE_FAMILIES = {
@@ -125,6 +125,7 @@ def row(
     gemini: Rule | None = None,
     converse: Rule | None = None,
     claude: Rule = PASSTHROUGH,
+    anthropic: Rule = PASSTHROUGH,
     active: Callable[[Any], bool] = present,
     when: str = "",
     **families: Rule,
@@ -138,7 +139,7 @@ def row(
     unknown = set(families) - set(family_columns)
     if unknown:
         raise ValueError(f"{key}: unknown Bedrock families {sorted(unknown)}")
-    rules: dict[str, Rule] = {ANTHROPIC: PASSTHROUGH, OPENAI: openai, GEMINI: gemini, BEDROCK_CLAUDE: claude}
+    rules: dict[str, Rule] = {ANTHROPIC: anthropic, OPENAI: openai, GEMINI: gemini, BEDROCK_CLAUDE: claude}
     for name, column in family_columns.items():
         rules[column] = families.get(name, converse)
     return Row(key=key, section=section, rules=rules, active=active, when=when)

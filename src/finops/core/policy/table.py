@@ -28,9 +28,10 @@ SOURCES = "Image and document sources"
 NESTED_BLOCKS = "Blocks inside `tool_result.content` and a document's `content` source"
 TOOLS = "Tool types"
 TOOL_FIELDS = "Optional fields of custom tools"
+BATCH_FIELDS = "Batch fields (beside `requests` in a batch body)"
 
 SECTIONS: tuple[str, ...] = (TOP, THINKING, TOOL_CHOICE, ROLES, USER_BLOCKS, ASSISTANT_BLOCKS, BLOCK_FIELDS)
-SECTIONS += (SOURCES, NESTED_BLOCKS, TOOLS, TOOL_FIELDS)
+SECTIONS += (SOURCES, NESTED_BLOCKS, TOOLS, TOOL_FIELDS, BATCH_FIELDS)
 
 # -- reasons shared by many rows -------------------------------------------------------------------------------
 
@@ -296,6 +297,17 @@ def _rows() -> Iterator[Row]:
     yield from _field_rows()
     yield from _source_rows()
     yield from _tool_rows()
+    yield from _batch_rows()
+
+
+def _batch_rows() -> Iterator[Row]:
+    # Every adapter sends upstream only the requests; Bedrock has no batches (its column is never reached).
+    for name, why in (
+        ("user_profile_id", "attributes the batch to an Anthropic user profile; no bearing on the answers"),
+        ("workspace_id", "selects an Anthropic workspace; no bearing on the answers"),
+    ):
+        rule = ignored(why)
+        yield row(f"batch.{name}", BATCH_FIELDS, everywhere=rule, anthropic=rule, claude=rule)
 
 
 def _block_rows() -> Iterator[Row]:
