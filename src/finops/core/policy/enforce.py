@@ -8,27 +8,19 @@ from typing import Any
 
 from finops.core.errors import InvalidRequestError
 
-from .features import Feature, features
-from .rules import COLUMNS, Decision, Rule, column_for, present, unknown_rule
+from .features import Feature, Walk
+from .rules import COLUMNS, Decision, Row, Rule, column_for, unknown_rule
 from .table import ROWS
 
 _TODO = "to do:"
 
-_REFUSING_COLUMNS = frozenset(
-    column
+_REFUSED: Mapping[str, Mapping[str, Row]] = {
+    column: {key: row for key, row in ROWS.items() if row.rules[column].decision is Decision.REFUSED}
     for column in COLUMNS
-    if unknown_rule(column).decision is Decision.REFUSED
-    or any(row.rules[column].decision is Decision.REFUSED for row in ROWS.values())
-)
-"""Columns where some feature can be refused; on the others (Anthropic) no request needs walking."""
+}
+"""Per column, the rows it refuses: every other row is translated, passed on or ignored whatever the value."""
 
-
-def rule_for(feature: Feature, column: str) -> Rule | None:
-    """The rule judging ``feature`` in ``column``; ``None`` when the value asks for nothing (``false``, ``null``)."""
-    row = ROWS.get(feature.key)
-    if row is None:
-        return unknown_rule(column) if present(feature.value) else None
-    return row.rules[column] if row.active(feature.value) else None
+_REFUSES_UNKNOWN = frozenset(column for column in COLUMNS if unknown_rule(column).decision is Decision.REFUSED)
 
 
 def _refusal(feature: Feature, rule: Rule, provider: str, model: str, where: str) -> InvalidRequestError:
@@ -38,14 +30,18 @@ def _refusal(feature: Feature, rule: Rule, provider: str, model: str, where: str
     return InvalidRequestError(f"{message}; {advice}" if advice else message)
 
 
-def _check(features: Iterator[Feature], provider: str, model: str, where: str) -> None:
+def _check(walk: Walk, provider: str, model: str, where: str) -> None:
     column = column_for(provider, model)
-    if column not in _REFUSING_COLUMNS:
-        return
-    for feature in features:
-        rule = rule_for(feature, column)
-        if rule is not None and rule.decision is Decision.REFUSED:
-            raise _refusal(feature, rule, provider, model, where)
+    refused, refuses_unknown = _REFUSED.get(column, {}), column in _REFUSES_UNKNOWN
+    if not refused and not refuses_unknown:
+        return  # nothing to refuse (Anthropic): the request is not walked
+    for key, value in walk:
+        row = refused.get(key)
+        if row is not None:
+            if row.active(value):
+                raise _refusal(walk.feature(key, value), row.rules[column], provider, model, where)
+        elif refuses_unknown and key not in ROWS and value is not None:
+            raise _refusal(walk.feature(key, value), unknown_rule(column), provider, model, where)
 
 
 def enforce_policy(params: Mapping[str, Any], provider: str, model: str, *, where: str = "") -> None:
@@ -55,10 +51,17 @@ def enforce_policy(params: Mapping[str, Any], provider: str, model: str, *, wher
     ``model`` is the model as the provider will see it (``provider/`` prefix removed); ``where`` prefixes paths
     (``requests.3.params.``) for batch requests.
     """
-    _check(features(params), provider, model, where)
+    _check(Walk(params), provider, model, where)
+
+
+class _BatchFields(Walk):
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        for key, value in self.params.items():
+            if key != "requests":
+                self.path[:] = [key]
+                yield f"batch.{key}", value
 
 
 def enforce_batch_policy(body: Mapping[str, Any], provider: str) -> None:
     """The fields of a batch body beside ``requests`` (each request's ``params`` go through ``enforce_policy``)."""
-    batch_fields = (Feature(f"batch.{key}", key, value) for key, value in body.items() if key != "requests")
-    _check(batch_fields, provider, "", "")
+    _check(_BatchFields(body), provider, "", "")
