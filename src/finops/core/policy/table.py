@@ -575,11 +575,10 @@ _SERVER_TOOLS: Mapping[str, str] = {
     "tool_search_tool_bm25": "",
     "tool_search_tool_regex_20251119": "",
     "tool_search_tool_regex": "",
-    "browser_toolset_20260801": "",
-    "computer_toolset_20260801": "",
     "mcp_toolset": "",
     "advisor_20260301": "",
 }
+_TOOLSET_TOOLS = ("browser_toolset_20260801", "computer_toolset_20260801")
 _ANTHROPIC_TOOLS = (
     "bash_20250124",
     "memory_20250818",
@@ -604,6 +603,8 @@ def _tool_rows() -> Iterator[Row]:
     )
     for kind in _ANTHROPIC_TOOLS:
         yield row(f"tool: {kind}", TOOLS, everywhere=(refused(_ANTHROPIC_TOOL)))
+    for kind in _TOOLSET_TOOLS:
+        yield row(f"tool: {kind}", TOOLS, everywhere=refused(f"{_TOOLSETS} (the caller runs the actions)"))
     for kind, todo in _SERVER_TOOLS.items():
         yield row(f"tool: {kind}", TOOLS, everywhere=(refused(f"{_SERVER_TOOL}; {todo}" if todo else _SERVER_TOOL)))
 
