@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 from starlette.requests import Request
+from starlette.types import Message
 
 from finops.core.errors import InvalidRequestError, RequestTooLargeError
 from finops.core.routing import provider_from_header
@@ -45,7 +46,7 @@ def limited(request: Request, limit: int) -> Request:
     received = 0
     receive = request.receive
 
-    async def counting_receive() -> dict[str, Any]:
+    async def counting_receive() -> Message:
         nonlocal received
         message = await receive()
         received += len(message.get("body", b""))
@@ -57,8 +58,8 @@ def limited(request: Request, limit: int) -> Request:
 
 
 MAX_JSON_DEPTH = 128
-"""Deeper bodies are refused at parse time: every JSON encoder the gateway uses has a depth limit (orjson's is
-255), and a translation or batch envelope adds levels; no real request comes near (tool schemas nest ~10)."""
+"""Deeper bodies are refused at parse time: orjson writes at most 254 levels, and a translation or batch envelope
+adds a few; no real request comes near (tool schemas nest ~10)."""
 
 _COUNT_BRACKETS_UP_TO = 16 * 1024
 
