@@ -1,4 +1,4 @@
-"""Message batches: validation -> provider adapter -> store, and status refresh from upstream."""
+"""Message batches: parse and field policy -> provider adapter -> store, and status refresh from upstream."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING
 
 from finops.core.errors import InvalidRequestError, NotFoundError, UpstreamError
 from finops.core.ids import new_batch_id
+from finops.core.params import parse_batch
+from finops.core.policy import enforce_batch_policy, enforce_policy
 from finops.core.routing import split_model
 from finops.core.types import JSON, Principal
-from finops.core.validation import validate_batch_requests
 from finops.providers.base import BatchRef, BatchStatus, CallContext
 from finops.providers.registry import ProviderRegistry
 from finops.store import Store
@@ -59,8 +60,12 @@ class BatchService:
 
     async def create(self, principal: Principal, provider_name: str, body: JSON, ctx: CallContext) -> BatchRecord:
         provider = self._providers.get(provider_name, needs="batches")
-        requests = validate_batch_requests(body)
-        requests = _resolve_models(provider_name, requests)
+        parse_batch(body)
+        enforce_batch_policy(body, provider_name)
+        requests = _resolve_models(provider_name, body["requests"])
+        for index, request in enumerate(requests):
+            params = request["params"]
+            enforce_policy(params, provider_name, params["model"], where=f"requests.{index}.params.")
         reservation = None
         if self._governance is not None:
             reservation = await self._governance.reserve_batch(principal, provider_name, requests)

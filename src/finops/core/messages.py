@@ -1,4 +1,5 @@
-"""Messages: validate, pick the provider (header or ``provider/model``), call the adapter."""
+"""Messages: parse the body, pick the provider (header or ``provider/model``), apply the field policy, call the
+adapter."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from typing import TYPE_CHECKING
 
 from finops.core.errors import InvalidRequestError, NotFoundError
 from finops.core.file_refs import referenced_file_ids, with_upstream_file_ids
+from finops.core.params import parse_count_tokens_params, parse_message_params
+from finops.core.policy import enforce_policy
 from finops.core.routing import split_model
 from finops.core.types import JSON, Principal
-from finops.core.validation import validate_message_params
 from finops.providers.base import CallContext, FileRef, Provider
 from finops.providers.registry import ProviderRegistry
 from finops.store.files import FileRepository
@@ -56,8 +58,9 @@ class MessageService:
         return with_upstream_file_ids(body, upstream_ids)
 
     async def create(self, principal: Principal, provider_name: str, body: JSON, ctx: CallContext) -> JSON:
-        validate_message_params(body)
+        parse_message_params(body)
         provider, body = self._route(provider_name, body, ctx)
+        enforce_policy(body, provider.name, body["model"])
         body = await self._resolve_files(principal, provider.name, body, ctx)
         if self._governance is None:
             return await provider.create_message(body, ctx)
@@ -67,8 +70,9 @@ class MessageService:
 
     def stream(self, principal: Principal, provider_name: str, body: JSON, ctx: CallContext) -> AsyncIterator[bytes]:
         """The Anthropic SSE frames, as the provider produces them."""
-        validate_message_params(body)
+        parse_message_params(body)
         provider, body = self._route(provider_name, body, ctx)
+        enforce_policy(body, provider.name, body["model"])
 
         async def frames() -> AsyncIterator[bytes]:
             resolved = await self._resolve_files(principal, provider.name, body, ctx)
@@ -80,9 +84,9 @@ class MessageService:
         return self._governance.metered_stream(principal, provider.name, body["model"], ctx, frames)
 
     async def count_tokens(self, principal: Principal, provider_name: str, body: JSON, ctx: CallContext) -> JSON:
-        if not isinstance(body, dict) or not isinstance(body.get("model"), str):
-            raise InvalidRequestError("model: Field required")
+        parse_count_tokens_params(body)
         provider, body = self._route(provider_name, body, ctx)
+        enforce_policy(body, provider.name, body["model"])
         body = await self._resolve_files(principal, provider.name, body, ctx)
         return await provider.count_tokens(body, ctx)
 

@@ -13,6 +13,8 @@ from finops.core.files import FileService
 from finops.core.messages import MessageService
 from finops.core.types import Principal
 
+from .requests import check_forwarded_headers
+
 
 class Authenticator(Protocol):
     async def authenticate(self, api_key: str | None) -> Principal: ...
@@ -45,7 +47,9 @@ def presented_key(request: Request) -> str | None:
 
 
 async def authenticate(request: Request) -> Principal:
-    return await services_of(request).authenticator.authenticate(presented_key(request))
+    principal = await services_of(request).authenticator.authenticate(presented_key(request))
+    check_forwarded_headers(request)  # every route authenticates first; headers it would send upstream are next
+    return principal
 
 
 def base_url(request: Request) -> str:

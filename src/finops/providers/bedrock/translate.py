@@ -25,6 +25,7 @@ from finops.core.errors import (
     error_for_status,
 )
 from finops.core.ids import new_message_id
+from finops.core.params import CountTokensParams, MessageParams
 from finops.providers.bedrock.models import is_anthropic_model, model_family
 
 JSON = dict[str, Any]
@@ -40,7 +41,7 @@ ANTHROPIC_VERSION = "bedrock-2023-05-31"
 _INVOKE_STRIPPED_KEYS = ("model", "stream")
 
 
-def to_invoke_body(params: JSON, *, anthropic_beta: list[str] | None = None) -> JSON:
+def to_invoke_body(params: MessageParams | CountTokensParams, *, anthropic_beta: list[str] | None = None) -> JSON:
     """The InvokeModel body for a Claude model: the Messages body minus ``model``/``stream``, plus version."""
     _reject_file_sources(params.get("messages") or [])
     body = {key: value for key, value in params.items() if key not in _INVOKE_STRIPPED_KEYS}
@@ -117,7 +118,7 @@ _TOP_K_FIELD_BUILDERS: dict[str, Callable[[int], JSON]] = {
 }
 
 
-def to_converse_request(params: JSON) -> JSON:
+def to_converse_request(params: MessageParams | CountTokensParams) -> JSON:
     """A Converse request body (without ``modelId``, which goes in the path) for an Anthropic Messages body.
 
     Blobs stay base64 strings, as on the rest-json wire."""

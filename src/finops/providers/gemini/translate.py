@@ -30,6 +30,7 @@ from finops.core.errors import (
     error_for_status,
 )
 from finops.core.ids import new_message_id
+from finops.core.params import CountTokensParams, MessageParams
 from finops.providers.gemini.blocks import BlockAssembler, Event, blocks_from_events
 from finops.providers.gemini.tool_ids import decode_tool_use_id
 
@@ -173,7 +174,9 @@ class GeminiFileRef(NamedTuple):
     mime_type: str
 
 
-def to_generate_request(params: JSON, *, file_refs: Mapping[str, GeminiFileRef] | None = None) -> tuple[str, JSON]:
+def to_generate_request(
+    params: MessageParams | CountTokensParams, *, file_refs: Mapping[str, GeminiFileRef] | None = None
+) -> tuple[str, JSON]:
     """(model name without ``models/``, GenerateContentRequest body) for an Anthropic Messages body.
 
     ``file_refs`` maps the file ids a request may name (gateway file ids) to Gemini file URIs; the adapter
@@ -199,7 +202,9 @@ def to_generate_request(params: JSON, *, file_refs: Mapping[str, GeminiFileRef] 
     return model, body
 
 
-def to_count_tokens_request(params: JSON, *, file_refs: Mapping[str, GeminiFileRef] | None = None) -> tuple[str, JSON]:
+def to_count_tokens_request(
+    params: CountTokensParams, *, file_refs: Mapping[str, GeminiFileRef] | None = None
+) -> tuple[str, JSON]:
     """(model, body for ``models/{model}:countTokens``). generationConfig cannot change the prompt's token
     count and some of its fields (thinkingConfig) are refused by models that lack them, so it is left out."""
     model, request = to_generate_request(params, file_refs=file_refs)

@@ -17,6 +17,7 @@ import orjson
 
 from finops.core.errors import GatewayError, InvalidRequestError, UpstreamError, error_for_status
 from finops.core.ids import new_message_id
+from finops.core.params import MessageParams
 
 JSON = dict[str, Any]
 
@@ -58,7 +59,7 @@ _SECRET_PATTERNS = (
 # Request: Anthropic Messages -> Chat Completions
 
 
-def to_chat_request(params: JSON, *, stream: bool = False) -> JSON:
+def to_chat_request(params: MessageParams, *, stream: bool = False) -> JSON:
     """Translate an Anthropic Messages request body into a Chat Completions request body.
 
     ``stream`` (not ``params["stream"]``) decides streaming, so the adapter stays in control of the wire mode.

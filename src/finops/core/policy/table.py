@@ -1,0 +1,660 @@
+"""The field policy: every feature of a Messages request, for every provider, in one table.
+
+It records what the translators in ``providers/*/translate.py`` do today. A translator that drops something which
+can change the answer is refused here until it learns to translate it; flipping a row to ``translated`` is the
+provider engineer's half of adding a mapping. ``docs/compatibility.md`` is generated from this table
+(``python -m finops.core.policy.render``) and a test keeps the two equal.
+
+Row keys are what ``features.py`` reports for a request: a top-level field (``output_config.format``), a variant
+(``thinking: adaptive``), a role (``role: system``), a block in a turn (``user turn: image``), a block field
+(``document.title``), a source (``image source: url``), a block nested in another (``tool_result content: image``),
+a tool type (``tool: web_search_20250305``) or a custom tool's field (``tool.strict``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+from .rules import Row, ignored, is_true, refused, row, translated
+
+TOP = "Top-level fields"
+THINKING = "thinking"
+TOOL_CHOICE = "tool_choice"
+ROLES = "Message roles"
+USER_BLOCKS = "Content blocks in user turns"
+ASSISTANT_BLOCKS = "Content blocks in assistant turns"
+BLOCK_FIELDS = "Optional fields of content blocks (also in `system`, `tool_result` and document content)"
+SOURCES = "Image and document sources"
+NESTED_BLOCKS = "Blocks inside `tool_result.content` and a document's `content` source"
+TOOLS = "Tool types"
+TOOL_FIELDS = "Optional fields of custom tools"
+BATCH_FIELDS = "Batch fields (beside `requests` in a batch body)"
+
+SECTIONS: tuple[str, ...] = (TOP, THINKING, TOOL_CHOICE, ROLES, USER_BLOCKS, ASSISTANT_BLOCKS, BLOCK_FIELDS)
+SECTIONS += (SOURCES, NESTED_BLOCKS, TOOLS, TOOL_FIELDS, BATCH_FIELDS)
+
+# -- reasons shared by many rows -------------------------------------------------------------------------------
+
+_AUTO_CACHE = "prompt caching is automatic there; the marker changes the price, not the answer"
+_CACHE_POINT_TODO = (
+    "dropped: the answer is the same, but the caller pays full input price; to do: Converse `cachePoint` for "
+    "the families that cache"
+)
+_EARLIER_THINKING = "earlier turns' reasoning is dropped, as Anthropic itself drops it from the context"
+_CITED_ANSWER = "citations of an earlier answer only point back into documents; the text itself is sent"
+_SERVER_BLOCK = "the block of an Anthropic server tool; only Anthropic can read it"
+_CODE_EXECUTION = "belongs to Anthropic's code execution (programmatic tool calling)"
+_TOOLSETS = "belongs to Anthropic's browser and computer toolsets"
+_NO_FILES_API = "Bedrock has no Files API; send the file inline as base64"
+_NO_URLS = "Bedrock cannot fetch URLs; send the content inline as base64"
+_GEMINI_URLS = "only a Gemini Files API URI (`fileData`); any other URL is a 400 from the translator"
+_ANTHROPIC_TOOL = "an Anthropic-defined tool; to do: offer it as a custom tool with Anthropic's published schema"
+_SERVER_TOOL = "an Anthropic server tool (Anthropic runs it)"
+
+
+def _rows() -> Iterator[Row]:
+    # -- top-level fields ------------------------------------------------------------------------------------
+    yield row(
+        "model",
+        TOP,
+        openai=translated("`model`"),
+        gemini=translated("the URL path (`models/{model}:generateContent`)"),
+        converse=translated("the URL path (`/model/{modelId}/converse`)"),
+    )
+    yield row(
+        "max_tokens",
+        TOP,
+        openai=translated("`max_completion_tokens`"),
+        gemini=translated("`generationConfig.maxOutputTokens` (0 is a 400: no cache pre-warm call)"),
+        converse=translated("`inferenceConfig.maxTokens` (0 is a 400)"),
+    )
+    yield row(
+        "messages",
+        TOP,
+        openai=translated("`messages` (see the roles and blocks below)"),
+        gemini=translated("`contents` (consecutive turns of one role merged)"),
+        converse=translated("`messages` (consecutive turns of one role merged)"),
+    )
+    yield row(
+        "stream",
+        TOP,
+        openai=translated("`stream` with `stream_options.include_usage`"),
+        gemini=translated("`streamGenerateContent?alt=sse`"),
+        converse=translated("`ConverseStream`"),
+    )
+    yield row(
+        "system",
+        TOP,
+        openai=translated("a first `system` message (text blocks joined by newlines)"),
+        gemini=translated("`systemInstruction`"),
+        converse=translated("`system` blocks (empty text left out)"),
+    )
+    yield row(
+        "metadata",
+        TOP,
+        openai=translated("`metadata.user_id` becomes `user`"),
+        gemini=ignored("Gemini has no end-user field; metadata does not change the answer"),
+        converse=ignored("metadata does not change the answer"),
+    )
+    yield row(
+        "stop_sequences",
+        TOP,
+        openai=translated("`stop` (at most 4)"),
+        gemini=translated("`generationConfig.stopSequences` (at most 5)"),
+        converse=translated("`inferenceConfig.stopSequences`"),
+    )
+    yield row(
+        "temperature",
+        TOP,
+        openai=translated("`temperature`"),
+        gemini=translated("`generationConfig.temperature`"),
+        converse=translated("`inferenceConfig.temperature`"),
+    )
+    yield row(
+        "top_p",
+        TOP,
+        openai=translated("`top_p`"),
+        gemini=translated("`generationConfig.topP`"),
+        converse=translated("`inferenceConfig.topP`"),
+    )
+    yield row(
+        "top_k",
+        TOP,
+        openai=refused("Chat Completions has no top_k"),
+        gemini=translated("`generationConfig.topK`"),
+        converse=refused("the gateway knows no top_k field for this model family"),
+        nova=translated("`additionalModelRequestFields.inferenceConfig.topK`"),
+        mistral=translated("`additionalModelRequestFields.top_k`"),
+        cohere=translated("`additionalModelRequestFields.k`"),
+        llama=refused("Llama on Bedrock takes no top_k"),
+    )
+    yield row(
+        "cache_control",
+        TOP,
+        openai=ignored(_AUTO_CACHE),
+        gemini=ignored(_AUTO_CACHE + " (implicit caching)"),
+        converse=ignored(_CACHE_POINT_TODO),
+    )
+    yield row(
+        "container",
+        TOP,
+        everywhere=(refused("a container of Anthropic's code execution tool")),
+    )
+    yield row(
+        "diagnostics",
+        TOP,
+        everywhere=(ignored("asks Anthropic to explain prompt-cache misses; the answer itself is the same")),
+    )
+    yield row(
+        "inference_geo",
+        TOP,
+        everywhere=(
+            refused(
+                "where inference runs is fixed by the gateway's configuration of this provider; a data-residency "
+                "request cannot be honoured per call, so it is not dropped in silence"
+            )
+        ),
+    )
+    yield row(
+        "output_config.effort",
+        TOP,
+        openai=refused("to do: `reasoning_effort` for reasoning models"),
+        gemini=refused("to do: `thinkingConfig.thinkingLevel` / `thinkingBudget`"),
+        converse=refused("to do: the family's reasoning settings"),
+    )
+    yield row(
+        "output_config.format",
+        TOP,
+        openai=refused("to do: `response_format` `json_schema` (strict)"),
+        gemini=translated("`generationConfig.responseMimeType: application/json` + `responseJsonSchema`"),
+        converse=refused("to do: Converse `outputConfig`, or a forced tool where a family lacks it"),
+    )
+    yield row(
+        "service_tier",
+        TOP,
+        everywhere=(
+            ignored("the gateway never asks this provider for priority capacity; the answer is the same either way")
+        ),
+    )
+    yield row(
+        "speed",
+        TOP,
+        everywhere=(ignored("Anthropic's fast mode changes how fast tokens arrive, not which tokens")),
+    )
+    yield row(
+        "user_profile_id",
+        TOP,
+        everywhere=(ignored("attributes the call to an Anthropic user profile; no bearing on the answer")),
+    )
+    yield row(
+        "workspace_id",
+        TOP,
+        everywhere=(ignored("selects an Anthropic workspace; no bearing on the answer")),
+    )
+
+    # -- thinking --------------------------------------------------------------------------------------------
+    yield row(
+        "thinking: enabled",
+        THINKING,
+        openai=refused("to do: `reasoning_effort` for reasoning models"),
+        gemini=translated("`thinkingConfig.thinkingBudget` = `budget_tokens`, `includeThoughts`"),
+        converse=refused("to do: the family's reasoning settings"),
+    )
+    yield row(
+        "thinking: adaptive",
+        THINKING,
+        openai=refused("to do: `reasoning_effort` for reasoning models"),
+        gemini=translated("`thinkingConfig.thinkingBudget: -1` (dynamic), `includeThoughts`"),
+        converse=refused("to do: the family's reasoning settings"),
+    )
+    yield row(
+        "thinking: disabled",
+        THINKING,
+        openai=ignored("no reasoning is asked for and none is returned (reasoning models reason unseen, as always)"),
+        gemini=translated("`thinkingBudget: 0` on models that can stop thinking; others return no thoughts"),
+        converse=ignored("no reasoning is asked for and none is returned"),
+    )
+    yield row(
+        "thinking: between_tools",
+        THINKING,
+        openai=refused("to do: `reasoning_effort` for reasoning models"),
+        gemini=refused("to do: `thinkingConfig`"),
+        converse=refused("to do: the family's reasoning settings"),
+    )
+    yield row(
+        "thinking.display",
+        THINKING,
+        active=lambda value: value == "omitted",
+        when='`"omitted"`',
+        openai=refused(),
+        gemini=refused("Gemini returns thought summaries; to do: leave out `includeThoughts`"),
+        converse=refused(),
+    )
+
+    # -- tool_choice -----------------------------------------------------------------------------------------
+    yield row(
+        "tool_choice: auto",
+        TOOL_CHOICE,
+        openai=translated('`tool_choice: "auto"`'),
+        gemini=translated("`functionCallingConfig.mode: AUTO`"),
+        converse=translated("`toolChoice.auto`"),
+    )
+    yield row(
+        "tool_choice: any",
+        TOOL_CHOICE,
+        openai=translated('`tool_choice: "required"`'),
+        gemini=translated("`functionCallingConfig.mode: ANY`"),
+        converse=translated("`toolChoice.any`"),
+    )
+    yield row(
+        "tool_choice: tool",
+        TOOL_CHOICE,
+        openai=translated("`tool_choice: {type: function, function: {name}}`"),
+        gemini=translated("`mode: ANY` with `allowedFunctionNames: [name]`"),
+        converse=translated("`toolChoice.tool`"),
+    )
+    yield row(
+        "tool_choice: none",
+        TOOL_CHOICE,
+        openai=translated('`tool_choice: "none"`'),
+        gemini=translated("`functionCallingConfig.mode: NONE`"),
+        converse=translated(
+            "the tools are left out; with tool blocks in the history they must stay, and `toolChoice` is omitted"
+        ),
+    )
+    yield row(
+        "tool_choice.disable_parallel_tool_use",
+        TOOL_CHOICE,
+        active=is_true,
+        when="`true`",
+        openai=translated("`parallel_tool_calls: false`"),
+        gemini=refused("Gemini has no switch for one tool call per turn"),
+        converse=refused("Converse has no switch for one tool call per turn"),
+    )
+
+    # -- roles -----------------------------------------------------------------------------------------------
+    yield row(
+        "role: user",
+        ROLES,
+        openai=translated("`user` messages (tool results become `tool` messages)"),
+        gemini=translated("`user` contents"),
+        converse=translated("`user` messages"),
+    )
+    yield row(
+        "role: assistant",
+        ROLES,
+        openai=translated("`assistant` messages"),
+        gemini=translated("`model` contents"),
+        converse=translated("`assistant` messages"),
+    )
+    yield row(
+        "role: system",
+        ROLES,
+        everywhere=(refused("to do: system instructions inside the conversation")),
+    )
+
+    yield from _block_rows()
+    yield from _field_rows()
+    yield from _source_rows()
+    yield from _tool_rows()
+    yield from _batch_rows()
+
+
+def _batch_rows() -> Iterator[Row]:
+    # Every adapter sends upstream only the requests; Bedrock has no batches (its column is never reached).
+    for name, why in (
+        ("user_profile_id", "attributes the batch to an Anthropic user profile; no bearing on the answers"),
+        ("workspace_id", "selects an Anthropic workspace; no bearing on the answers"),
+    ):
+        rule = ignored(why)
+        yield row(f"batch.{name}", BATCH_FIELDS, everywhere=rule, anthropic=rule, claude=rule)
+
+
+def _block_rows() -> Iterator[Row]:
+    text = translated("a text part")
+    for turn, section in (("user", USER_BLOCKS), ("assistant", ASSISTANT_BLOCKS)):
+        user = turn == "user"
+        yield row(
+            f"{turn} turn: text",
+            section,
+            openai=text if user else translated("the assistant message's content (text blocks joined)"),
+            gemini=translated("a `text` part"),
+            converse=translated("a `text` block"),
+        )
+        yield row(
+            f"{turn} turn: image",
+            section,
+            openai=translated("an `image_url` part")
+            if user
+            else refused("assistant messages hold only text and tool calls"),
+            gemini=translated("`inlineData`, or `fileData` for a Gemini file"),
+            converse=translated("an `image` block (bytes)"),
+        )
+        yield row(
+            f"{turn} turn: document",
+            section,
+            openai=translated("a `file` part (PDF), or text parts")
+            if user
+            else refused("assistant messages hold only text and tool calls"),
+            gemini=translated("`inlineData`, text parts, or `fileData`"),
+            converse=translated("a `document` block (bytes)"),
+        )
+        yield row(f"{turn} turn: search_result", section, everywhere=(refused("to do: search results as text")))
+        yield row(
+            f"{turn} turn: thinking",
+            section,
+            openai=ignored(_EARLIER_THINKING + "; OpenAI keeps its own reasoning hidden")
+            if not user
+            else refused("a thinking block belongs in an assistant turn"),
+            gemini=translated("a `thought` part with its `thoughtSignature`"),
+            converse=ignored(_EARLIER_THINKING),
+        )
+        yield row(
+            f"{turn} turn: redacted_thinking",
+            section,
+            openai=ignored(_EARLIER_THINKING) if not user else refused("belongs in an assistant turn"),
+            gemini=ignored(_EARLIER_THINKING + "; Anthropic-encrypted, meaningless to Gemini"),
+            converse=ignored(_EARLIER_THINKING),
+        )
+        yield row(
+            f"{turn} turn: tool_use",
+            section,
+            openai=translated("`tool_calls`") if not user else refused("a tool call belongs in an assistant turn"),
+            gemini=translated("a `functionCall` part (thought signature restored from the id)"),
+            converse=translated("a `toolUse` block"),
+        )
+        yield row(
+            f"{turn} turn: tool_result",
+            section,
+            openai=translated(
+                'a `tool` message (its images and documents open the next user message; `is_error` prefixes "Error: ")'
+            )
+            if user
+            else refused("a tool result belongs in a user turn"),
+            gemini=translated("a `functionResponse` part"),
+            converse=translated("a `toolResult` block"),
+        )
+        for kind in (
+            "server_tool_use",
+            "web_search_tool_result",
+            "web_fetch_tool_result",
+            "code_execution_tool_result",
+            "bash_code_execution_tool_result",
+            "text_editor_code_execution_tool_result",
+            "tool_search_tool_result",
+        ):
+            yield row(f"{turn} turn: {kind}", section, everywhere=(refused(_SERVER_BLOCK)))
+        yield row(
+            f"{turn} turn: container_upload",
+            section,
+            everywhere=(refused("a file for Anthropic's code execution container")),
+        )
+
+
+def _field_rows() -> Iterator[Row]:
+    for block in ("text", "image", "document", "tool_use", "tool_result"):
+        yield row(
+            f"{block}.cache_control",
+            BLOCK_FIELDS,
+            openai=ignored(_AUTO_CACHE),
+            gemini=ignored(_AUTO_CACHE),
+            converse=ignored(_CACHE_POINT_TODO),
+        )
+    yield row("text.citations", BLOCK_FIELDS, everywhere=(ignored(_CITED_ANSWER)))
+    yield row(
+        "image.transformations",
+        BLOCK_FIELDS,
+        everywhere=(ignored("each provider applies its own image size limits")),
+    )
+    yield row(
+        "document.citations",
+        BLOCK_FIELDS,
+        active=lambda value: isinstance(value, dict) and value.get("enabled") is True,
+        when="`{enabled: true}`",
+        openai=refused("OpenAI cites no document passages"),
+        gemini=refused("Gemini cites no document passages"),
+        converse=refused("to do: Converse `document.citations`"),
+    )
+    yield row(
+        "document.context",
+        BLOCK_FIELDS,
+        openai=refused("to do: send it as text beside the document"),
+        gemini=refused("to do: send it as text beside the document"),
+        converse=translated("`document.context`"),
+    )
+    yield row(
+        "document.title",
+        BLOCK_FIELDS,
+        openai=refused("only a base64 PDF's filename carries it today; to do: send it as text beside the document"),
+        gemini=refused("to do: send it as text beside the document"),
+        converse=translated("the document's `name` (letters, digits, spaces, `-()[]`; made unique)"),
+    )
+    yield row(
+        "tool_use.caller",
+        BLOCK_FIELDS,
+        active=lambda value: isinstance(value, dict) and value.get("type") != "direct",
+        when="not `direct`",
+        everywhere=(refused(_CODE_EXECUTION)),
+    )
+    for block in ("tool_use", "tool_result"):
+        yield row(f"{block}.toolset_name", BLOCK_FIELDS, everywhere=(refused(_TOOLSETS)))
+    yield row(
+        "tool_result.content",
+        BLOCK_FIELDS,
+        openai=translated("the `tool` message's text (see the nested blocks below)"),
+        gemini=translated("`functionResponse.response` (text) and `parts` (media)"),
+        converse=translated("`toolResult.content`"),
+    )
+    yield row(
+        "tool_result.is_error",
+        BLOCK_FIELDS,
+        openai=translated('the `tool` message starts with "Error: "'),
+        gemini=translated("`functionResponse.response` is `{error: …}`"),
+        converse=translated('`toolResult.status: "error"`'),
+    )
+
+
+def _source_rows() -> Iterator[Row]:
+    yield row(
+        "image source: base64",
+        SOURCES,
+        openai=translated("a `data:` URL"),
+        gemini=translated("`inlineData` (png, jpeg, webp, heic, heif; gif is a 400)"),
+        converse=translated("`image.source.bytes` (png, jpeg, gif, webp)"),
+    )
+    yield row(
+        "image source: url",
+        SOURCES,
+        openai=translated("`image_url.url`"),
+        gemini=translated(_GEMINI_URLS),
+        converse=refused(_NO_URLS),
+    )
+    yield row(
+        "image source: file",
+        SOURCES,
+        openai=refused("OpenAI takes uploaded files only as documents; send the image inline as base64"),
+        gemini=translated("`fileData` of the Gemini file"),
+        converse=refused(_NO_FILES_API),
+        claude=refused(_NO_FILES_API),
+    )
+    yield row(
+        "document source: base64",
+        SOURCES,
+        openai=translated("a `file` part with `file_data` (application/pdf only)"),
+        gemini=translated("`inlineData`"),
+        converse=translated("`document.source.bytes` (pdf, txt, csv, html, md, doc, docx, xls, xlsx)"),
+    )
+    yield row(
+        "document source: text",
+        SOURCES,
+        openai=translated("a text part"),
+        gemini=translated("a `text` part"),
+        converse=translated("a `txt` document"),
+    )
+    yield row(
+        "document source: content",
+        SOURCES,
+        openai=translated("its blocks as parts"),
+        gemini=translated("its text and image blocks as parts"),
+        converse=translated("a `txt` document of its text blocks"),
+    )
+    yield row(
+        "document source: url",
+        SOURCES,
+        openai=refused("send the PDF inline as base64"),
+        gemini=translated(_GEMINI_URLS),
+        converse=refused(_NO_URLS),
+    )
+    yield row(
+        "document source: file",
+        SOURCES,
+        openai=translated("a `file` part with the OpenAI file ID"),
+        gemini=translated("`fileData` of the Gemini file"),
+        converse=refused(_NO_FILES_API),
+        claude=refused(_NO_FILES_API),
+    )
+    yield row(
+        "tool_result content: text",
+        NESTED_BLOCKS,
+        openai=translated("the `tool` message's text"),
+        gemini=translated("`functionResponse.response.content`"),
+        converse=translated("a `text` item"),
+    )
+    yield row(
+        "tool_result content: image",
+        NESTED_BLOCKS,
+        openai=translated("moved to the user message after the tool messages"),
+        gemini=translated("`functionResponse.parts`"),
+        converse=translated("an `image` item"),
+    )
+    yield row(
+        "tool_result content: document",
+        NESTED_BLOCKS,
+        openai=translated("moved to the user message after the tool messages"),
+        gemini=translated("`functionResponse.parts`"),
+        converse=translated("a `document` item"),
+    )
+    yield row(
+        "tool_result content: search_result",
+        NESTED_BLOCKS,
+        everywhere=(refused("to do: search results as text")),
+    )
+    yield row("tool_result content: tool_reference", NESTED_BLOCKS, everywhere=(refused("belongs to tool search")))
+    yield row("tool_result content: browser_state", NESTED_BLOCKS, everywhere=(refused(_TOOLSETS)))
+    yield row(
+        "document content: text",
+        NESTED_BLOCKS,
+        openai=translated("a text part"),
+        gemini=translated("a `text` part"),
+        converse=translated("text of the `txt` document"),
+    )
+    yield row(
+        "document content: image",
+        NESTED_BLOCKS,
+        openai=translated("an `image_url` part"),
+        gemini=translated("an `inlineData` part"),
+        converse=refused("a Converse document built from blocks holds text only"),
+    )
+
+
+# Anthropic-defined tools by type. The ones after the SDK 2.14 GA types are beta types clients send with an
+# ``anthropic-beta`` header (Claude Code, computer use).
+_SERVER_TOOLS: Mapping[str, str] = {
+    "web_search_20250305": "to do: OpenAI web search / Gemini `google_search` grounding",
+    "web_search_20260209": "to do: OpenAI web search / Gemini `google_search` grounding",
+    "web_search_20260318": "to do: OpenAI web search / Gemini `google_search` grounding",
+    "web_fetch_20250910": "to do: Gemini `url_context`",
+    "web_fetch_20260209": "to do: Gemini `url_context`",
+    "web_fetch_20260309": "to do: Gemini `url_context`",
+    "web_fetch_20260318": "to do: Gemini `url_context`",
+    "code_execution_20250522": "to do: Gemini `code_execution`",
+    "code_execution_20250825": "to do: Gemini `code_execution`",
+    "code_execution_20260120": "to do: Gemini `code_execution`",
+    "code_execution_20260521": "to do: Gemini `code_execution`",
+    "tool_search_tool_bm25_20251119": "",
+    "tool_search_tool_bm25": "",
+    "tool_search_tool_regex_20251119": "",
+    "tool_search_tool_regex": "",
+    "mcp_toolset": "",
+    "advisor_20260301": "",
+}
+_TOOLSET_TOOLS = ("browser_toolset_20260801", "computer_toolset_20260801")
+_ANTHROPIC_TOOLS = (
+    "bash_20250124",
+    "memory_20250818",
+    "text_editor_20250124",
+    "text_editor_20250429",
+    "text_editor_20250728",
+    "bash_20241022",
+    "text_editor_20241022",
+    "computer_20241022",
+    "computer_20250124",
+    "computer_20251124",
+)
+
+
+def _tool_rows() -> Iterator[Row]:
+    yield row(
+        "tool: custom",
+        TOOLS,
+        openai=translated("a `function` tool"),
+        gemini=translated("a `functionDeclaration` (`parametersJsonSchema`)"),
+        converse=translated("a `toolSpec`"),
+    )
+    for kind in _ANTHROPIC_TOOLS:
+        yield row(f"tool: {kind}", TOOLS, everywhere=(refused(_ANTHROPIC_TOOL)))
+    for kind in _TOOLSET_TOOLS:
+        yield row(f"tool: {kind}", TOOLS, everywhere=refused(f"{_TOOLSETS} (the caller runs the actions)"))
+    for kind, todo in _SERVER_TOOLS.items():
+        yield row(f"tool: {kind}", TOOLS, everywhere=(refused(f"{_SERVER_TOOL}; {todo}" if todo else _SERVER_TOOL)))
+
+    yield row(
+        "tool.description",
+        TOOL_FIELDS,
+        openai=translated("`function.description`"),
+        gemini=translated("`description`"),
+        converse=translated("`toolSpec.description`"),
+    )
+    yield row(
+        "tool.strict",
+        TOOL_FIELDS,
+        active=is_true,
+        when="`true`",
+        openai=translated("`function.strict`"),
+        gemini=refused("Gemini has no strict function schemas"),
+        converse=refused("to do: Converse `toolSpec.strict`"),
+    )
+    yield row(
+        "tool.cache_control",
+        TOOL_FIELDS,
+        openai=ignored(_AUTO_CACHE),
+        gemini=ignored(_AUTO_CACHE),
+        converse=ignored(_CACHE_POINT_TODO),
+    )
+    yield row(
+        "tool.defer_loading",
+        TOOL_FIELDS,
+        active=is_true,
+        when="`true`",
+        everywhere=(refused("belongs to Anthropic's tool search")),
+    )
+    yield row(
+        "tool.allowed_callers",
+        TOOL_FIELDS,
+        active=lambda value: isinstance(value, list) and any(caller != "direct" for caller in value),
+        when="not only `direct`",
+        everywhere=(refused(_CODE_EXECUTION)),
+    )
+    yield row(
+        "tool.eager_input_streaming",
+        TOOL_FIELDS,
+        everywhere=(ignored("changes how a tool's input streams, not what it is")),
+    )
+    yield row(
+        "tool.input_examples",
+        TOOL_FIELDS,
+        everywhere=(refused("to do: add the examples to the tool's description")),
+    )
+
+
+ROWS: Mapping[str, Row] = {entry.key: entry for entry in _rows()}
