@@ -21,8 +21,8 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from finops.emulators._common.control import EmulatorControl
+from finops.emulators._common.prompt_cache import BreakpointCache
 from finops.emulators.bedrock import converse, invoke, models
-from finops.emulators.bedrock.accounting import PromptCache
 from finops.emulators.bedrock.auth import Authenticator
 from finops.emulators.bedrock.errors import (
     BedrockError,
@@ -60,7 +60,7 @@ class BedrockEmulator:
 
     def __init__(self, authenticator: Authenticator) -> None:
         self.authenticator = authenticator
-        self.cache = PromptCache()
+        self.cache = BreakpointCache()
 
     async def _accept(self, request: Request) -> tuple[models.Model, bytes]:
         body = await request.body()
@@ -68,7 +68,7 @@ class BedrockEmulator:
         return models.resolve(request.path_params["model_id"]), body
 
     def _anthropic_call(
-        self, model: models.Model, body: bytes, cache: PromptCache | None = None
+        self, model: models.Model, body: bytes, cache: BreakpointCache | None = None
     ) -> invoke.AnthropicCall:
         if not model.is_anthropic:
             raise validation(
@@ -166,11 +166,11 @@ class BedrockEmulator:
                 inner = base64.b64decode(spec["invokeModel"]["body"], validate=True)
             except (binascii.Error, KeyError, TypeError, ValueError):
                 raise validation("input.invokeModel.body must be a base64-encoded blob.") from None
-            call = self._anthropic_call(model, inner, PromptCache())
+            call = self._anthropic_call(model, inner, BreakpointCache())
             return _json({"inputTokens": call.usage.total})
         if isinstance(spec, dict) and "converse" in spec:
             conversation = converse.parse_body(orjson.dumps(spec["converse"]))
-            return _json({"inputTokens": converse.run(conversation, model, PromptCache()).usage.total})
+            return _json({"inputTokens": converse.run(conversation, model, BreakpointCache()).usage.total})
         raise validation("input must set exactly one of invokeModel or converse.")
 
 
