@@ -155,7 +155,9 @@ class PrefixCache:
     def reset(self) -> None:
         self._entries.clear()
 
-    def account(self, scope: str, tokens: Sequence[str], *, minimum: int | None = None) -> int:
+    def account(
+        self, scope: str, tokens: Sequence[str], *, minimum: int | None = None, ttl_seconds: float | None = None
+    ) -> int:
         """The cached prefix length of ``tokens`` (0 on a first request); remembers this request's prefixes."""
         floor = self.minimum if minimum is None else minimum
         if len(tokens) < floor:
@@ -169,7 +171,7 @@ class PrefixCache:
             keys.append((boundary, digest.hexdigest()))
         cached = max((boundary for boundary, key in keys if self._entries.alive(key)), default=0)
         for _, key in keys:
-            self._entries.keep(key, self.ttl_seconds)
+            self._entries.keep(key, self.ttl_seconds if ttl_seconds is None else ttl_seconds)
         return cached
 
 
