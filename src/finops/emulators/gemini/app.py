@@ -33,6 +33,7 @@ def _version(request: Request) -> str:
 def create_app(*, batch_seconds: float = 2.0, api_keys: set[str] | None = None) -> Any:
     """Build the emulator. ``api_keys=None`` accepts any non-empty key."""
     store = Store()
+    prompt_cache = generate.new_prompt_cache()
 
     async def models_list(request: Request) -> Response:
         _version(request)
@@ -56,16 +57,17 @@ def create_app(*, batch_seconds: float = 2.0, api_keys: set[str] | None = None) 
         target, _, method = request.path_params["name"].rpartition(":")
         if not target:
             raise not_found(f"Method not found: {request.path_params['name']}.")
-        model = catalog.model_id(target)
+        known = catalog.CHAT_METHODS | catalog.EMBEDDING_METHODS
+        model = catalog.model_id(target, method=method, version=version) if method in known else target
         if method == "batchGenerateContent":
             return await batches.create(request, store, model, version, batch_seconds)
         check = store.file_exists_for_uri
         if method == "generateContent":
-            return json_response(generate.generate(await read_json(request), model, check))
+            return json_response(generate.generate(await read_json(request), model, check, prompt_cache))
         if method == "countTokens":
             return json_response(generate.count(await read_json(request), model, check))
         if method == "streamGenerateContent":
-            chunks = generate.stream(await read_json(request), model, check)
+            chunks = generate.stream(await read_json(request), model, check, prompt_cache)
             return _stream(chunks, sse=request.query_params.get("alt") == "sse")
         raise not_found(f"Method not found: models/{model}:{method}.")
 
