@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from finops.emulators._common.control import EmulatorControl
 from finops.emulators._common.prompt_cache import BreakpointCache
-from finops.emulators.bedrock import converse, invoke, models
+from finops.emulators.bedrock import converse, embeddings, invoke, models
 from finops.emulators.bedrock.auth import Authenticator
 from finops.emulators.bedrock.errors import (
     BedrockError,
@@ -62,10 +62,16 @@ class BedrockEmulator:
         self.authenticator = authenticator
         self.cache = BreakpointCache()
 
-    async def _accept(self, request: Request) -> tuple[models.Model, bytes]:
+    async def _accept(self, request: Request, *, embeddings: bool = False) -> tuple[models.Model, bytes]:
         body = await request.body()
         self.authenticator.check(request.scope, body)
-        return models.resolve(request.path_params["model_id"]), body
+        model = models.resolve(request.path_params["model_id"])
+        if model.is_embedding and not embeddings:
+            raise validation(
+                "This action doesn't support the model that you provided. "
+                "Try again with a supported text or chat model."
+            )
+        return model, body
 
     def _anthropic_call(
         self, model: models.Model, body: bytes, cache: BreakpointCache | None = None
@@ -78,7 +84,10 @@ class BedrockEmulator:
 
     async def invoke_model(self, request: Request) -> Response:
         started = time.monotonic()
-        model, body = await self._accept(request)
+        model, body = await self._accept(request, embeddings=True)
+        if model.is_embedding:
+            result = embeddings.invoke(model.base_id, body)
+            return _json(result.body, {"X-Amzn-Bedrock-Input-Token-Count": str(result.input_tokens)})
         call = self._anthropic_call(model, body)
         failure = requested_failure(call.prompt)
         if failure:

@@ -14,7 +14,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from finops.emulators._common.control import EmulatorControl
-from finops.emulators.gemini import batches, catalog, files, generate, uploads
+from finops.emulators.gemini import batches, catalog, embeddings, files, generate, uploads
 from finops.emulators.gemini.auth import ApiKeyAuth
 from finops.emulators.gemini.errors import GoogleError, error_response, not_found, render_error
 from finops.emulators.gemini.state import Store
@@ -66,6 +66,10 @@ def create_app(*, batch_seconds: float = 2.0, api_keys: set[str] | None = None) 
             return json_response(generate.generate(await read_json(request), model, check, prompt_cache))
         if method == "countTokens":
             return json_response(generate.count(await read_json(request), model, check))
+        if method == "embedContent":
+            return json_response(embeddings.embed_content(await read_json(request), model))
+        if method == "batchEmbedContents":
+            return json_response(embeddings.batch_embed_contents(await read_json(request), model))
         if method == "streamGenerateContent":
             chunks = generate.stream(await read_json(request), model, check, prompt_cache)
             return _stream(chunks, sse=request.query_params.get("alt") == "sse")

@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from finops.emulators._common.control import EmulatorControl
-from finops.emulators.openai import batches, chat, files, models
+from finops.emulators.openai import batches, chat, embeddings, files, models
 from finops.emulators.openai.errors import OpenAIError, error_response, render_error
 from finops.emulators.openai.state import EmulatorState, new_request_id
 
@@ -67,6 +67,7 @@ def create_app(
 
     routes = [
         Route("/v1/chat/completions", chat.create_chat_completion, methods=["POST"]),
+        Route("/v1/embeddings", embeddings.create_embeddings, methods=["POST"]),
         Route("/v1/models", models.list_models, methods=["GET"]),
         Route("/v1/models/{model}", models.retrieve_model, methods=["GET"]),
         Route("/v1/files", files.create_file, methods=["POST"]),
