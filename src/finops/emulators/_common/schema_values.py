@@ -8,8 +8,9 @@ keys), deterministically:
 
 - strings come from what the user mentioned, chosen by the property's name: ``file_path`` gets the path the
   user wrote, ``url`` the URL, ``city``/``location`` the place after "in"/"for", ``command`` a backticked
-  command, ``query``/``prompt`` the request itself, an enum the value the user named; otherwise a plausible
-  value for the name (``email`` -> ``alice@example.com``) or ``"example <name>"``;
+  command, ``query``/``prompt`` the request itself, an enum the value the user named, other text the next
+  quoted string the user wrote; otherwise a plausible value for the name (``email`` -> ``alice@example.com``)
+  or ``"example <name>"``;
 - numbers take the numbers the user wrote, in order, kept within ``minimum``/``maximum``/``multipleOf``;
 - tool arguments fill the required properties only (an agent's optional ``offset``/``limit`` stay unset, as
   a model leaves them); structured answers fill every property.
@@ -107,6 +108,7 @@ class _Generator:
     mentions: Mentions
     fill_optional: bool
     numbers_used: int = 0
+    quoted_used: int = 0
     _words: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
@@ -218,13 +220,21 @@ class _Generator:
 
     def _string(self, schema: dict[str, Any], name: str) -> str:
         fmt = _get(schema, "format")
-        value = _FORMATS[fmt] if isinstance(fmt, str) and fmt in _FORMATS else self._from_words(name)
+        value = self._formatted(fmt) if isinstance(fmt, str) and fmt in _FORMATS else self._from_words(name)
         minimum, maximum = _get(schema, "minLength"), _get(schema, "maxLength")
         if isinstance(minimum, int) and len(value) < minimum:
             value = value.ljust(minimum, ".")
         if isinstance(maximum, int):
             value = value[:maximum]
         return value
+
+    def _formatted(self, fmt: str) -> str:
+        """A value in ``fmt``: the URL or e-mail address the user wrote if the format wants one."""
+        if fmt in ("uri", "url", "iri", "uri-reference") and self.mentions.urls:
+            return self.mentions.urls[0]
+        if fmt in ("email", "idn-email") and self.mentions.emails:
+            return self.mentions.emails[0]
+        return _FORMATS[fmt]
 
     def _from_words(self, name: str) -> str:
         said = self.mentions
@@ -249,6 +259,9 @@ class _Generator:
             return "Paris" if "city" in words else "San Francisco, CA"
         if "description" in words and said.text.strip():
             return " ".join(said.text.split()[:6])
+        if self.quoted_used < len(said.quoted):  # other free text: the next quoted string the user wrote
+            self.quoted_used += 1
+            return said.quoted[self.quoted_used - 1]
         lowered = name.lower()
         return next((hint for key, hint in _HINTS if key in lowered), f"example {name or 'value'}")
 

@@ -236,4 +236,4 @@ def create_app(
             Exception: _on_unexpected,
         },
     )
-    return EmulatorControl(app, render_error)
+    return EmulatorControl(app, render_error, on_reset=emulator.cache.reset)

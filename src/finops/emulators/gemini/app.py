@@ -145,7 +145,7 @@ def create_app(*, batch_seconds: float = 2.0, api_keys: set[str] | None = None) 
         lifespan=lifespan,
     )
     app.state.store = store
-    control = EmulatorControl(ApiKeyAuth(app, api_keys), render_error)
+    control = EmulatorControl(ApiKeyAuth(app, api_keys), render_error, on_reset=prompt_cache.reset)
     return control
 
 

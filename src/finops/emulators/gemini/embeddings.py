@@ -60,7 +60,7 @@ def _embedding(request: dict[str, Any], model: str, where: str) -> dict[str, Any
     text = _text(pick(request, "content"), where)
     task = pick(request, "taskType")
     if task is not None and task not in _TASK_TYPES:
-        raise invalid(f"* {where}.task_type: invalid value \"{task}\"\n")
+        raise invalid(f'* {where}.task_type: invalid value "{task}"\n')
     if pick(request, "title") is not None and task != "RETRIEVAL_DOCUMENT":
         raise invalid(f"* {where}.title: title is only supported when task_type is RETRIEVAL_DOCUMENT\n")
     size = pick(request, "outputDimensionality")

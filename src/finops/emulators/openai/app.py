@@ -90,7 +90,7 @@ def create_app(
         },
     )
     app.state.emulator = state
-    return EmulatorControl(_Gate(app, state.api_keys), render_error)
+    return EmulatorControl(_Gate(app, state.api_keys), render_error, on_reset=state.prompt_cache.reset)
 
 
 class _Gate:
