@@ -132,10 +132,8 @@ def _tool_choice(params: dict[str, Any]) -> ToolChoice:
 def _web_search_tool(params: dict[str, Any]) -> dict[str, Any] | None:
     if (params.get("tool_choice") or {}).get("type") in ("none", "tool"):
         return None
-    for tool in params.get("tools") or []:
-        if str(tool.get("type", "")).startswith("web_search_") and tool.get("max_uses") != 0:
-            return tool
-    return None
+    tools: list[dict[str, Any]] = params.get("tools") or []
+    return next((t for t in tools if str(t.get("type", "")).startswith("web_search_") and t.get("max_uses") != 0), None)
 
 
 def _between_tools(params: dict[str, Any]) -> bool:

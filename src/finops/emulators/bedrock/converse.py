@@ -60,7 +60,8 @@ class ConverseCall:
 def _kind(block: Any, where: str) -> str:
     if not isinstance(block, dict) or len(block) != 1 or next(iter(block)) not in _BLOCK_KINDS:
         raise validation(f"The content block at {where} must set exactly one supported member.")
-    return next(iter(block))
+    kind: str = next(iter(block))
+    return kind
 
 
 def parse_body(raw: bytes) -> dict[str, Any]:

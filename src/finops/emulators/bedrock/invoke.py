@@ -124,7 +124,8 @@ def _output_schema(body: dict[str, Any]) -> dict[str, Any] | None:
             continue
         if not isinstance(spec, dict) or spec.get("type") != "json_schema" or not isinstance(spec.get("schema"), dict):
             raise _malformed(f"{where}: expected type json_schema with a schema object")
-        return spec["schema"]
+        schema: dict[str, Any] = spec["schema"]
+        return schema
     return None
 
 

@@ -24,7 +24,7 @@ VERSIONS = ("v1", "v1beta")
 
 
 def _version(request: Request) -> str:
-    version = request.path_params["ver"]
+    version = str(request.path_params["ver"])
     if version not in VERSIONS:
         raise not_found(f"Unknown API version {version}.")
     return version

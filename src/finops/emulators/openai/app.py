@@ -10,7 +10,7 @@ import contextlib
 import shutil
 import tempfile
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,7 @@ def create_app(
     new temporary directory, removed when the app shuts down or is garbage-collected).
     """
     owned_dir = storage_dir is None
-    directory = Path(tempfile.mkdtemp(prefix="finops-openai-emulator-")) if owned_dir else Path(storage_dir)
+    directory = storage_dir if storage_dir is not None else Path(tempfile.mkdtemp(prefix="finops-openai-emulator-"))
     directory.mkdir(parents=True, exist_ok=True)
     state = EmulatorState(
         storage_dir=directory,
@@ -106,7 +106,7 @@ class _Gate:
             return
         request_id = new_request_id().encode()
 
-        async def send_with_id(message: dict[str, Any]) -> None:
+        async def send_with_id(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", request_id)]}
             await send(message)

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from finops.emulators._common.tool_policy import ToolChoice, ToolSpec
+from finops.emulators._common.tool_policy import ChoiceMode, ToolChoice, ToolSpec
 from finops.emulators.openai import catalog
 from finops.emulators.openai.errors import OpenAIError, bad_request
 
@@ -34,6 +34,7 @@ _PART_TYPES = {
 }
 _MAX_STOP = 4
 _EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
+_MODES: dict[str, ChoiceMode] = {"none": "none", "auto": "auto", "required": "any"}
 _SCHEMA_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _DEFAULT_CACHE_TTL = 600.0
 _EXTENDED_CACHE_TTL = 24 * 3600.0
@@ -304,7 +305,7 @@ def _validate_tool_choice(choice: Any, tools: list[dict[str, Any]]) -> ToolChoic
         )
     names = {tool["name"] for tool in tools}
     if choice in ("none", "auto", "required"):
-        return ToolChoice(mode={"none": "none", "auto": "auto", "required": "any"}[choice])
+        return ToolChoice(mode=_MODES[choice])
     if isinstance(choice, dict) and choice.get("type") == "allowed_tools":
         return _allowed_tools(choice.get("allowed_tools"), names)
     name = (choice.get("function") or {}).get("name") if isinstance(choice, dict) else None

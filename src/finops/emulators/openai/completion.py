@@ -240,22 +240,16 @@ def _answer_with_search(completion: Completion, request: str, budget: int | None
     """A search model's answer: one sentence per result, each ending in a cited markdown link."""
     query = search_query(request)
     text = f"Here is what I found about {query}:"
-    citations = []
+    citations: list[dict[str, Any]] = []
     for page in search(query):
         text += f" {page.snippet} "
         link = f"([{page.title}]({page.url}))"
-        citations.append({"start": len(text), "end": len(text) + len(link), "url": page.url, "title": page.title})
+        span = {"start_index": len(text), "end_index": len(text) + len(link)}
+        citations.append({"type": "url_citation", "url_citation": {**span, "url": page.url, "title": page.title}})
         text += link + "."
     _set_content(completion, text, budget)
     shown = len(completion.content or "")
-    completion.annotations = [
-        {
-            "type": "url_citation",
-            "url_citation": {"start_index": c["start"], "end_index": c["end"], "url": c["url"], "title": c["title"]},
-        }
-        for c in citations
-        if c["end"] <= shown
-    ]
+    completion.annotations = [c for c in citations if c["url_citation"]["end_index"] <= shown]
 
 
 def usage(completion: Completion) -> dict[str, Any]:
