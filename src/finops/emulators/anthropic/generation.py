@@ -67,7 +67,9 @@ def plan_reply(params: dict[str, Any], *, tool_use_id: str, cache: BreakpointCac
     head = [thinking] if thinking else []
 
     search_tool = _web_search_tool(params)
-    if search_tool is not None and not turn.tool_results and wants_web_search(turn.request):
+    # tool_choice "any" with only the search tool offered must search, whatever the words.
+    forced = _tool_choice(params).mode == "any" and not _custom_tools(params)
+    if search_tool is not None and not turn.tool_results and (forced or wants_web_search(turn.request)):
         return _web_search_reply(params, turn, search_tool, head, usage, thought, tool_use_id)
 
     tool = choose_tool(
@@ -146,7 +148,11 @@ def _thinking_block(params: dict[str, Any], turn: LatestTurn) -> dict[str, Any] 
         return None
     effort = (params.get("output_config") or {}).get("effort") or "high"
     request = turn.request or " ".join(text for _, text in turn.tool_results)
-    tokens = reasoning_tokens(effort, request, budget=config.get("budget_tokens"))
+    # Thinking counts against max_tokens (and a cache pre-warm, max_tokens 0, thinks not at all).
+    budget = min(config.get("budget_tokens") or params["max_tokens"], params["max_tokens"])
+    tokens = reasoning_tokens(effort, request, budget=budget)
+    if tokens == 0:
+        return None
     plan = "I will use the tool results to answer." if turn.tool_results else "I will answer directly and briefly."
     text = thinking_text(request, tokens, plan=plan)
     shown = "" if config.get("display") == "omitted" else text
