@@ -43,7 +43,7 @@ def stem(word: str) -> str:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             word = word[: -len(suffix)]
             break
-    # "reading" -> "read", "files" -> "fil"e: keep roots comparable by dropping a trailing "e" as well.
+    # A trailing "e" goes too, so "file"/"files" and "write"/"writes" meet at "fil" and "writ".
     return word[:-1] if word.endswith("e") and len(word) > 3 else word
 
 

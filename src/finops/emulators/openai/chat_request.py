@@ -70,9 +70,9 @@ def parse_chat_request(body: Any) -> ChatRequest:
     _check_model(model)
     stop = _validate_stop(body.get("stop"))
     reasoning = catalog.is_reasoning_model(model)
-    effort = _validate_reasoning(body, model, reasoning)
+    effort = _validate_reasoning(body, reasoning)
     max_tokens = _validate_max_tokens(body, reasoning=reasoning)
-    definitions = tools_of = _validate_tools(body.get("tools"))
+    definitions = _validate_tools(body.get("tools"))
     tool_choice = _validate_tool_choice(body.get("tool_choice"), definitions)
     if body.get("n") not in (None, 1):
         raise bad_request("The emulator only supports n=1.", param="n", code="unsupported_value")
@@ -95,7 +95,7 @@ def parse_chat_request(body: Any) -> ChatRequest:
         stop=stop,
         max_tokens=max_tokens,
         tool_definitions=definitions,
-        tools=[ToolSpec(str(f["name"]), str(f.get("description") or ""), f.get("parameters") or {}) for f in tools_of],
+        tools=[_tool_spec(definition) for definition in definitions],
         tool_choice=tool_choice,
         response_format=_validate_response_format(body.get("response_format"), messages),
         reasoning_effort=effort,
@@ -103,6 +103,10 @@ def parse_chat_request(body: Any) -> ChatRequest:
         cache_scope=f"{catalog.base_model(model)}\x00{body.get('prompt_cache_key') or ''}",
         cache_ttl=_EXTENDED_CACHE_TTL if retention == "24h" else _DEFAULT_CACHE_TTL,
     )
+
+
+def _tool_spec(function: dict[str, Any]) -> ToolSpec:
+    return ToolSpec(str(function["name"]), str(function.get("description") or ""), function.get("parameters") or {})
 
 
 def _check_model(model: str) -> None:
@@ -265,7 +269,7 @@ def _validate_max_tokens(body: dict[str, Any], *, reasoning: bool) -> int | None
     return None
 
 
-def _validate_reasoning(body: dict[str, Any], model: str, reasoning: bool) -> str | None:
+def _validate_reasoning(body: dict[str, Any], reasoning: bool) -> str | None:
     effort = body.get("reasoning_effort")
     if effort is not None and not reasoning:
         raise bad_request(
