@@ -244,6 +244,31 @@ def test_a_tool_result_is_answered_in_text_unless_the_turn_asks_again(client: an
     assert forced.stop_reason == "tool_use", "tool_choice any always calls a tool"
 
 
+def test_a_delegated_task_does_not_delegate_again(client: anthropic.Anthropic) -> None:
+    """Claude Code's ``Agent`` tool: the sub-agent gets the task without the word that asked for an agent."""
+    agent = {**AGENT_TOOLS[0], "name": "Agent"}
+    tools = [agent, READ]
+    ask = "Use an agent to read /tmp/notes.txt and report the secret word."
+    first = client.messages.create(model=MODEL, max_tokens=300, tools=tools, messages=[_user(ask)])  # type: ignore[arg-type]
+    call = first.content[0]
+    assert isinstance(call, anthropic.types.ToolUseBlock) and call.name == "Agent"
+    task = call.input["prompt"]  # type: ignore[index]
+    assert "agent" not in task.lower() and "/tmp/notes.txt" in task
+    sub_agent = client.messages.create(model=MODEL, max_tokens=300, tools=tools, messages=[_user(task)])  # type: ignore[arg-type]
+    assert [b.name for b in sub_agent.content if b.type == "tool_use"] == ["Read"]  # type: ignore[union-attr]
+
+
+def test_a_turn_holding_only_notifications_is_answered_from_them(client: anthropic.Anthropic) -> None:
+    note = (
+        "<system-reminder>[SYSTEM NOTIFICATION - NOT USER INPUT]\n<task-notification><status>completed</status>"
+        "<result>The secret word is PINEAPPLE.</result></task-notification></system-reminder>"
+    )
+    history = [_user("Read /tmp/notes.txt in the background"), {"role": "assistant", "content": "Started."}]
+    message = client.messages.create(model=MODEL, max_tokens=300, tools=[READ], messages=[*history, _user(note)])  # type: ignore[arg-type]
+    assert message.stop_reason == "end_turn"
+    assert "The secret word is PINEAPPLE." in message.content[0].text  # type: ignore[union-attr]
+
+
 def test_forcing_a_tool_while_thinking_is_refused(client: anthropic.Anthropic) -> None:
     with pytest.raises(anthropic.BadRequestError) as caught:
         client.messages.create(

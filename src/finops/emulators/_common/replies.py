@@ -7,6 +7,7 @@ arithmetic questions get the right answer so that the seed examples print someth
 from __future__ import annotations
 
 import hashlib
+import html
 import operator
 import re
 
@@ -77,8 +78,25 @@ def apply_stop_sequences(text: str, stop_sequences: list[str] | None) -> tuple[s
     return text[: earliest[0]], earliest[1]
 
 
-_LINE_NUMBER = re.compile(r"^\s*\d+(?:\u2192|\t)", re.MULTILINE)  # Claude Code's Read output: "     1→text"
+# File-reading tools number their lines ("     1→text", "1\ttext"); the last, empty line may be a bare number.
+_LINE_NUMBER = re.compile(r"^[ \t]*\d+(?:\u2192|\t)")
+_ANY_LINE_NUMBER = re.compile(r"^[ \t]*\d+(?:\u2192|\t|$)", re.MULTILINE)
 _RESULT_LIMIT = 1000
+_RESULT = re.compile(r"<result>(.*?)</result>", re.DOTALL)
+_TAG = re.compile(r"</?[A-Za-z][\w-]*>")
+
+
+def reply_to_notes(notes: list[str]) -> str:
+    """The answer to a turn holding only an agent's notes (``<system-reminder>`` sections, no user words).
+
+    Agents deliver background results that way (Claude Code's ``<task-notification>``); the model reports
+    them: a note's ``<result>`` if it has one, else the note itself, tags dropped.
+    """
+    quoted = []
+    for note in notes:
+        result = _RESULT.search(note)
+        quoted.append(("The notification", _TAG.sub(" ", html.unescape(result.group(1) if result else note))))
+    return reply_to_tool_results(quoted)
 
 
 def reply_to_tool_results(results: list[tuple[str, str]]) -> str:
@@ -89,7 +107,10 @@ def reply_to_tool_results(results: list[tuple[str, str]]) -> str:
     """
     parts = []
     for name, content in results:
-        text = " ".join(_LINE_NUMBER.sub("", user_words(content)).split())
+        content = user_words(content)
+        if _LINE_NUMBER.match(content):
+            content = _ANY_LINE_NUMBER.sub("", content)
+        text = " ".join(content.split())
         shown = text if len(text) <= _RESULT_LIMIT else text[:_RESULT_LIMIT] + "..."
         parts.append(f"{name or 'The tool'} returned: {shown or '(nothing)'}")
     digest = hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:8]

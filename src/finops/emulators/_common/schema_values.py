@@ -26,7 +26,7 @@ from typing import Any
 
 from finops.emulators._common.mentions import Mentions
 from finops.emulators._common.replies import arithmetic_result, reply_text
-from finops.emulators._common.words import meaningful_words, split_identifier
+from finops.emulators._common.words import meaningful_words, name_stems, split_identifier, without_words
 
 _MAX_DEPTH = 12
 _TEXT_LIMIT = 200
@@ -71,11 +71,16 @@ _HINTS: tuple[tuple[str, str], ...] = (
 )
 
 
-def tool_arguments(schema: Any, mentions: Mentions) -> dict[str, Any]:
-    """The input of a tool call: an object with the schema's required properties (``{}`` without a schema)."""
+def tool_arguments(schema: Any, mentions: Mentions, *, tool_name: str = "") -> dict[str, Any]:
+    """The input of a tool call: an object with the schema's required properties (``{}`` without a schema).
+
+    The request handed on in ``prompt``/``query``-like properties leaves out the words that named the tool,
+    so a task delegated to a sub-agent ("use an agent to read notes.txt") does not delegate itself again.
+    """
     if not isinstance(schema, dict) or not schema:
         return {}
-    value = _Generator(schema, mentions, fill_optional=False).value(schema, "", 0)
+    request = without_words(mentions.text, name_stems(tool_name)) if tool_name else mentions.text
+    value = _Generator(schema, mentions, fill_optional=False, request=request).value(schema, "", 0)
     return value if isinstance(value, dict) else {}
 
 
@@ -107,6 +112,8 @@ class _Generator:
     root: dict[str, Any]
     mentions: Mentions
     fill_optional: bool
+    request: str | None = None
+    """The request text passed on to tools (default: everything the user said)."""
     numbers_used: int = 0
     quoted_used: int = 0
     _words: set[str] = field(default_factory=set)
@@ -253,12 +260,13 @@ class _Generator:
             return said.places[0]
         if words & _ANSWER_WORDS and self.fill_optional:
             return reply_text(said.text)
-        if words & _REQUEST_WORDS and said.text.strip():
-            return " ".join(said.text.split())[:_TEXT_LIMIT]
+        request = said.text if self.request is None else self.request
+        if words & _REQUEST_WORDS and request.strip():
+            return " ".join(request.split())[:_TEXT_LIMIT]
         if words & _PLACE_WORDS:
             return "Paris" if "city" in words else "San Francisco, CA"
-        if "description" in words and said.text.strip():
-            return " ".join(said.text.split()[:6])
+        if "description" in words and request.strip():
+            return " ".join(request.split()[:6])
         if self.quoted_used < len(said.quoted):  # other free text: the next quoted string the user wrote
             self.quoted_used += 1
             return said.quoted[self.quoted_used - 1]

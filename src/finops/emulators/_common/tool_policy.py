@@ -21,6 +21,9 @@ tool whenever it can keeps them looping forever. The rule is deliberately conser
 6. ``tool_choice`` is honoured as each provider defines it: ``none`` never calls; a named tool is always
    called; ``any``/``required``/``ANY`` always call, the requested tool if there is one, else the first
    (allowed) tool; ``auto`` follows rules 1-5.
+7. The request a call hands on (``prompt``, ``query``...) leaves out the words that named the tool
+   (:func:`schema_values.tool_arguments`), so "use an agent to read notes.txt" gives a sub-agent "use an to
+   read notes.txt", which reads the file instead of delegating again.
 """
 
 from __future__ import annotations
@@ -31,10 +34,9 @@ from typing import Any, Literal
 
 from finops.emulators._common.mentions import Mentions, find_mentions
 from finops.emulators._common.schema_values import required_mentions
-from finops.emulators._common.words import STOP_WORDS, content_stems, split_identifier, stem, stems
+from finops.emulators._common.words import content_stems, name_stems, stems
 
 ChoiceMode = Literal["auto", "any", "tool", "none"]
-_GENERIC_NAME_WORDS = STOP_WORDS | {"tool", "tools", "func", "function", "fn", "api", "mcp", "do", "the"}
 _MIN_SHARED = 2
 
 
@@ -79,7 +81,7 @@ def requested_tool(tools: Sequence[ToolSpec], request: str, *, by_description: b
     named = [
         (len(words), -index, tool)
         for index, tool in enumerate(tools)
-        if (words := name_words(tool.name)) and words <= said
+        if (words := name_stems(tool.name)) and words <= said
     ]
     if named:
         return max(named, key=lambda entry: entry[:2])[2]
@@ -98,13 +100,6 @@ def requested_tool(tools: Sequence[ToolSpec], request: str, *, by_description: b
 def _can_fill(tool: ToolSpec, mentioned: Mentions) -> bool:
     needs = required_mentions(tool.schema)
     return ("path" not in needs or bool(mentioned.paths)) and ("url" not in needs or bool(mentioned.urls))
-
-
-def name_words(name: str) -> set[str]:
-    """The stems that must all be said to request ``name``; generic words (get, tool...) are left out."""
-    words = [word for word in split_identifier(name) if not word.isdigit()]
-    meaningful = [word for word in words if word not in _GENERIC_NAME_WORDS]
-    return {stem(word) for word in meaningful or words}
 
 
 def first_sentence(text: str) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 _REMINDER = re.compile(r"<system-reminder>.*?(?:</system-reminder>|\Z)", re.DOTALL | re.IGNORECASE)
+_REMINDER_TAGS = re.compile(r"</?system-reminder>", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z0-9]+")
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 _SUFFIXES = ("ing", "ed", "es", "s")
@@ -28,12 +29,18 @@ _STOP_WORDS_TEXT = """
     your yours tell show give want need use using used make get set run call via per one two each
 """
 STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
+_GENERIC_NAME_WORDS = STOP_WORDS | {"tool", "tools", "func", "function", "fn", "api", "mcp", "do", "the"}
 """Words that say nothing about what a tool does; never enough on their own to choose one."""
 
 
 def user_words(text: str) -> str:
     """``text`` without agent-injected ``<system-reminder>`` sections, whitespace-trimmed."""
     return _REMINDER.sub(" ", text).strip()
+
+
+def reminders(text: str) -> list[str]:
+    """The bodies of the ``<system-reminder>`` sections of ``text`` (an agent's notes and notifications)."""
+    return [_REMINDER_TAGS.sub("", section).strip() for section in _REMINDER.findall(text)]
 
 
 def stem(word: str) -> str:
@@ -63,6 +70,22 @@ def stems(text: str) -> list[str]:
 def content_stems(text: str) -> set[str]:
     """The distinct stems of ``text`` that are not filler words and have at least three letters."""
     return {s for s, word in zip(stems(text), split_identifier(text), strict=True) if _meaningful(word)}
+
+
+def name_stems(name: str) -> set[str]:
+    """The stems that must all be said to ask for the tool ``name``: its words without generic ones (get, tool...).
+
+    Falls back to every word when the name has nothing else (a tool called ``get``).
+    """
+    words = [word for word in split_identifier(name) if not word.isdigit()]
+    meaningful = [word for word in words if word not in _GENERIC_NAME_WORDS]
+    return {stem(word) for word in meaningful or words}
+
+
+def without_words(text: str, unwanted: set[str]) -> str:
+    """``text`` without the whitespace-separated words whose stems are in ``unwanted``."""
+    kept = [token for token in text.split() if not ({stem(w) for w in split_identifier(token)} & unwanted)]
+    return " ".join(kept)
 
 
 def meaningful_words(text: str) -> list[str]:

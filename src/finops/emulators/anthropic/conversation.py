@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from finops.emulators._common.prompt_cache import Piece, media_piece, text_piece
-from finops.emulators._common.words import user_words
+from finops.emulators._common.words import reminders, user_words
 
 
 def blocks(content: Any) -> list[dict[str, Any]]:
@@ -103,6 +103,8 @@ class LatestTurn:
     """The user's own words in the latest user turn: its text, reminders stripped, tool results left out."""
     tool_results: list[tuple[str, str]]
     """``(tool name, result text)`` for every tool result the turn returns."""
+    notes: list[str]
+    """The agent's ``<system-reminder>`` notes in the turn's text (background results arrive that way)."""
 
 
 def latest_turn(params: dict[str, Any]) -> LatestTurn:
@@ -123,5 +125,6 @@ def latest_turn(params: dict[str, Any]) -> LatestTurn:
             for block in turn
             if block.get("type") == "tool_result"
         ]
-        return LatestTurn(user_words("\n".join(word for word in words if word)), results)
-    return LatestTurn("", [])
+        said = "\n".join(word for word in words if word)
+        return LatestTurn(user_words(said), results, reminders(said))
+    return LatestTurn("", [], [])

@@ -31,6 +31,7 @@ from finops.emulators._common.prompt_cache import BreakpointCache, CacheUsage
 from finops.emulators._common.replies import (
     apply_stop_sequences,
     reply_text,
+    reply_to_notes,
     reply_to_tool_results,
     truncate_to_tokens,
 )
@@ -76,7 +77,8 @@ def plan_reply(params: dict[str, Any], *, tool_use_id: str, cache: BreakpointCac
         _custom_tools(params), turn.request, _tool_choice(params), answering_tool_result=bool(turn.tool_results)
     )
     if tool is not None:
-        tool_input = tool_arguments(tool.schema, find_mentions(turn.request, context=system_text(params)))
+        said = find_mentions(turn.request, context=system_text(params))
+        tool_input = tool_arguments(tool.schema, said, tool_name=tool.name)
         block = {
             "type": "tool_use",
             "id": tool_use_id,
@@ -105,6 +107,8 @@ def _text(params: dict[str, Any], turn: LatestTurn, *, budget: int) -> tuple[str
         text, sequence = answer, None  # stop sequences do not cut a constrained answer
     elif turn.tool_results:
         text, sequence = apply_stop_sequences(reply_to_tool_results(turn.tool_results), params.get("stop_sequences"))
+    elif not turn.request and turn.notes:
+        text, sequence = apply_stop_sequences(reply_to_notes(turn.notes), params.get("stop_sequences"))
     else:
         text, sequence = apply_stop_sequences(reply_text(turn.request), params.get("stop_sequences"))
     text, cut = truncate_to_tokens(text, max(0, budget))

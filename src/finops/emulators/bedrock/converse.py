@@ -24,7 +24,7 @@ import orjson
 
 from finops.emulators._common.prompt_cache import BreakpointCache, CacheUsage, Piece, media_piece, text_piece
 from finops.emulators._common.tool_policy import ToolChoice, ToolSpec
-from finops.emulators._common.words import user_words
+from finops.emulators._common.words import reminders, user_words
 from finops.emulators.bedrock.errors import validation
 from finops.emulators.bedrock.families import CACHING_FAMILIES, converse_reasoning
 from finops.emulators.bedrock.generate import Outcome, Turn, decide, json_pieces, random_id, text_pieces
@@ -292,7 +292,8 @@ def latest_turn(body: dict[str, Any]) -> Turn:
     ]
     system = [str(b["text"]) for b in body.get("system") or [] if "text" in b]
     system += [_block_text(b) for m in body["messages"] if m["role"] == "system" for b in m["content"]]
-    return Turn(user_words("\n".join(w for w in words if w)), results, "\n".join(system))
+    said = "\n".join(w for w in words if w)
+    return Turn(user_words(said), results, "\n".join(system), reminders(said))
 
 
 def prompt_of(body: dict[str, Any]) -> str:

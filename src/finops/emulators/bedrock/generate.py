@@ -25,6 +25,7 @@ from finops.emulators._common.mentions import find_mentions
 from finops.emulators._common.replies import (
     apply_stop_sequences,
     reply_text,
+    reply_to_notes,
     reply_to_tool_results,
     truncate_to_tokens,
 )
@@ -48,6 +49,8 @@ class Turn:
     tool_results: list[tuple[str, str]] = field(default_factory=list)
     context: str = ""
     """The system prompt (it may state the agent's working directory)."""
+    notes: list[str] = field(default_factory=list)
+    """The agent's ``<system-reminder>`` notes in the turn (background results arrive that way)."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,8 @@ def decide(
     spent = thought.tokens if thought else 0
     tool = choose_tool(tools, turn.request, choice, answering_tool_result=bool(turn.tool_results))
     if tool is not None:
-        tool_input = tool_arguments(tool.schema, find_mentions(turn.request, context=turn.context))
+        said = find_mentions(turn.request, context=turn.context)
+        tool_input = tool_arguments(tool.schema, said, tool_name=tool.name)
         tokens = spent + count_tokens(tool.name) + count_tokens(orjson.dumps(tool_input).decode())
         return Outcome("tool_use", tokens, tool_name=tool.name, tool_input=tool_input, reasoning=thought)
     if schema is not None:
@@ -121,6 +125,8 @@ def decide(
         text, sequence = orjson.dumps(structured_answer(schema, find_mentions(context))).decode(), None
     elif turn.tool_results:
         text, sequence = apply_stop_sequences(reply_to_tool_results(turn.tool_results), stop_sequences)
+    elif not turn.request and turn.notes:
+        text, sequence = apply_stop_sequences(reply_to_notes(turn.notes), stop_sequences)
     else:
         text, sequence = apply_stop_sequences(reply_text(turn.request), stop_sequences)
     text, was_cut = truncate_to_tokens(text, max(0, max_tokens - spent))

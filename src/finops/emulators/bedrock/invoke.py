@@ -20,7 +20,7 @@ import orjson
 
 from finops.emulators._common.prompt_cache import BreakpointCache, CacheUsage, Piece, media_piece, text_piece
 from finops.emulators._common.tool_policy import ToolChoice, ToolSpec
-from finops.emulators._common.words import user_words
+from finops.emulators._common.words import reminders, user_words
 from finops.emulators.bedrock.errors import BedrockError, validation
 from finops.emulators.bedrock.generate import (
     Outcome,
@@ -230,7 +230,7 @@ def _latest_turn(body: dict[str, Any]) -> Turn:
                 for b in blocks
                 if b.get("type") == "tool_result"
             ]
-            return Turn(user_words(words), results, _system_text(body))
+            return Turn(user_words(words), results, _system_text(body), reminders(words))
     return Turn("")
 
 

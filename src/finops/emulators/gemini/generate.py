@@ -35,6 +35,7 @@ from finops.emulators._common.prompt_cache import PrefixCache
 from finops.emulators._common.replies import (
     apply_stop_sequences,
     reply_text,
+    reply_to_notes,
     reply_to_tool_results,
     truncate_to_tokens,
 )
@@ -43,7 +44,7 @@ from finops.emulators._common.thinking import reasoning_tokens, thinking_text
 from finops.emulators._common.tokens import count_tokens, tokenize
 from finops.emulators._common.tool_policy import ToolSpec, choose_tool
 from finops.emulators._common.web_search import SearchResult, search, search_query, wants_web_search
-from finops.emulators._common.words import user_words
+from finops.emulators._common.words import reminders, user_words
 from finops.emulators.gemini.catalog import is_thinking, traits
 from finops.emulators.gemini.validation import (
     FileCheck,
@@ -154,6 +155,8 @@ class _Turn:
     results: list[tuple[str, str]]
     """``(function name, response JSON)`` for every function response since the model last spoke."""
     context: str
+    notes: list[str]
+    """The agent's ``<system-reminder>`` notes in those turns."""
 
 
 def _latest_turn(body: dict[str, Any], contents: list[dict[str, Any]]) -> _Turn:
@@ -175,7 +178,8 @@ def _latest_turn(body: dict[str, Any], contents: list[dict[str, Any]]) -> _Turn:
                 words.append(f"[attached {pick(ref, 'fileUri')}]")
         pieces.insert(0, " ".join(words))
     system = " ".join(str(pick(p, "text") or "") for p in pick(pick(body, "systemInstruction"), "parts") or [])
-    return _Turn(user_words(" ".join(p for p in pieces if p)), results, system)
+    said = " ".join(p for p in pieces if p)
+    return _Turn(user_words(said), results, system, reminders(said))
 
 
 def _signature(model: str, call: dict[str, Any]) -> str:
@@ -252,7 +256,7 @@ def plan(body: dict[str, Any], model: str, file_check: FileCheck, cache: PrefixC
         parts = list(head)
         if chosen is not None:
             said = find_mentions(turn.request, context=turn.context)
-            call = {"name": chosen.name, "args": tool_arguments(chosen.schema, said)}
+            call = {"name": chosen.name, "args": tool_arguments(chosen.schema, said, tool_name=chosen.name)}
             part: dict[str, Any] = {"functionCall": call}
             if is_thinking(model):
                 part["thoughtSignature"] = _signature(model, call)
@@ -279,6 +283,8 @@ def _text(turn: _Turn, fmt: OutputFormat | None, seed: str, stops: list[str]) ->
         return str(value) if fmt.mime_type == "text/x.enum" else orjson.dumps(value).decode()
     if turn.results:
         return apply_stop_sequences(reply_to_tool_results(turn.results), stops)[0]
+    if not turn.request and turn.notes:
+        return apply_stop_sequences(reply_to_notes(turn.notes), stops)[0]
     return apply_stop_sequences(reply_text(seed), stops)[0]
 
 

@@ -35,6 +35,7 @@ from finops.emulators._common.prompt_cache import PrefixCache
 from finops.emulators._common.replies import (
     apply_stop_sequences,
     reply_text,
+    reply_to_notes,
     reply_to_tool_results,
     truncate_to_tokens,
 )
@@ -43,7 +44,7 @@ from finops.emulators._common.thinking import reasoning_tokens
 from finops.emulators._common.tokens import count_tokens, tokenize
 from finops.emulators._common.tool_policy import ToolSpec, choose_tool
 from finops.emulators._common.web_search import search, search_query
-from finops.emulators._common.words import user_words
+from finops.emulators._common.words import reminders, user_words
 from finops.emulators.openai.chat_request import ChatRequest, message_text, parse_chat_request
 
 _IMAGE_TOKENS = 85
@@ -91,6 +92,8 @@ class _Turn:
     """The latest user message's own words (reminders stripped); empty when tool results come after it."""
     tool_results: list[tuple[str, str]]
     context: str
+    notes: list[str]
+    """The agent's ``<system-reminder>`` notes in the latest user message."""
 
 
 def complete(body: Any, *, now: int, cache: PrefixCache | None = None) -> Completion:
@@ -144,17 +147,18 @@ def _latest_turn(messages: list[dict[str, Any]]) -> _Turn:
     last_user = max((i for i, m in enumerate(messages) if m["role"] == "user"), default=-1)
     after = [m for m in messages[last_user + 1 :] if m["role"] == "tool"]
     if after:
-        results, request = after, ""
+        results, request, notes = after, "", []
     else:
         before: list[dict[str, Any]] = []
         for message in reversed(messages[:last_user]):
             if message["role"] != "tool":
                 break
             before.insert(0, message)
-        results, request = before, user_words(message_text(messages[last_user])) if last_user >= 0 else ""
+        said = message_text(messages[last_user]) if last_user >= 0 else ""
+        results, request, notes = before, user_words(said), reminders(said)
     context = "\n".join(message_text(m) for m in messages if m["role"] in ("system", "developer"))
     pairs = [(names.get(str(m.get("tool_call_id")), ""), message_text(m)) for m in results]
-    return _Turn(request, pairs, context)
+    return _Turn(request, pairs, context, notes)
 
 
 def _results_text(turn: _Turn) -> str:
@@ -199,7 +203,8 @@ def _prompt_tokens(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) 
 
 
 def _call_tool(completion: Completion, tool: ToolSpec, turn: _Turn, budget: int | None) -> None:
-    arguments = orjson.dumps(tool_arguments(tool.schema, find_mentions(turn.request, context=turn.context))).decode()
+    said = find_mentions(turn.request, context=turn.context)
+    arguments = orjson.dumps(tool_arguments(tool.schema, said, tool_name=tool.name)).decode()
     completion.finish_reason = "tool_calls"
     if budget is not None:
         arguments, cut = truncate_to_tokens(arguments, budget)
@@ -222,6 +227,8 @@ def _write_text(completion: Completion, request: ChatRequest, turn: _Turn, budge
         text = orjson.dumps(value).decode()
     elif turn.tool_results:
         text, _ = apply_stop_sequences(reply_to_tool_results(turn.tool_results), request.stop)
+    elif not turn.request and turn.notes:
+        text, _ = apply_stop_sequences(reply_to_notes(turn.notes), request.stop)
     else:
         text, _ = apply_stop_sequences(reply_text(turn.request), request.stop)
     _set_content(completion, text, budget)
