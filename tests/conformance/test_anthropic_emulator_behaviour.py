@@ -342,6 +342,8 @@ def test_thinking_blocks_carry_a_signature_and_count_as_output(client: anthropic
     assert isinstance(thinking, anthropic.types.ThinkingBlock) and thinking.signature and thinking.thinking
     assert text.type == "text" and text.text == plain.content[0].text  # type: ignore[union-attr]
     assert thought.usage.output_tokens == plain.usage.output_tokens + count_tokens(thinking.thinking)
+    raw_usage = thought.model_dump()["usage"]
+    assert raw_usage["output_tokens_details"] == {"thinking_tokens": count_tokens(thinking.thinking)}
 
     high = client.messages.create(
         model=MODEL, max_tokens=2000, thinking={"type": "adaptive"}, output_config={"effort": "max"}, messages=ask

@@ -15,7 +15,7 @@ _TOKENS_PER_DELTA = 3
 
 def usage(reply: Reply, *, service_tier: str = "standard") -> dict[str, Any]:
     cache = reply.cache
-    return {
+    fields: dict[str, Any] = {
         "input_tokens": reply.input_tokens,
         "output_tokens": reply.output_tokens,
         "cache_creation_input_tokens": cache.cache_write,
@@ -31,6 +31,10 @@ def usage(reply: Reply, *, service_tier: str = "standard") -> dict[str, Any]:
         "iterations": None,
         "speed": None,
     }
+    if reply.thinking_tokens:
+        # The newest SDK (2.14) reads the reasoning share of output_tokens here.
+        fields["output_tokens_details"] = {"thinking_tokens": reply.thinking_tokens}
+    return fields
 
 
 def _server_tool_use(reply: Reply) -> dict[str, int] | None:
@@ -87,6 +91,7 @@ def stream_events(reply: Reply, *, message_id: str, model: str) -> Iterator[tupl
                 "cache_creation_input_tokens": final["cache_creation_input_tokens"],
                 "cache_read_input_tokens": final["cache_read_input_tokens"],
                 "server_tool_use": final["server_tool_use"],
+                **({"output_tokens_details": final["output_tokens_details"]} if reply.thinking_tokens else {}),
             },
         },
     )
