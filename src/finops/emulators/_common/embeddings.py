@@ -8,9 +8,9 @@ stable across processes) to a signed position in each of the nested ranges 32, 6
 so any *prefix* of a vector is itself a usable embedding: like OpenAI's and Gemini's Matryoshka models,
 asking for fewer dimensions is truncating the full vector (and re-normalising).
 
-What this gives (measured in ``tests/conformance``, at every supported size): a sentence and its paraphrase
-that changes only filler words or word forms score >= 0.9 cosine; the same question about something else
-("capital of France" / "capital of Spain") about 0.5; unrelated sentences <= 0.3.
+What this gives (``tests/conformance/test_emulator_embeddings.py``, at every size each API offers): a sentence
+and a paraphrase that changes only filler words, word forms or case score >= 0.95 cosine; the same question
+about something else ("capital of France" / "capital of Spain") about 0.5; unrelated sentences <= 0.3.
 """
 
 from __future__ import annotations
