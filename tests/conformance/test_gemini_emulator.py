@@ -251,7 +251,9 @@ def test_count_tokens_agrees_with_generate(client: genai.Client, raw: httpx.Clie
     assert_schema(wire, "CountTokensResponse")
 
 
-def test_thinking_models_report_thoughts_and_long_prompts_report_cache(client: genai.Client) -> None:
+def test_thinking_models_report_thoughts_and_repeated_long_prompts_report_implicit_cache(
+    client: genai.Client, api_version: str
+) -> None:
     thinking = client.models.generate_content(model="gemini-2.5-flash", contents="Plan a trip")
     usage = thinking.usage_metadata
     assert usage.thoughts_token_count and usage.thoughts_token_count > 0
@@ -262,12 +264,16 @@ def test_thinking_models_report_thoughts_and_long_prompts_report_cache(client: g
     assert not plain.usage_metadata.thoughts_token_count
     assert not plain.usage_metadata.cached_content_token_count
 
-    long_prompt = "The quick brown fox jumps over the lazy dog. " * 200
-    cached = client.models.generate_content(model="gemini-2.0-flash", contents=long_prompt).usage_metadata
-    assert cached.prompt_token_count > 1024
-    assert 0 < cached.cached_content_token_count < cached.prompt_token_count
-    again = client.models.generate_content(model="gemini-2.0-flash", contents=long_prompt).usage_metadata
-    assert again.cached_content_token_count == cached.cached_content_token_count
+    # Implicit caching (Gemini 2.5+): nothing on a first request, the repeated prefix on the next one.
+    long_prompt = f"[{api_version}] " + "The quick brown fox jumps over the lazy dog. " * 200
+    first = client.models.generate_content(model="gemini-2.5-flash", contents=long_prompt).usage_metadata
+    assert first.prompt_token_count > 1024 and not first.cached_content_token_count
+    again = client.models.generate_content(model="gemini-2.5-flash", contents=long_prompt).usage_metadata
+    assert again.cached_content_token_count is not None
+    assert 1024 <= again.cached_content_token_count <= again.prompt_token_count
+    for _ in range(2):  # older models have no implicit caching
+        old = client.models.generate_content(model="gemini-2.0-flash", contents=long_prompt).usage_metadata
+        assert not old.cached_content_token_count
 
 
 def test_snake_case_request_keys_are_honoured(raw: httpx.Client) -> None:

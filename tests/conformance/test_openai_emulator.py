@@ -456,21 +456,27 @@ def test_stop_sequences(client: openai.OpenAI, wire: Wire) -> None:
     assert caught.value.param == "stop"
 
 
-def test_long_prompts_report_cached_tokens(client: openai.OpenAI) -> None:
+def test_long_prompts_are_cached_from_the_second_request(client: openai.OpenAI) -> None:
+    """OpenAI's automatic caching: nothing on a first request, 128-token steps of a repeated >= 1,024 prefix."""
     long_prompt = "Summarise the following report. " + "The quarterly numbers rose steadily. " * 300
-    completion = client.chat.completions.create(
-        model="gpt-4o-mini", messages=[{"role": "user", "content": long_prompt}]
-    )
-    usage = completion.usage
+    messages = [{"role": "user", "content": long_prompt}]
+    first = client.chat.completions.create(model="gpt-4o-mini", messages=messages)  # type: ignore[arg-type]
+    usage = first.usage
     assert usage is not None and usage.prompt_tokens > 1024
-    assert usage.prompt_tokens_details is not None
-    cached = usage.prompt_tokens_details.cached_tokens
-    assert cached is not None
-    assert 1024 <= cached < usage.prompt_tokens
-    assert cached % 128 == 0
-    again = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": long_prompt}])
+    assert usage.prompt_tokens_details is not None and usage.prompt_tokens_details.cached_tokens == 0
+
+    again = client.chat.completions.create(model="gpt-4o-mini", messages=messages)  # type: ignore[arg-type]
     assert again.usage and again.usage.prompt_tokens_details
-    assert again.usage.prompt_tokens_details.cached_tokens == cached
+    cached = again.usage.prompt_tokens_details.cached_tokens
+    assert cached is not None and 1024 <= cached < again.usage.prompt_tokens and cached % 128 == 0
+
+    # The same long prefix with a new question reads the prefix; another model has its own cache.
+    follow_up = [*messages, {"role": "assistant", "content": "Done."}, {"role": "user", "content": "Shorter?"}]
+    longer = client.chat.completions.create(model="gpt-4o-mini", messages=follow_up)  # type: ignore[arg-type]
+    assert longer.usage and longer.usage.prompt_tokens_details
+    assert longer.usage.prompt_tokens_details.cached_tokens == cached
+    other = client.chat.completions.create(model="gpt-4.1", messages=messages)  # type: ignore[arg-type]
+    assert other.usage and other.usage.prompt_tokens_details and other.usage.prompt_tokens_details.cached_tokens == 0
 
 
 def test_chat_rejects_bad_requests(client: openai.OpenAI, base_url: str) -> None:

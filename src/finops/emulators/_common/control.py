@@ -4,7 +4,7 @@ Real providers have no such routes; tests use them to assert what reached the up
 never get there) and to inject upstream failures (429, 5xx, slow answers) without special builds.
 
 - ``GET  /_emulator/requests`` -> ``{"count": N, "requests": [{"method", "path", "query"}]}``
-- ``POST /_emulator/reset``    -> forget the request log and any pending faults
+- ``POST /_emulator/reset``    -> forget the request log, any pending faults and the model's prompt caches
 - ``POST /_emulator/faults``   -> ``{"status": 429, "count": 1, "path_prefix": "/v1", "delay_seconds": 0}``:
   the next ``count`` matching requests answer ``status`` in the provider's own error shape (or, with
   ``delay_seconds``, are held that long first).
@@ -47,9 +47,10 @@ class ControlState:
 class EmulatorControl:
     """ASGI middleware: logs provider requests, serves ``/_emulator/*`` and injects faults."""
 
-    def __init__(self, app: ASGIApp, render_error: ErrorRenderer) -> None:
+    def __init__(self, app: ASGIApp, render_error: ErrorRenderer, on_reset: Callable[[], None] | None = None) -> None:
         self.app = app
         self.render_error = render_error
+        self.on_reset = on_reset
         self.state = ControlState()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -84,6 +85,8 @@ class EmulatorControl:
             await _send_json(send, 200, payload)
         elif path == "/_emulator/reset" and scope["method"] == "POST":
             self.state = ControlState()
+            if self.on_reset is not None:
+                self.on_reset()
             await _send_json(send, 200, {"ok": True})
         elif path == "/_emulator/faults" and scope["method"] == "POST":
             spec = json.loads(await _read_body(receive) or b"{}")

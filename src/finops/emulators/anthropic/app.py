@@ -85,4 +85,4 @@ def create_app(*, batch_seconds: float = 2.0, api_keys: set[str] | None = None) 
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _unexpected},
     )
     app.state.emulator = state
-    return EmulatorControl(Edge(app, api_keys=api_keys), render_error)
+    return EmulatorControl(Edge(app, api_keys=api_keys), render_error, on_reset=state.prompt_cache.reset)

@@ -17,13 +17,14 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from finops.emulators.anthropic import batch_lifecycle as lifecycle
-from finops.emulators.anthropic import generation
+from finops.emulators.anthropic import generation, wire
 from finops.emulators.anthropic.clock import now, rfc3339
 from finops.emulators.anthropic.errors import ApiError, envelope, invalid_request, not_found
 from finops.emulators.anthropic.ids import new_id, stable_id
 from finops.emulators.anthropic.pagination import paginate, parse_list_query
 from finops.emulators.anthropic.responses import json_body, json_response, state_of
 from finops.emulators.anthropic.state import Batch, BatchRequest, EmulatorState
+from finops.emulators.anthropic.validation import validate_params
 
 MAX_REQUESTS = 100_000
 MAX_BODY_BYTES = 256 * 1024 * 1024
@@ -91,7 +92,7 @@ def _parse_requests(body: dict[str, Any]) -> list[BatchRequest]:
 
 def _batch_request(custom_id: str, params: dict[str, Any]) -> BatchRequest:
     try:
-        generation.validate_params(params, in_batch=True)
+        validate_params(params, in_batch=True)
     except ApiError as exc:
         return BatchRequest(custom_id, params, error=exc.message, error_type=exc.error_type)
     return BatchRequest(custom_id, params)
@@ -188,8 +189,9 @@ def _result(batch: Batch, index: int) -> dict[str, Any]:
         }
     if kind != "succeeded":
         return {"type": kind}
+    # No prompt cache here: results are computed when read, and must read the same every time.
     reply = generation.plan_reply(item.params, tool_use_id=stable_id("toolu", batch.id, item.custom_id))
-    message = generation.message_object(
+    message = wire.message_object(
         reply,
         message_id=stable_id("msg", batch.id, item.custom_id),
         model=item.params["model"],

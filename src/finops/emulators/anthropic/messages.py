@@ -8,10 +8,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from finops.emulators.anthropic import generation
+from finops.emulators.anthropic import generation, wire
+from finops.emulators.anthropic.conversation import input_tokens
 from finops.emulators.anthropic.errors import not_found
 from finops.emulators.anthropic.ids import new_id
 from finops.emulators.anthropic.responses import json_body, json_response, state_of
+from finops.emulators.anthropic.validation import validate_params
 
 
 def _referenced_file_ids(content: Any) -> Iterator[str]:
@@ -36,16 +38,16 @@ def check_file_sources(request: Request, params: dict[str, Any]) -> None:
 
 async def create_message(request: Request) -> Response:
     params = await json_body(request)
-    generation.validate_params(params)
+    validate_params(params)
     check_file_sources(request, params)
-    reply = generation.plan_reply(params, tool_use_id=new_id("toolu"))
+    reply = generation.plan_reply(params, tool_use_id=new_id("toolu"), cache=state_of(request).prompt_cache)
     message_id = new_id("msg")
     if not params.get("stream"):
-        return json_response(generation.message_object(reply, message_id=message_id, model=params["model"]))
+        return json_response(wire.message_object(reply, message_id=message_id, model=params["model"]))
 
     async def frames() -> AsyncIterator[bytes]:
-        for event, data in generation.stream_events(reply, message_id=message_id, model=params["model"]):
-            yield generation.sse_frame(event, data)
+        for event, data in wire.stream_events(reply, message_id=message_id, model=params["model"]):
+            yield wire.sse_frame(event, data)
 
     return StreamingResponse(
         frames(),
@@ -56,6 +58,6 @@ async def create_message(request: Request) -> Response:
 
 async def count_tokens(request: Request) -> Response:
     params = await json_body(request)
-    generation.validate_params(params, require_max_tokens=False)
+    validate_params(params, require_max_tokens=False)
     check_file_sources(request, params)
-    return json_response({"input_tokens": generation.input_tokens(params)})
+    return json_response({"input_tokens": input_tokens(params)})

@@ -1,4 +1,4 @@
-"""Everything the emulator remembers between calls: uploaded files and message batches.
+"""Everything the emulator remembers between calls: uploaded files, message batches and the prompt cache.
 
 State lives in memory (the emulator is one process) except file contents, which live on disk so a 500 MB
 upload never sits in RAM. Every object gets a monotonically increasing ``seq``: lists are ordered by it
@@ -12,6 +12,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from finops.emulators._common.prompt_cache import BreakpointCache
 
 
 @dataclass
@@ -58,6 +60,7 @@ class EmulatorState:
             prefix="finops-anthropic-emulator-", ignore_cleanup_errors=True
         )
     )
+    prompt_cache: BreakpointCache = field(default_factory=BreakpointCache)
     files: dict[str, FileRecord] = field(default_factory=dict)
     batches: dict[str, Batch] = field(default_factory=dict)
     seq_of: dict[str, int] = field(default_factory=dict)

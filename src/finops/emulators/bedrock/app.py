@@ -24,8 +24,8 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from finops.emulators._common.control import EmulatorControl
-from finops.emulators.bedrock import converse, invoke, models
-from finops.emulators.bedrock.accounting import PromptCache
+from finops.emulators._common.prompt_cache import BreakpointCache
+from finops.emulators.bedrock import converse, embeddings, invoke, models
 from finops.emulators.bedrock.auth import Authenticator
 from finops.emulators.bedrock.errors import (
     BedrockError,
@@ -67,15 +67,21 @@ class BedrockEmulator:
 
     def __init__(self, authenticator: Authenticator) -> None:
         self.authenticator = authenticator
-        self.cache = PromptCache()
+        self.cache = BreakpointCache()
 
-    async def _accept(self, request: Request) -> tuple[models.Model, bytes]:
+    async def _accept(self, request: Request, *, embeddings: bool = False) -> tuple[models.Model, bytes]:
         body = await request.body()
         self.authenticator.check(request.scope, body)
-        return models.resolve(request.path_params["model_id"]), body
+        model = models.resolve(request.path_params["model_id"])
+        if model.is_embedding and not embeddings:
+            raise validation(
+                "This action doesn't support the model that you provided. "
+                "Try again with a supported text or chat model."
+            )
+        return model, body
 
     def _anthropic_call(
-        self, model: models.Model, body: bytes, cache: PromptCache | None = None
+        self, model: models.Model, body: bytes, cache: BreakpointCache | None = None
     ) -> invoke.AnthropicCall:
         if not model.is_anthropic:
             raise validation(
@@ -85,7 +91,10 @@ class BedrockEmulator:
 
     async def invoke_model(self, request: Request) -> Response:
         started = time.monotonic()
-        model, body = await self._accept(request)
+        model, body = await self._accept(request, embeddings=True)
+        if model.is_embedding:
+            result = embeddings.invoke(model.base_id, body)
+            return _json(result.body, {"X-Amzn-Bedrock-Input-Token-Count": str(result.input_tokens)})
         call = self._anthropic_call(model, body)
         failure = requested_failure(call.prompt)
         if failure:
@@ -173,11 +182,11 @@ class BedrockEmulator:
                 inner = base64.b64decode(spec["invokeModel"]["body"], validate=True)
             except (binascii.Error, KeyError, TypeError, ValueError):
                 raise validation("input.invokeModel.body must be a base64-encoded blob.") from None
-            call = self._anthropic_call(model, inner, PromptCache())
+            call = self._anthropic_call(model, inner, BreakpointCache())
             return _json({"inputTokens": call.usage.total})
         if isinstance(spec, dict) and "converse" in spec:
             conversation = converse.parse_body(orjson.dumps(spec["converse"]))
-            return _json({"inputTokens": converse.run(conversation, model, PromptCache()).usage.total})
+            return _json({"inputTokens": converse.run(conversation, model, BreakpointCache()).usage.total})
         raise validation("input must set exactly one of invokeModel or converse.")
 
 
@@ -257,4 +266,4 @@ def create_app(
         },
         lifespan=lifespan,
     )
-    return EmulatorControl(ServiceRouter(app, S3Service(store, key)), render_error)
+    return EmulatorControl(ServiceRouter(app, S3Service(store, key)), render_error, on_reset=emulator.cache.reset)

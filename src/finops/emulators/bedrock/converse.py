@@ -2,8 +2,16 @@
 
 Validation follows what Bedrock itself refuses (boto3 checks the shapes client-side, but raw HTTP callers
 such as a gateway do not): the conversation starts with a user turn and alternates, every block has one
-known member, tool blocks need a ``toolConfig``, and ``toolChoice.tool`` names a declared tool.
-The stream sends no ``contentBlockStart`` for text blocks, only for tool use, as Bedrock does.
+known member, tool blocks need a ``toolConfig``, and ``toolChoice.tool`` names a declared tool. Messages with
+``role: "system"`` (in botocore 1.44.8's ``ConversationRole``) add to the system prompt and stay out of the
+alternation. The stream sends no ``contentBlockStart`` for text or reasoning blocks, only for tool use, as
+Bedrock does.
+
+Beyond plain chat: ``outputConfig.textFormat`` (a ``json_schema`` whose ``jsonSchema.schema`` is the schema as a
+JSON string) answers JSON valid against it; ``outputConfig.effort`` and each family's reasoning fields
+(:mod:`families`) return a ``reasoningContent`` block first; ``cachePoint`` blocks (optional ``ttl``) in tools,
+system and messages write and then read the prompt cache for Claude and Nova, reported as
+``cacheWriteInputTokens``/``cacheReadInputTokens`` and ``cacheDetails``.
 """
 
 from __future__ import annotations
@@ -14,17 +22,12 @@ from typing import Any
 
 import orjson
 
-from finops.emulators.bedrock.accounting import InputUsage, Piece, PromptCache, media_piece, text_piece
+from finops.emulators._common.prompt_cache import BreakpointCache, CacheUsage, Piece, media_piece, text_piece
+from finops.emulators._common.tool_policy import ToolChoice, ToolSpec
+from finops.emulators._common.words import reminders, user_words
 from finops.emulators.bedrock.errors import validation
-from finops.emulators.bedrock.generate import (
-    Outcome,
-    Tool,
-    ToolChoice,
-    decide,
-    json_pieces,
-    random_id,
-    text_pieces,
-)
+from finops.emulators.bedrock.families import CACHING_FAMILIES, converse_reasoning
+from finops.emulators.bedrock.generate import Outcome, Turn, decide, json_pieces, random_id, text_pieces
 from finops.emulators.bedrock.models import Model
 
 DEFAULT_MAX_TOKENS = 4096
@@ -43,19 +46,22 @@ _BLOCK_KINDS = {
     "searchResult",
 }
 _TOOL_BLOCKS = {"toolUse", "toolResult"}
+_EFFORTS = ("low", "medium", "high", "xhigh", "max")
+_CACHE_TTLS = ("5m", "1h")
 
 
 @dataclass(frozen=True)
 class ConverseCall:
     outcome: Outcome
-    usage: InputUsage
+    usage: CacheUsage
     tool_use_id: str
 
 
 def _kind(block: Any, where: str) -> str:
     if not isinstance(block, dict) or len(block) != 1 or next(iter(block)) not in _BLOCK_KINDS:
         raise validation(f"The content block at {where} must set exactly one supported member.")
-    return next(iter(block))
+    kind: str = next(iter(block))
+    return kind
 
 
 def parse_body(raw: bytes) -> dict[str, Any]:
@@ -72,9 +78,19 @@ def parse_body(raw: bytes) -> dict[str, Any]:
     previous_role = None
     for index, message in enumerate(messages):
         role = message.get("role") if isinstance(message, dict) else None
-        if role not in ("user", "assistant"):
-            raise validation(f"messages.{index}.role must be 'user' or 'assistant'.")
-        if index == 0 and role != "user":
+        if role not in ("user", "assistant", "system"):
+            raise validation(f"messages.{index}.role must be 'user', 'assistant' or 'system'.")
+        content = message.get("content")
+        if not isinstance(content, list) or not content:
+            raise validation(f"messages.{index}.content must contain at least one content block.")
+        for position, block in enumerate(content):
+            kind = _kind(block, f"messages.{index}.content.{position}")
+            uses_tools |= kind in _TOOL_BLOCKS
+            if role == "system" and kind not in ("text", "cachePoint", "guardContent"):
+                raise validation(f"messages.{index}.content.{position}: a system message holds text only.")
+        if role == "system":
+            continue
+        if previous_role is None and role != "user":
             raise validation(
                 "A conversation must start with a user message. Try again with a conversation that starts "
                 "with a user message."
@@ -85,14 +101,12 @@ def parse_body(raw: bytes) -> dict[str, Any]:
                 "alternates between user and assistant roles and try again."
             )
         previous_role = role
-        content = message.get("content")
-        if not isinstance(content, list) or not content:
-            raise validation(f"messages.{index}.content must contain at least one content block.")
-        for position, block in enumerate(content):
-            uses_tools |= _kind(block, f"messages.{index}.content.{position}") in _TOOL_BLOCKS
+    if previous_role is None:
+        raise validation("The messages field must contain at least one user message.")
     for position, block in enumerate(body.get("system") or []):
         if not isinstance(block, dict) or not block:
             raise validation(f"system.{position} must set exactly one member.")
+    _check_cache_points(body)
     config = body.get("inferenceConfig") or {}
     max_tokens = config.get("maxTokens", DEFAULT_MAX_TOKENS)
     if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
@@ -104,10 +118,54 @@ def parse_body(raw: bytes) -> dict[str, Any]:
     if uses_tools and not body.get("toolConfig"):
         raise validation("The toolConfig field must be defined when using toolUse and toolResult content blocks.")
     _tools_and_choice(body)
+    output_schema(body)
     return body
 
 
-def _tools_and_choice(body: dict[str, Any]) -> tuple[list[Tool], ToolChoice]:
+def _check_cache_points(body: dict[str, Any]) -> None:
+    blocks = [
+        *((body.get("toolConfig") or {}).get("tools") or []),
+        *(body.get("system") or []),
+        *(block for message in body["messages"] for block in message["content"]),
+    ]
+    for block in blocks:
+        point = block.get("cachePoint") if isinstance(block, dict) else None
+        if point is None:
+            continue
+        if not isinstance(point, dict) or point.get("type") != "default":
+            raise validation("cachePoint.type must be default.")
+        if point.get("ttl") is not None and point["ttl"] not in _CACHE_TTLS:
+            raise validation("cachePoint.ttl must be 5m or 1h.")
+
+
+def output_schema(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``outputConfig.textFormat`` JSON schema, parsed (Converse carries it as a string)."""
+    config = body.get("outputConfig")
+    if config is None:
+        return None
+    if not isinstance(config, dict):
+        raise validation("outputConfig must be a JSON object.")
+    effort = config.get("effort")
+    if effort is not None and effort not in _EFFORTS:
+        raise validation("outputConfig.effort must be one of low, medium, high, xhigh, max.")
+    text_format = config.get("textFormat")
+    if text_format is None:
+        return None
+    if not isinstance(text_format, dict) or text_format.get("type") != "json_schema":
+        raise validation("outputConfig.textFormat.type must be json_schema.")
+    definition = (text_format.get("structure") or {}).get("jsonSchema")
+    if not isinstance(definition, dict) or not isinstance(definition.get("schema"), str):
+        raise validation("outputConfig.textFormat.structure.jsonSchema.schema is required.")
+    try:
+        schema = orjson.loads(definition["schema"])
+    except orjson.JSONDecodeError:
+        raise validation("outputConfig.textFormat.structure.jsonSchema.schema is not valid JSON.") from None
+    if not isinstance(schema, dict):
+        raise validation("outputConfig.textFormat.structure.jsonSchema.schema must be a JSON object schema.")
+    return schema
+
+
+def _tools_and_choice(body: dict[str, Any]) -> tuple[list[ToolSpec], ToolChoice]:
     config = body.get("toolConfig")
     if not config:
         return [], ToolChoice(mode="none")
@@ -121,7 +179,7 @@ def _tools_and_choice(body: dict[str, Any]) -> tuple[list[Tool], ToolChoice]:
         schema = (spec.get("inputSchema") or {}).get("json")
         if not isinstance(schema, dict):
             raise validation(f"The inputSchema.json of tool {spec['name']} must be a JSON object.")
-        tools.append(Tool(name=spec["name"], schema=schema))
+        tools.append(ToolSpec(spec["name"], str(spec.get("description") or ""), schema))
     if not tools:
         raise validation("toolConfig.tools must contain at least one tool.")
     raw_choice = config.get("toolChoice") or {"auto": {}}
@@ -157,8 +215,8 @@ def _block_text(block: dict[str, Any]) -> str:
 
 def _block_piece(block: dict[str, Any]) -> Piece | None:
     kind, value = next(iter(block.items()))
-    if kind == "cachePoint":
-        return None
+    if kind in ("cachePoint", "reasoningContent"):
+        return None  # earlier reasoning is not re-read by the model
     if kind in ("image", "document", "video", "audio"):
         source = value.get("source") or {}
         if "bytes" in source:
@@ -176,9 +234,9 @@ def _pieces(body: dict[str, Any]) -> list[Piece]:
     def add(block: dict[str, Any], piece: Piece | None) -> None:
         if piece is not None:
             pieces.append(piece)
-        elif "cachePoint" in block and pieces:
+        elif isinstance(block.get("cachePoint"), dict) and pieces:
             last = pieces[-1]
-            pieces[-1] = Piece(material=last.material, tokens=last.tokens, breakpoint=True)
+            pieces[-1] = Piece(last.material, last.tokens, str(block["cachePoint"].get("ttl") or "5m"))
 
     for entry in (body.get("toolConfig") or {}).get("tools") or []:
         if "toolSpec" in entry:
@@ -193,59 +251,89 @@ def _pieces(body: dict[str, Any]) -> list[Piece]:
     return pieces
 
 
-def run(body: dict[str, Any], model: Model, cache: PromptCache) -> ConverseCall:
+def run(body: dict[str, Any], model: Model, cache: BreakpointCache) -> ConverseCall:
     tools, choice = _tools_and_choice(body)
-    last_user = _last_user(body)
-    prompt = prompt_of(body)
     config = body.get("inferenceConfig") or {}
+    max_tokens = config.get("maxTokens", DEFAULT_MAX_TOKENS)
     outcome = decide(
-        prompt,
-        max_tokens=config.get("maxTokens", DEFAULT_MAX_TOKENS),
+        latest_turn(body),
+        model=model.base_id,
+        max_tokens=max_tokens,
         stop_sequences=config.get("stopSequences"),
         tools=tools,
         choice=choice,
-        after_tool_result=any("toolResult" in block for block in last_user["content"]),
+        schema=output_schema(body),
+        reasoning=converse_reasoning(model, body, max_tokens),
     )
-    usage = cache.account(model.base_id, _pieces(body))
+    pieces = _pieces(body)
+    if model.family in CACHING_FAMILIES:
+        usage = cache.account(model.base_id, pieces)
+    else:
+        usage = CacheUsage(uncached=sum(piece.tokens for piece in pieces))
     return ConverseCall(outcome=outcome, usage=usage, tool_use_id=random_id("tooluse_", 22))
 
 
-def _last_user(body: dict[str, Any]) -> dict[str, Any]:
-    # parse_body guarantees the conversation starts with a user turn.
-    return next(m for m in reversed(body["messages"]) if m["role"] == "user")
+def latest_turn(body: dict[str, Any]) -> Turn:
+    """The last user message's own words (reminders stripped) and the tool results it returns."""
+    names = {
+        str(block["toolUse"].get("toolUseId")): str(block["toolUse"].get("name", ""))
+        for message in body["messages"]
+        if message["role"] == "assistant"
+        for block in message["content"]
+        if "toolUse" in block
+    }
+    # parse_body guarantees the conversation has a user turn.
+    last_user = next(m for m in reversed(body["messages"]) if m["role"] == "user")
+    words = [_block_text(b) for b in last_user["content"] if "toolResult" not in b]
+    results = [
+        (names.get(str(b["toolResult"].get("toolUseId")), ""), _block_text(b))
+        for b in last_user["content"]
+        if "toolResult" in b
+    ]
+    system = [str(b["text"]) for b in body.get("system") or [] if "text" in b]
+    system += [_block_text(b) for m in body["messages"] if m["role"] == "system" for b in m["content"]]
+    said = "\n".join(w for w in words if w)
+    return Turn(user_words(said), results, "\n".join(system), reminders(said))
 
 
 def prompt_of(body: dict[str, Any]) -> str:
     """The text the reply is derived from: the last user turn's text and tool results."""
-    last_user = _last_user(body)
-    return "\n".join(t for t in (_block_text(b) for b in last_user["content"]) if t)
+    turn = latest_turn(body)
+    return "\n".join([turn.request, *(text for _, text in turn.tool_results)])
 
 
-def usage(call: ConverseCall) -> dict[str, int]:
-    out = {
-        "inputTokens": call.usage.uncached,
+def usage(call: ConverseCall) -> dict[str, Any]:
+    cache = call.usage
+    out: dict[str, Any] = {
+        "inputTokens": cache.uncached,
         "outputTokens": call.outcome.output_tokens,
-        "totalTokens": call.usage.total + call.outcome.output_tokens,
+        "totalTokens": cache.total + call.outcome.output_tokens,
     }
-    if call.usage.cache_used:
-        out["cacheReadInputTokens"] = call.usage.cache_read
-        out["cacheWriteInputTokens"] = call.usage.cache_write
+    if cache.cache_used:
+        out["cacheReadInputTokens"] = cache.cache_read
+        out["cacheWriteInputTokens"] = cache.cache_write
+        details = [("1h", cache.cache_write_1h), ("5m", cache.cache_write - cache.cache_write_1h)]
+        out["cacheDetails"] = [{"ttl": ttl, "inputTokens": tokens} for ttl, tokens in details if tokens]
     return out
+
+
+def _reasoning_block(outcome: Outcome) -> dict[str, Any] | None:
+    if outcome.reasoning is None:
+        return None
+    text: dict[str, Any] = {"text": outcome.reasoning.text}
+    if outcome.reasoning.signature is not None:
+        text["signature"] = outcome.reasoning.signature
+    return {"reasoningContent": {"reasoningText": text}}
 
 
 def _content(call: ConverseCall) -> list[dict[str, Any]]:
     outcome = call.outcome
+    reasoning = _reasoning_block(outcome)
+    head = [reasoning] if reasoning else []
     if outcome.tool_name is not None:
-        return [
-            {
-                "toolUse": {
-                    "toolUseId": call.tool_use_id,
-                    "name": outcome.tool_name,
-                    "input": outcome.tool_input,
-                }
-            }
-        ]
-    return [{"text": outcome.text}]
+        use = {"toolUseId": call.tool_use_id, "name": outcome.tool_name, "input": outcome.tool_input}
+        return [*head, {"toolUse": use}]
+    return [*head, {"text": outcome.text}]
 
 
 def response(call: ConverseCall, latency_ms: int) -> dict[str, Any]:
@@ -265,13 +353,22 @@ def stream_events(call: ConverseCall) -> Iterator[tuple[str, dict[str, Any]]]:
     """(event name, payload) pairs up to ``messageStop``; the caller appends ``metadata`` with the latency."""
     outcome = call.outcome
     yield "messageStart", {"role": "assistant"}
+    index = 0
+    if outcome.reasoning is not None:
+        for piece in text_pieces(outcome.reasoning.text):
+            yield "contentBlockDelta", {"delta": {"reasoningContent": {"text": piece}}, "contentBlockIndex": index}
+        if outcome.reasoning.signature is not None:
+            signed = {"reasoningContent": {"signature": outcome.reasoning.signature}}
+            yield "contentBlockDelta", {"delta": signed, "contentBlockIndex": index}
+        yield "contentBlockStop", {"contentBlockIndex": index}
+        index += 1
     if outcome.tool_name is not None:
         start = {"toolUse": {"toolUseId": call.tool_use_id, "name": outcome.tool_name}}
-        yield "contentBlockStart", {"start": start, "contentBlockIndex": 0}
+        yield "contentBlockStart", {"start": start, "contentBlockIndex": index}
         for fragment in json_pieces(orjson.dumps(outcome.tool_input).decode()):
-            yield "contentBlockDelta", {"delta": {"toolUse": {"input": fragment}}, "contentBlockIndex": 0}
+            yield "contentBlockDelta", {"delta": {"toolUse": {"input": fragment}}, "contentBlockIndex": index}
     else:
         for piece in text_pieces(outcome.text):
-            yield "contentBlockDelta", {"delta": {"text": piece}, "contentBlockIndex": 0}
-    yield "contentBlockStop", {"contentBlockIndex": 0}
+            yield "contentBlockDelta", {"delta": {"text": piece}, "contentBlockIndex": index}
+    yield "contentBlockStop", {"contentBlockIndex": index}
     yield "messageStop", {"stopReason": outcome.stop_reason}

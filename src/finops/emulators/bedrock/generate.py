@@ -1,9 +1,10 @@
 """What the emulated model answers, independent of the wire dialect (Anthropic-on-Bedrock or Converse).
 
-Text comes from the shared deterministic ``reply_text`` and is cut by stop sequences, then by ``max_tokens``.
-A tool is called when the request forces it (``any`` / a named tool) or, under ``auto``, when the prompt
-mentions a word of the tool's name (``get_weather`` and "weather in Paris?"), unless the last turn already
-carries a tool result. The tool input is built from the tool's JSON schema so it validates against it.
+In order: a tool call when the shared tool policy (``_common.tool_policy``) picks one, with an input built
+from the tool's schema and the user's words; else text: after tool results an answer quoting them, with a
+structured-output schema JSON valid against it, otherwise the shared deterministic reply, cut by stop
+sequences, then by ``max_tokens``. Reasoning, when asked for, comes first and counts as output (and against
+``max_tokens``).
 
 Test hook: a prompt containing ``[emulate:throttlingException]`` (or any other stream exception name from
 ``errors.STREAM_EXCEPTIONS``) fails that call: with the HTTP error before a plain response, or with an
@@ -13,32 +14,62 @@ failures through a gateway that cannot reach ``/_emulator/faults``.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from finops.emulators._common.replies import apply_stop_sequences, reply_text, truncate_to_tokens
+import orjson
+
+from finops.emulators._common.mentions import find_mentions
+from finops.emulators._common.replies import (
+    apply_stop_sequences,
+    reply_text,
+    reply_to_notes,
+    reply_to_tool_results,
+    truncate_to_tokens,
+)
+from finops.emulators._common.schema_values import structured_answer, tool_arguments
+from finops.emulators._common.thinking import reasoning_tokens, signature, thinking_text
 from finops.emulators._common.tokens import count_tokens, tokenize
+from finops.emulators._common.tool_policy import ToolChoice, ToolSpec, choose_tool
 from finops.emulators.bedrock.errors import STREAM_EXCEPTIONS, BedrockError
 
 StopReason = Literal["end_turn", "max_tokens", "stop_sequence", "tool_use"]
 _FAILURE_MARKER = re.compile(r"\[emulate:(\w+)\]")
 _ID_ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-_STOP_WORDS = {"get", "set", "the", "and", "for", "tool", "list", "make", "with"}
+REDACTED = "[REDACTED]"
 
 
 @dataclass(frozen=True)
-class Tool:
-    name: str
-    schema: dict[str, Any]
+class Turn:
+    """The latest user turn: the user's own words and the tool results it returns."""
+
+    request: str
+    tool_results: list[tuple[str, str]] = field(default_factory=list)
+    context: str = ""
+    """The system prompt (it may state the agent's working directory)."""
+    notes: list[str] = field(default_factory=list)
+    """The agent's ``<system-reminder>`` notes in the turn (background results arrive that way)."""
 
 
 @dataclass(frozen=True)
-class ToolChoice:
-    mode: Literal["auto", "any", "tool", "none"] = "auto"
-    name: str | None = None
+class ReasoningRequest:
+    """Reasoning the request asked for, in the family's own terms, reduced to an effort and a budget."""
+
+    effort: str = "medium"
+    budget: int | None = None
+    redacted: bool = False
+    """Nova 2 returns ``[REDACTED]`` instead of its reasoning (it still bills the tokens)."""
+    signed: bool = True
+    """Claude signs its reasoning; other families do not."""
+
+
+@dataclass(frozen=True)
+class Reasoning:
+    text: str
+    tokens: int
+    signature: str | None
 
 
 @dataclass(frozen=True)
@@ -49,6 +80,7 @@ class Outcome:
     stop_sequence: str | None = None
     tool_name: str | None = None
     tool_input: dict[str, Any] = field(default_factory=dict)
+    reasoning: Reasoning | None = None
 
 
 def random_id(prefix: str, length: int = 24) -> str:
@@ -68,80 +100,53 @@ def failure_error(name: str) -> BedrockError:
     return BedrockError(STREAM_EXCEPTIONS[name], f"Emulated {code} requested by the prompt.", code)
 
 
-def _mentions(prompt: str, tool: Tool) -> bool:
-    words = {w for w in re.split(r"[^a-z0-9]+", tool.name.lower()) if len(w) >= 3 and w not in _STOP_WORDS}
-    lowered = prompt.lower()
-    return any(word in lowered for word in words)
-
-
-def _pick_tool(prompt: str, tools: list[Tool], choice: ToolChoice, after_tool_result: bool) -> Tool | None:
-    if not tools or choice.mode == "none":
-        return None
-    if choice.mode == "tool":
-        return next((t for t in tools if t.name == choice.name), None)
-    if choice.mode == "any":
-        return next((t for t in tools if _mentions(prompt, t)), tools[0])
-    if after_tool_result:
-        return None
-    return next((t for t in tools if _mentions(prompt, t)), None)
-
-
-def sample_value(schema: Any, prompt: str, key: str = "") -> Any:
-    """A deterministic value that satisfies the common JSON-schema keywords of ``schema``."""
-    if not isinstance(schema, dict):
-        return prompt[:40]
-    if schema.get("enum"):
-        return schema["enum"][0]
-    if "const" in schema:
-        return schema["const"]
-    for combinator in ("anyOf", "oneOf", "allOf"):
-        if schema.get(combinator):
-            return sample_value(schema[combinator][0], prompt, key)
-    kind = schema.get("type", "object" if "properties" in schema else "string")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "string")
-    if kind == "object":
-        properties = schema.get("properties") or {}
-        required = schema.get("required") or list(properties)
-        return {name: sample_value(properties.get(name, {}), prompt, name) for name in required}
-    if kind == "array":
-        return [sample_value(schema.get("items", {}), prompt, key)] * max(1, int(schema.get("minItems", 1)))
-    if kind in ("integer", "number"):
-        digest = int(hashlib.sha256(f"{key}:{prompt}".encode()).hexdigest()[:6], 16)
-        low, high = schema.get("minimum", 0), schema.get("maximum", 100)
-        value = low + digest % max(1, int(high - low) + 1)
-        return int(value) if kind == "integer" else float(value)
-    if kind == "boolean":
-        return True
-    if kind == "null":
-        return None
-    words = " ".join(prompt.split())
-    return (words[:40] or key or "value").strip()
-
-
 def decide(
-    prompt: str,
+    turn: Turn,
     *,
+    model: str,
     max_tokens: int,
     stop_sequences: list[str] | None,
-    tools: list[Tool],
+    tools: list[ToolSpec],
     choice: ToolChoice,
-    after_tool_result: bool,
+    schema: dict[str, Any] | None = None,
+    reasoning: ReasoningRequest | None = None,
 ) -> Outcome:
-    """The model's whole answer to ``prompt`` under the request's limits."""
-    tool = _pick_tool(prompt, tools, choice, after_tool_result)
+    """The model's whole answer to ``turn`` under the request's limits."""
+    thought = _reason(turn, model, reasoning)
+    spent = thought.tokens if thought else 0
+    tool = choose_tool(tools, turn.request, choice, answering_tool_result=bool(turn.tool_results))
     if tool is not None:
-        tool_input = sample_value(tool.schema or {"type": "object"}, prompt)
-        if not isinstance(tool_input, dict):
-            tool_input = {"input": tool_input}
-        tokens = count_tokens(tool.name) + count_tokens(str(tool_input)) + 8
-        return Outcome(stop_reason="tool_use", output_tokens=tokens, tool_name=tool.name, tool_input=tool_input)
-    text, sequence = apply_stop_sequences(reply_text(prompt), stop_sequences)
-    text, was_cut = truncate_to_tokens(text, max_tokens)
+        said = find_mentions(turn.request, context=turn.context)
+        tool_input = tool_arguments(tool.schema, said, tool_name=tool.name)
+        tokens = spent + count_tokens(tool.name) + count_tokens(orjson.dumps(tool_input).decode())
+        return Outcome("tool_use", tokens, tool_name=tool.name, tool_input=tool_input, reasoning=thought)
+    if schema is not None:
+        context = "\n".join([turn.request, *(text for _, text in turn.tool_results)])
+        text, sequence = orjson.dumps(structured_answer(schema, find_mentions(context))).decode(), None
+    elif turn.tool_results:
+        text, sequence = apply_stop_sequences(reply_to_tool_results(turn.tool_results), stop_sequences)
+    elif not turn.request and turn.notes:
+        text, sequence = apply_stop_sequences(reply_to_notes(turn.notes), stop_sequences)
+    else:
+        text, sequence = apply_stop_sequences(reply_text(turn.request), stop_sequences)
+    text, was_cut = truncate_to_tokens(text, max(0, max_tokens - spent))
+    tokens = spent + count_tokens(text)
     if was_cut:
-        return Outcome(stop_reason="max_tokens", output_tokens=count_tokens(text), text=text)
+        return Outcome("max_tokens", tokens, text=text, reasoning=thought)
     reason: StopReason = "stop_sequence" if sequence else "end_turn"
-    return Outcome(stop_reason=reason, output_tokens=count_tokens(text), text=text, stop_sequence=sequence)
+    return Outcome(reason, tokens, text=text, stop_sequence=sequence, reasoning=thought)
+
+
+def _reason(turn: Turn, model: str, asked: ReasoningRequest | None) -> Reasoning | None:
+    if asked is None:
+        return None
+    request = turn.request or " ".join(text for _, text in turn.tool_results)
+    tokens = reasoning_tokens(asked.effort, request, budget=asked.budget)
+    if tokens == 0:
+        return None
+    plan = "I will use the tool results to answer." if turn.tool_results else "I will answer directly and briefly."
+    text = REDACTED if asked.redacted else thinking_text(request, tokens, plan=plan)
+    return Reasoning(text, tokens, signature(model, text) if asked.signed else None)
 
 
 def text_pieces(text: str, tokens_per_piece: int = 4) -> list[str]:

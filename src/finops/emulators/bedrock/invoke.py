@@ -4,6 +4,10 @@ The body is an Anthropic Messages body without ``model`` and ``stream`` (the pat
 operation says whether to stream) and with ``anthropic_version: "bedrock-2023-05-31"``. The answer is an
 Anthropic Message; the stream is the exact Anthropic event sequence, each event base64-wrapped in a
 ``chunk`` frame, the last one (``message_stop``) carrying ``amazon-bedrock-invocationMetrics``.
+
+As on Anthropic's API: ``thinking`` (``enabled`` with ``budget_tokens`` >= 1,024 below ``max_tokens``, or
+``adaptive``) returns a signed ``thinking`` block first; ``output_config.format`` (or the beta ``output_format``)
+answers JSON valid against its schema; ``cache_control`` (with ``ttl``) writes and reads the prompt cache.
 """
 
 from __future__ import annotations
@@ -14,12 +18,14 @@ from typing import Any
 
 import orjson
 
-from finops.emulators.bedrock.accounting import InputUsage, Piece, PromptCache, media_piece, text_piece
+from finops.emulators._common.prompt_cache import BreakpointCache, CacheUsage, Piece, media_piece, text_piece
+from finops.emulators._common.tool_policy import ToolChoice, ToolSpec
+from finops.emulators._common.words import reminders, user_words
 from finops.emulators.bedrock.errors import BedrockError, validation
 from finops.emulators.bedrock.generate import (
     Outcome,
-    Tool,
-    ToolChoice,
+    ReasoningRequest,
+    Turn,
     decide,
     json_pieces,
     random_id,
@@ -30,6 +36,7 @@ from finops.emulators.bedrock.models import Model
 BEDROCK_ANTHROPIC_VERSION = "bedrock-2023-05-31"
 # The anthropic SDK's Bedrock client moves these into the path; their presence means a translation bug.
 _FORBIDDEN_KEYS = ("model", "stream")
+_MIN_THINKING_BUDGET = 1024
 
 
 @dataclass(frozen=True)
@@ -37,7 +44,7 @@ class AnthropicCall:
     body: dict[str, Any]
     prompt: str
     outcome: Outcome
-    usage: InputUsage
+    usage: CacheUsage
 
 
 def _malformed(detail: str) -> BedrockError:
@@ -86,17 +93,58 @@ def parse_body(raw: bytes) -> dict[str, Any]:
     if not isinstance(stops, list) or not all(isinstance(s, str) for s in stops):
         raise _malformed("#/stop_sequences: expected type: JSONArray of strings")
     _tools_and_choice(body)
+    _check_thinking(body)
+    _output_schema(body)
     return body
 
 
-def _tools_and_choice(body: dict[str, Any]) -> tuple[list[Tool], ToolChoice]:
+def _check_thinking(body: dict[str, Any]) -> None:
+    thinking = body.get("thinking")
+    if thinking is None:
+        return
+    kind = thinking.get("type") if isinstance(thinking, dict) else None
+    if kind not in ("enabled", "disabled", "adaptive"):
+        raise _malformed("#/thinking/type: must be one of enabled, disabled, adaptive")
+    if kind == "enabled":
+        budget = thinking.get("budget_tokens")
+        if not isinstance(budget, int) or isinstance(budget, bool) or budget < _MIN_THINKING_BUDGET:
+            raise _malformed(f"#/thinking/budget_tokens: must be an integer >= {_MIN_THINKING_BUDGET}")
+        if budget >= body["max_tokens"]:
+            raise validation("max_tokens must be greater than thinking.budget_tokens.")
+    if kind in ("enabled", "adaptive") and (body.get("tool_choice") or {}).get("type") in ("any", "tool"):
+        raise validation("Thinking may not be enabled when tool_choice forces tool use.")
+
+
+def _output_schema(body: dict[str, Any]) -> dict[str, Any] | None:
+    for where, spec in (
+        ("#/output_config/format", (body.get("output_config") or {}).get("format")),
+        ("#/output_format", body.get("output_format")),
+    ):
+        if spec is None:
+            continue
+        if not isinstance(spec, dict) or spec.get("type") != "json_schema" or not isinstance(spec.get("schema"), dict):
+            raise _malformed(f"{where}: expected type json_schema with a schema object")
+        schema: dict[str, Any] = spec["schema"]
+        return schema
+    return None
+
+
+def _reasoning(body: dict[str, Any]) -> ReasoningRequest | None:
+    thinking = body.get("thinking") or {}
+    if thinking.get("type") not in ("enabled", "adaptive"):
+        return None
+    effort = (body.get("output_config") or {}).get("effort") or "high"
+    return ReasoningRequest(effort=effort, budget=thinking.get("budget_tokens"))
+
+
+def _tools_and_choice(body: dict[str, Any]) -> tuple[list[ToolSpec], ToolChoice]:
     tools = []
     for tool in body.get("tools") or []:
         if not isinstance(tool, dict) or not isinstance(tool.get("name"), str):
             raise _malformed("#/tools: every tool needs a name")
         # Server tools (web search, bash...) have a type but no input_schema; the emulator never calls them.
         if "input_schema" in tool:
-            tools.append(Tool(name=tool["name"], schema=tool["input_schema"]))
+            tools.append(ToolSpec(tool["name"], str(tool.get("description") or ""), tool["input_schema"] or {}))
     raw_choice = body.get("tool_choice") or {"type": "auto"}
     mode = raw_choice.get("type") if isinstance(raw_choice, dict) else None
     if mode not in ("auto", "any", "tool", "none"):
@@ -122,8 +170,13 @@ def _block_text(block: dict[str, Any]) -> str:
     return ""
 
 
+def _breakpoint(block: dict[str, Any]) -> str | None:
+    control = block.get("cache_control")
+    return str(control.get("ttl") or "5m") if isinstance(control, dict) else None
+
+
 def _block_piece(block: dict[str, Any]) -> Piece:
-    marked = bool(block.get("cache_control"))
+    marked = _breakpoint(block)
     source = block.get("source")
     if block.get("type") in ("image", "document") and isinstance(source, dict):
         if source.get("type") == "base64":
@@ -136,7 +189,10 @@ def _block_piece(block: dict[str, Any]) -> Piece:
 
 def _pieces(body: dict[str, Any]) -> list[Piece]:
     pieces = [
-        text_piece(orjson.dumps(tool, option=orjson.OPT_SORT_KEYS).decode(), bool(tool.get("cache_control")))
+        text_piece(
+            orjson.dumps({k: v for k, v in tool.items() if k != "cache_control"}, option=orjson.OPT_SORT_KEYS).decode(),
+            _breakpoint(tool),
+        )
         for tool in body.get("tools") or []
     ]
     system = body.get("system")
@@ -149,44 +205,73 @@ def _pieces(body: dict[str, Any]) -> list[Piece]:
     return pieces
 
 
-def _last_user_turn(body: dict[str, Any]) -> tuple[str, bool]:
-    """The prompt the reply is derived from, and whether that turn returns tool results."""
+def _system_text(body: dict[str, Any]) -> str:
+    system = body.get("system")
+    if isinstance(system, str):
+        return system
+    return "\n".join(_block_text(block) for block in system or [] if isinstance(block, dict))
+
+
+def _latest_turn(body: dict[str, Any]) -> Turn:
+    """The latest user turn: its own words (reminders stripped) and the tool results it returns."""
+    names = {
+        str(block.get("id")): str(block.get("name", ""))
+        for message in body["messages"]
+        if message["role"] == "assistant"
+        for block in _blocks(message["content"])
+        if block.get("type") == "tool_use"
+    }
     for message in reversed(body["messages"]):
         if message["role"] == "user":
             blocks = _blocks(message["content"])
-            text = "\n".join(t for t in (_block_text(b) for b in blocks) if t)
-            return text, any(b.get("type") == "tool_result" for b in blocks)
-    return "", False
+            words = "\n".join(t for t in (_block_text(b) for b in blocks if b.get("type") != "tool_result") if t)
+            results = [
+                (names.get(str(b.get("tool_use_id")), ""), _block_text(b))
+                for b in blocks
+                if b.get("type") == "tool_result"
+            ]
+            return Turn(user_words(words), results, _system_text(body), reminders(words))
+    return Turn("")
 
 
-def run(body: dict[str, Any], model: Model, cache: PromptCache) -> AnthropicCall:
+def run(body: dict[str, Any], model: Model, cache: BreakpointCache) -> AnthropicCall:
     tools, choice = _tools_and_choice(body)
-    prompt, after_tool_result = _last_user_turn(body)
+    turn = _latest_turn(body)
     outcome = decide(
-        prompt,
+        turn,
+        model=model.base_id,
         max_tokens=body["max_tokens"],
         stop_sequences=body.get("stop_sequences"),
         tools=tools,
         choice=choice,
-        after_tool_result=after_tool_result,
+        schema=_output_schema(body),
+        reasoning=_reasoning(body),
     )
     usage = cache.account(model.base_id, _pieces(body))
+    prompt = "\n".join([turn.request, *(text for _, text in turn.tool_results)])
     return AnthropicCall(body=body, prompt=prompt, outcome=outcome, usage=usage)
 
 
-def _usage(usage: InputUsage, output_tokens: int) -> dict[str, int]:
+def _usage(usage: CacheUsage, output_tokens: int) -> dict[str, Any]:
     return {
         "input_tokens": usage.uncached,
         "cache_creation_input_tokens": usage.cache_write,
         "cache_read_input_tokens": usage.cache_read,
+        "cache_creation": {
+            "ephemeral_5m_input_tokens": usage.cache_write - usage.cache_write_1h,
+            "ephemeral_1h_input_tokens": usage.cache_write_1h,
+        },
         "output_tokens": output_tokens,
     }
 
 
 def _content(outcome: Outcome, tool_use_id: str) -> list[dict[str, Any]]:
+    head = []
+    if outcome.reasoning is not None:
+        head = [{"type": "thinking", "thinking": outcome.reasoning.text, "signature": outcome.reasoning.signature}]
     if outcome.tool_name is not None:
-        return [{"type": "tool_use", "id": tool_use_id, "name": outcome.tool_name, "input": outcome.tool_input}]
-    return [{"type": "text", "text": outcome.text}]
+        return [*head, {"type": "tool_use", "id": tool_use_id, "name": outcome.tool_name, "input": outcome.tool_input}]
+    return [*head, {"type": "text", "text": outcome.text}] if outcome.text or not head else head
 
 
 def message(call: AnthropicCall, model: Model) -> dict[str, Any]:
@@ -206,27 +291,40 @@ def message(call: AnthropicCall, model: Model) -> dict[str, Any]:
 def stream_events(call: AnthropicCall, model: Model) -> Iterator[dict[str, Any]]:
     """The Anthropic stream events, in order, without the Bedrock metrics (the caller adds them last)."""
     outcome = call.outcome
-    start = message(call, model)
-    start.update(content=[], stop_reason=None, stop_sequence=None)
-    start["usage"] = _usage(call.usage, 1)
+    full = message(call, model)
+    start = {**full, "content": [], "stop_reason": None, "stop_sequence": None, "usage": _usage(call.usage, 1)}
     yield {"type": "message_start", "message": start}
-    if outcome.tool_name is not None:
-        block = {"type": "tool_use", "id": random_id("toolu_bdrk_01"), "name": outcome.tool_name, "input": {}}
-        yield {"type": "content_block_start", "index": 0, "content_block": block}
-        for fragment in json_pieces(orjson.dumps(outcome.tool_input).decode()):
-            yield {
-                "type": "content_block_delta",
-                "index": 0,
-                "delta": {"type": "input_json_delta", "partial_json": fragment},
-            }
-    else:
-        yield {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}
-        for piece in text_pieces(outcome.text):
-            yield {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}}
-    yield {"type": "content_block_stop", "index": 0}
+    for index, block in enumerate(full["content"]):
+        yield from _block_events(index, block)
     yield {
         "type": "message_delta",
         "delta": {"stop_reason": outcome.stop_reason, "stop_sequence": outcome.stop_sequence},
         "usage": {"output_tokens": outcome.output_tokens},
     }
     yield {"type": "message_stop"}
+
+
+def _block_events(index: int, block: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    kind = block["type"]
+    if kind == "thinking":
+        yield _start(index, {"type": "thinking", "thinking": "", "signature": ""})
+        for piece in text_pieces(block["thinking"]):
+            yield _delta(index, {"type": "thinking_delta", "thinking": piece})
+        yield _delta(index, {"type": "signature_delta", "signature": block["signature"]})
+    elif kind == "tool_use":
+        yield _start(index, {**block, "input": {}})
+        for fragment in json_pieces(orjson.dumps(block["input"]).decode()):
+            yield _delta(index, {"type": "input_json_delta", "partial_json": fragment})
+    else:
+        yield _start(index, {"type": "text", "text": ""})
+        for piece in text_pieces(block["text"]):
+            yield _delta(index, {"type": "text_delta", "text": piece})
+    yield {"type": "content_block_stop", "index": index}
+
+
+def _start(index: int, block: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "content_block_start", "index": index, "content_block": block}
+
+
+def _delta(index: int, delta: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "content_block_delta", "index": index, "delta": delta}

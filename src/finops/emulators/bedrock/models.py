@@ -20,10 +20,10 @@ _GEO_PREFIX = re.compile(r"^(?:us|us-gov|eu|apac|global|jp|au|ca)\.")
 _VERSION_SUFFIX = re.compile(r"-v\d+(?::\d+)?(?::[0-9a-z]+)?$")
 _FAMILIES: dict[str, re.Pattern[str]] = {
     "anthropic": re.compile(r"^anthropic\.claude-[a-z0-9.-]+(?::\d+)?(?::[0-9a-z]+)?$"),
-    "amazon": re.compile(r"^amazon\.(?:nova|titan-text)-[a-z0-9.-]+(?::\d+)?(?::[0-9a-z]+)?$"),
+    "amazon": re.compile(r"^amazon\.(?:nova|titan-text|titan-embed-text)-[a-z0-9.-]+(?::\d+)?(?::[0-9a-z]+)?$"),
     "meta": re.compile(r"^meta\.llama[0-9a-z.-]+(?::\d+)?$"),
     "mistral": re.compile(r"^mistral\.[a-z0-9.-]+(?::\d+)?$"),
-    "cohere": re.compile(r"^cohere\.command-[a-z0-9.-]+(?::\d+)?$"),
+    "cohere": re.compile(r"^cohere\.(?:command|embed)-[a-z0-9.-]+(?::\d+)?$"),
     "ai21": re.compile(r"^ai21\.jamba-[a-z0-9.-]+(?::\d+)?$"),
     "deepseek": re.compile(r"^deepseek\.[a-z0-9.-]+(?::\d+)?$"),
     "openai": re.compile(r"^openai\.gpt-oss-[a-z0-9.-]+(?::\d+)?$"),
@@ -41,6 +41,11 @@ class Model:
     @property
     def is_anthropic(self) -> bool:
         return self.family == "anthropic"
+
+    @property
+    def is_embedding(self) -> bool:
+        """Titan and Cohere text embedding models (InvokeModel only)."""
+        return self.base_id.startswith(("amazon.titan-embed-text", "cohere.embed-"))
 
     @property
     def anthropic_name(self) -> str:

@@ -14,7 +14,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from finops.emulators._common.control import EmulatorControl
-from finops.emulators.gemini import batches, catalog, files, generate, uploads
+from finops.emulators.gemini import batches, catalog, embeddings, files, generate, uploads
 from finops.emulators.gemini.auth import ApiKeyAuth
 from finops.emulators.gemini.errors import GoogleError, error_response, not_found, render_error
 from finops.emulators.gemini.state import Store
@@ -24,7 +24,7 @@ VERSIONS = ("v1", "v1beta")
 
 
 def _version(request: Request) -> str:
-    version = request.path_params["ver"]
+    version = str(request.path_params["ver"])
     if version not in VERSIONS:
         raise not_found(f"Unknown API version {version}.")
     return version
@@ -33,6 +33,7 @@ def _version(request: Request) -> str:
 def create_app(*, batch_seconds: float = 2.0, api_keys: set[str] | None = None) -> Any:
     """Build the emulator. ``api_keys=None`` accepts any non-empty key."""
     store = Store()
+    prompt_cache = generate.new_prompt_cache()
 
     async def models_list(request: Request) -> Response:
         _version(request)
@@ -56,16 +57,21 @@ def create_app(*, batch_seconds: float = 2.0, api_keys: set[str] | None = None) 
         target, _, method = request.path_params["name"].rpartition(":")
         if not target:
             raise not_found(f"Method not found: {request.path_params['name']}.")
-        model = catalog.model_id(target)
+        known = catalog.CHAT_METHODS | catalog.EMBEDDING_METHODS
+        model = catalog.model_id(target, method=method, version=version) if method in known else target
         if method == "batchGenerateContent":
             return await batches.create(request, store, model, version, batch_seconds)
         check = store.file_exists_for_uri
         if method == "generateContent":
-            return json_response(generate.generate(await read_json(request), model, check))
+            return json_response(generate.generate(await read_json(request), model, check, prompt_cache))
         if method == "countTokens":
             return json_response(generate.count(await read_json(request), model, check))
+        if method == "embedContent":
+            return json_response(embeddings.embed_content(await read_json(request), model))
+        if method == "batchEmbedContents":
+            return json_response(embeddings.batch_embed_contents(await read_json(request), model))
         if method == "streamGenerateContent":
-            chunks = generate.stream(await read_json(request), model, check)
+            chunks = generate.stream(await read_json(request), model, check, prompt_cache)
             return _stream(chunks, sse=request.query_params.get("alt") == "sse")
         raise not_found(f"Method not found: models/{model}:{method}.")
 
@@ -139,7 +145,7 @@ def create_app(*, batch_seconds: float = 2.0, api_keys: set[str] | None = None) 
         lifespan=lifespan,
     )
     app.state.store = store
-    control = EmulatorControl(ApiKeyAuth(app, api_keys), render_error)
+    control = EmulatorControl(ApiKeyAuth(app, api_keys), render_error, on_reset=prompt_cache.reset)
     return control
 
 

@@ -78,7 +78,7 @@ def _with_model(entry: Any, model: str) -> Any:
 
 
 def _job(store: Store, batch_id: str) -> BatchJob:
-    job = store.batches.get(batch_id.removeprefix("batches/"))
+    job: BatchJob | None = store.batches.get(batch_id.removeprefix("batches/"))
     if job is None:
         raise not_found(f"Batch batches/{batch_id.removeprefix('batches/')} not found.")
     return job

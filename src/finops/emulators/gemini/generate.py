@@ -1,7 +1,23 @@
 """generateContent, streamGenerateContent and countTokens as pure functions of the request body.
 
 The same request always produces the same text, function calls and token counts, so tests (and the gateway's
-usage ledger) can assert exact numbers. Only ``responseId`` is random, as on the real service.
+usage ledger) can assert exact numbers. Only ``responseId`` is random, as on the real service. The answer is,
+in order:
+
+- a grounded answer when a ``googleSearch`` (or ``googleSearchRetrieval``) tool is offered and the user's words
+  ask for a search (``_common.web_search``): ``groundingMetadata`` with ``webSearchQueries``,
+  ``groundingChunks`` (the pages) and ``groundingSupports`` (byte ranges of the text each page supports);
+  the pages' text is billed as ``toolUsePromptTokenCount``;
+- a function call when the shared tool policy (``_common.tool_policy``) picks one (``AUTO``/``ANY``/``NONE``
+  and ``allowedFunctionNames``), with arguments built from its schema and the user's words;
+- else text: after function responses an answer quoting them; with ``responseMimeType: application/json``
+  JSON valid against ``responseJsonSchema``/``responseSchema`` (``text/x.enum``: one of the enum values);
+  otherwise the shared deterministic reply.
+
+Thinking models report ``thoughtsTokenCount`` (the ``_common.thinking`` table for the ``thinkingLevel``, or
+``medium`` for a dynamic budget, capped by ``thinkingBudget``) and, with ``includeThoughts``, a ``thought: true``
+part first. Implicit caching (Gemini 2.5+): a prompt repeating the prefix of an earlier one (same model, at
+least the model's minimum, in 64-token steps) reports it as ``cachedContentTokenCount``.
 """
 
 from __future__ import annotations
@@ -9,35 +25,46 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
-from finops.emulators._common.replies import apply_stop_sequences, reply_text, truncate_to_tokens
+from finops.emulators._common.mentions import find_mentions
+from finops.emulators._common.prompt_cache import PrefixCache
+from finops.emulators._common.replies import (
+    apply_stop_sequences,
+    reply_text,
+    reply_to_notes,
+    reply_to_tool_results,
+    truncate_to_tokens,
+)
+from finops.emulators._common.schema_values import structured_answer, tool_arguments
+from finops.emulators._common.thinking import reasoning_tokens, thinking_text
 from finops.emulators._common.tokens import count_tokens, tokenize
-from finops.emulators.gemini.catalog import is_thinking
-from finops.emulators.gemini.errors import GoogleError, invalid
-from finops.emulators.gemini.schema_args import arguments_for
+from finops.emulators._common.tool_policy import ToolSpec, choose_tool
+from finops.emulators._common.web_search import SearchResult, search, search_query, wants_web_search
+from finops.emulators._common.words import reminders, user_words
+from finops.emulators.gemini.catalog import is_thinking, traits
+from finops.emulators.gemini.validation import (
+    FileCheck,
+    OutputFormat,
+    calling_config,
+    contents_of,
+    declarations,
+    output_format,
+    validate,
+)
 from finops.emulators.gemini.wire import pick
 
-FileCheck = Callable[[str], bool]
-"""Says whether a ``fileData.fileUri`` names a file that exists (unknown URIs of other hosts pass)."""
-
-_DATA_FIELDS = (
-    "text",
-    "inlineData",
-    "fileData",
-    "functionCall",
-    "functionResponse",
-    "executableCode",
-    "codeExecutionResult",
-)
 _MEDIA_TOKENS = 258  # Gemini bills an image (and each media attachment here) as 258 tokens.
-_CACHE_BLOCK = 1024  # implicit caching covers whole 1024-token blocks of a long prompt prefix
+_CACHE_STEP = 64
 _STREAM_TOKENS_PER_CHUNK = 6
-_THOUGHT_SIGNATURE_DOCS = "https://ai.google.dev/gemini-api/docs/thought-signatures"
+_SEARCH_TOOLS = ("googleSearch", "googleSearchRetrieval")
+
+
+def new_prompt_cache() -> PrefixCache:
+    return PrefixCache(minimum=1024, step=_CACHE_STEP, ttl_seconds=600.0)
 
 
 @dataclass
@@ -45,6 +72,7 @@ class Candidate:
     parts: list[dict[str, Any]]
     finish_reason: str
     tokens: int
+    grounding: dict[str, Any] | None = None
 
 
 @dataclass
@@ -55,6 +83,7 @@ class Plan:
     prompt_tokens: int
     cached_tokens: int
     thoughts_tokens: int
+    tool_use_prompt_tokens: int = 0
     candidates: list[Candidate] = field(default_factory=list)
     response_id: str = field(default_factory=lambda: secrets.token_urlsafe(12))
 
@@ -63,164 +92,18 @@ class Plan:
         usage: dict[str, Any] = {
             "promptTokenCount": self.prompt_tokens,
             "candidatesTokenCount": produced,
-            "totalTokenCount": self.prompt_tokens + produced + self.thoughts_tokens,
+            "totalTokenCount": self.prompt_tokens + produced + self.thoughts_tokens + self.tool_use_prompt_tokens,
             "promptTokensDetails": [{"modality": "TEXT", "tokenCount": self.prompt_tokens}],
         }
         # Proto3 JSON omits zero counters; Google does too, so absent means 0.
         if self.cached_tokens:
             usage["cachedContentTokenCount"] = self.cached_tokens
+            usage["cacheTokensDetails"] = [{"modality": "TEXT", "tokenCount": self.cached_tokens}]
         if self.thoughts_tokens:
             usage["thoughtsTokenCount"] = self.thoughts_tokens
+        if self.tool_use_prompt_tokens:
+            usage["toolUsePromptTokenCount"] = self.tool_use_prompt_tokens
         return usage
-
-
-# ---------------------------------------------------------------- validation
-
-
-def _contents(body: dict[str, Any]) -> list[dict[str, Any]]:
-    contents = pick(body, "contents")
-    if not contents:
-        raise invalid("* GenerateContentRequest.contents: contents is not specified\n")
-    if not isinstance(contents, list):
-        raise invalid("Invalid JSON payload received. 'contents' must be a list.")
-    return contents
-
-
-def _validate_parts(parts: Any, where: str, file_check: FileCheck) -> None:
-    if not isinstance(parts, list) or not parts:
-        raise invalid(f"* GenerateContentRequest.{where}.parts: contents.parts must not be empty.\n")
-    for index, part in enumerate(parts):
-        if not isinstance(part, dict):
-            raise invalid(f"Invalid JSON payload received. {where}.parts[{index}] must be an object.")
-        present = [name for name in _DATA_FIELDS if pick(part, name) is not None]
-        if len(present) != 1:
-            raise invalid(
-                f"* GenerateContentRequest.{where}.parts[{index}].data: "
-                "required oneof field 'data' must have one initialized field\n"
-            )
-        kind = present[0]
-        if kind in ("functionCall", "functionResponse") and not pick(pick(part, kind), "name"):
-            raise invalid(f"* GenerateContentRequest.{where}.parts[{index}].{kind}.name: Name cannot be empty.\n")
-        if kind == "inlineData":
-            blob = pick(part, "inlineData")
-            if not pick(blob, "mimeType"):
-                raise invalid(f"* GenerateContentRequest.{where}.parts[{index}].inline_data.mime_type: required\n")
-            try:
-                base64.b64decode(str(pick(blob, "data", "")), validate=False)
-            except ValueError as exc:
-                raise invalid(f"Invalid value at '{where}.parts[{index}].inline_data.data' (TYPE_BYTES)") from exc
-        if kind == "fileData":
-            uri = str(pick(pick(part, "fileData"), "fileUri") or "")
-            if not uri:
-                raise invalid(f"* GenerateContentRequest.{where}.parts[{index}].file_data.file_uri: required\n")
-            if not file_check(uri):
-                raise GoogleError(
-                    403,
-                    f"You do not have permission to access the File {uri.rsplit('/', 1)[-1]} or it may not exist.",
-                    "PERMISSION_DENIED",
-                )
-
-
-def _validate_generation_config(config: Any) -> None:
-    if config is None:
-        return
-    if not isinstance(config, dict):
-        raise invalid("Invalid JSON payload received. 'generationConfig' must be an object.")
-    checks: list[tuple[str, float, float]] = [("temperature", 0.0, 2.0), ("topP", 0.0, 1.0)]
-    for name, low, high in checks:
-        value = pick(config, name)
-        if value is not None and not (isinstance(value, int | float) and low <= value <= high):
-            raise invalid(f"* GenerateContentRequest.generation_config.{name}: must be in [{low}, {high}]\n")
-    top_k = pick(config, "topK")
-    if top_k is not None and (not isinstance(top_k, int | float) or top_k < 1):
-        raise invalid("* GenerateContentRequest.generation_config.top_k: must be a positive integer\n")
-    count = pick(config, "candidateCount")
-    if count is not None and (not isinstance(count, int) or not 1 <= count <= 8):
-        raise invalid("* GenerateContentRequest.generation_config.candidate_count: must be between 1 and 8\n")
-    max_tokens = pick(config, "maxOutputTokens")
-    if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 0):
-        raise invalid("* GenerateContentRequest.generation_config.max_output_tokens: must be positive\n")
-    stops = pick(config, "stopSequences")
-    if stops is not None and (not isinstance(stops, list) or len(stops) > 5):
-        raise invalid("* GenerateContentRequest.generation_config.stop_sequences: at most 5 stop sequences\n")
-
-
-def _declarations(body: dict[str, Any]) -> list[dict[str, Any]]:
-    declared: list[dict[str, Any]] = []
-    for tool in pick(body, "tools") or []:
-        for declaration in pick(tool, "functionDeclarations") or []:
-            if not pick(declaration, "name"):
-                raise invalid(
-                    "* GenerateContentRequest.tools[0].function_declarations[0].name: Name cannot be empty.\n"
-                )
-            declared.append(declaration)
-    return declared
-
-
-def _calling_config(body: dict[str, Any], declared: list[dict[str, Any]]) -> tuple[str, list[str]]:
-    config = pick(pick(body, "toolConfig"), "functionCallingConfig") or {}
-    mode = str(pick(config, "mode") or "AUTO").upper()
-    if mode in ("MODE_UNSPECIFIED", "VALIDATED"):
-        mode = "AUTO"
-    if mode not in ("AUTO", "ANY", "NONE"):
-        raise invalid(f"Invalid value at 'tool_config.function_calling_config.mode', \"{mode}\"")
-    allowed = list(pick(config, "allowedFunctionNames") or [])
-    names = {str(pick(d, "name")) for d in declared}
-    if allowed and mode != "ANY":
-        raise invalid("allowed_function_names should only be set when the function calling mode is ANY.")
-    if mode == "ANY" and not declared:
-        raise invalid("Function calling mode is ANY but no function declarations were provided.")
-    for name in allowed:
-        if name not in names:
-            raise invalid(f"allowed_function_names contains '{name}', which is not a declared function.")
-    return mode, allowed
-
-
-def _check_thought_signatures(contents: list[dict[str, Any]], model: str) -> None:
-    """Thinking models need the signature of every function call in the current turn replayed.
-
-    The current turn starts after the last user content holding text (function responses do not start a turn);
-    within it, the first functionCall part of each model step must carry its ``thoughtSignature``.
-    """
-    if not is_thinking(model):
-        return
-    start = 0
-    for index, content in enumerate(contents):
-        parts = pick(content, "parts") or []
-        if pick(content, "role", "user") == "user" and any(pick(p, "text") is not None for p in parts):
-            start = index + 1
-    for index in range(start, len(contents)):
-        content = contents[index]
-        if pick(content, "role") != "model":
-            continue
-        calls = [p for p in pick(content, "parts") or [] if pick(p, "functionCall") is not None]
-        if calls and not pick(calls[0], "thoughtSignature"):
-            name = pick(pick(calls[0], "functionCall"), "name")
-            raise invalid(
-                "Function call is missing a thought_signature in functionCall parts. "
-                "This is required for tools to work correctly, and missing thought_signature "
-                "may lead to degraded model performance. "
-                f"Additional data, function call `default_api:{name}` , position {index + 1}. "
-                f"Please refer to {_THOUGHT_SIGNATURE_DOCS} for more details."
-            )
-
-
-def validate(body: dict[str, Any], model: str, file_check: FileCheck) -> None:
-    """Raise the 400 the real API gives for a malformed GenerateContentRequest."""
-    contents = _contents(body)
-    for index, content in enumerate(contents):
-        if not isinstance(content, dict):
-            raise invalid(f"Invalid JSON payload received. contents[{index}] must be an object.")
-        role = pick(content, "role")
-        if role not in (None, "", "user", "model", "function"):
-            raise invalid("Please use a valid role: user, model.")
-        _validate_parts(pick(content, "parts"), f"contents[{index}]", file_check)
-    system = pick(body, "systemInstruction")
-    if system is not None:
-        _validate_parts(pick(system, "parts"), "system_instruction", file_check)
-    _validate_generation_config(pick(body, "generationConfig"))
-    _calling_config(body, _declarations(body))
-    _check_thought_signatures(contents, model)
 
 
 # ---------------------------------------------------------------- counting
@@ -256,7 +139,7 @@ def count(body: dict[str, Any], model: str, file_check: FileCheck) -> dict[str, 
     """countTokens accepts ``contents`` or a whole ``generateContentRequest``."""
     inner = pick(body, "generateContentRequest")
     request = inner if isinstance(inner, dict) else body
-    _contents(request)
+    contents_of(request)
     validate(request, model, file_check)
     total = prompt_tokens(request)
     return {"totalTokens": total, "promptTokensDetails": [{"modality": "TEXT", "tokenCount": total}]}
@@ -265,27 +148,38 @@ def count(body: dict[str, Any], model: str, file_check: FileCheck) -> dict[str, 
 # ---------------------------------------------------------------- generation
 
 
-def _last_user_prompt(contents: list[dict[str, Any]]) -> tuple[str, bool]:
-    """The text the reply is derived from, and whether the last turn carries function results."""
+@dataclass(frozen=True)
+class _Turn:
+    request: str
+    """The user's own words since the model last spoke (reminders stripped; attachments as markers)."""
+    results: list[tuple[str, str]]
+    """``(function name, response JSON)`` for every function response since the model last spoke."""
+    context: str
+    notes: list[str]
+    """The agent's ``<system-reminder>`` notes in those turns."""
+
+
+def _latest_turn(body: dict[str, Any], contents: list[dict[str, Any]]) -> _Turn:
+    pieces: list[str] = []
+    results: list[tuple[str, str]] = []
     for content in reversed(contents):
         if pick(content, "role", "user") == "model":
-            continue
-        pieces: list[str] = []
-        has_results = False
+            break
+        words: list[str] = []
         for part in pick(content, "parts") or []:
             if pick(part, "text") is not None and not pick(part, "thought"):
-                pieces.append(str(pick(part, "text")))
-            elif pick(part, "functionResponse") is not None:
-                has_results = True
-                result = pick(part, "functionResponse")
-                pieces.append(f"Result of {pick(result, 'name')}: {orjson.dumps(pick(result, 'response')).decode()}")
+                words.append(str(pick(part, "text")))
+            elif (response := pick(part, "functionResponse")) is not None:
+                results.insert(0, (str(pick(response, "name")), orjson.dumps(pick(response, "response")).decode()))
             elif (blob := pick(part, "inlineData")) is not None:
                 digest = hashlib.sha256(str(pick(blob, "data")).encode()).hexdigest()[:8]
-                pieces.append(f"[attached {pick(blob, 'mimeType')} {digest}]")
+                words.append(f"[attached {pick(blob, 'mimeType')} {digest}]")
             elif (ref := pick(part, "fileData")) is not None:
-                pieces.append(f"[attached {pick(ref, 'fileUri')}]")
-        return " ".join(pieces), has_results
-    return "", False
+                words.append(f"[attached {pick(ref, 'fileUri')}]")
+        pieces.insert(0, " ".join(words))
+    system = " ".join(str(pick(p, "text") or "") for p in pick(pick(body, "systemInstruction"), "parts") or [])
+    said = " ".join(p for p in pieces if p)
+    return _Turn(user_words(said), results, system, reminders(said))
 
 
 def _signature(model: str, call: dict[str, Any]) -> str:
@@ -293,66 +187,84 @@ def _signature(model: str, call: dict[str, Any]) -> str:
     return base64.b64encode(b"emulated-thought:" + digest).decode()
 
 
-def _choose_function(
-    mode: str, allowed: list[str], declared: list[dict[str, Any]], prompt: str, has_results: bool
-) -> dict[str, Any] | None:
-    if mode == "NONE" or not declared:
-        return None
-    candidates = [d for d in declared if not allowed or pick(d, "name") in allowed]
-    lowered = prompt.lower()
-    mentioned = [
-        d
-        for d in candidates
-        if str(pick(d, "name")).lower() in lowered or str(pick(d, "name")).lower().replace("_", " ") in lowered
+def _tools(declared: list[dict[str, Any]]) -> list[ToolSpec]:
+    return [
+        ToolSpec(
+            str(pick(d, "name")),
+            str(pick(d, "description") or ""),
+            pick(d, "parametersJsonSchema") or pick(d, "parameters") or {},
+        )
+        for d in declared
     ]
-    if mode == "ANY":
-        return (mentioned or candidates)[0]
-    # AUTO: call a tool the user named, unless the last turn already brought function results back.
-    if has_results or not mentioned:
-        return None
-    return mentioned[0]
 
 
-def plan(body: dict[str, Any], model: str, file_check: FileCheck) -> Plan:
+def _search_tool(body: dict[str, Any]) -> bool:
+    return any(pick(tool, name) is not None for tool in pick(body, "tools") or [] for name in _SEARCH_TOOLS)
+
+
+def _thoughts(model: str, config: dict[str, Any], request: str) -> int:
+    info = traits(model)
+    thinking = pick(config, "thinkingConfig") or {}
+    budget, level = pick(thinking, "thinkingBudget"), pick(thinking, "thinkingLevel")
+    if not info.thinks or budget == 0:
+        return 0
+    if budget is None and level is None and not info.thinks_by_default:
+        return 0  # Flash-Lite thinks only when given a budget
+    if level is not None and level != "THINKING_LEVEL_UNSPECIFIED":
+        effort = str(level).lower()
+    else:
+        effort = "high" if info.thinking_levels else "medium"
+    return reasoning_tokens(effort, request, budget=budget if isinstance(budget, int) and budget > 0 else None)
+
+
+def _prompt_sequence(body: dict[str, Any]) -> list[str]:
+    rendered = [orjson.dumps(pick(body, key)).decode() for key in ("systemInstruction", "tools")]
+    rendered += [orjson.dumps(content).decode() for content in pick(body, "contents") or []]
+    return tokenize("\n".join(rendered))
+
+
+def plan(body: dict[str, Any], model: str, file_check: FileCheck, cache: PrefixCache | None = None) -> Plan:
     validate(body, model, file_check)
-    contents = _contents(body)
+    contents = contents_of(body)
     config = pick(body, "generationConfig") or {}
-    declared = _declarations(body)
-    mode, allowed = _calling_config(body, declared)
-    prompt, has_results = _last_user_prompt(contents)
-    system = " ".join(str(pick(p, "text") or "") for p in pick(pick(body, "systemInstruction"), "parts") or [])
-    seed = f"{system}\n{prompt}" if system else prompt
+    declared = declarations(body)
+    choice = calling_config(body, declared)
+    turn = _latest_turn(body, contents)
+    seed = f"{turn.context}\n{turn.request}" if turn.context else turn.request
 
     tokens_in = prompt_tokens(body)
-    cached = ((tokens_in - 1) // _CACHE_BLOCK) * _CACHE_BLOCK if tokens_in > _CACHE_BLOCK else 0
-    thinking_config = pick(config, "thinkingConfig") or {}
-    budget = pick(thinking_config, "thinkingBudget")
-    thoughts = 0
-    if is_thinking(model) and budget != 0:
-        thoughts = 24 + (tokens_in * 7) % 97
-        if isinstance(budget, int) and budget > 0:
-            thoughts = min(thoughts, budget)
+    cached = 0
+    minimum = traits(model).cache_minimum
+    if cache is not None and minimum:
+        cached = min(tokens_in, cache.account(model, _prompt_sequence(body), minimum=minimum))
+    topic = turn.request or " ".join(text for _, text in turn.results)
+    thoughts = _thoughts(model, config, topic)
     result = Plan(model=model, prompt_tokens=tokens_in, cached_tokens=cached, thoughts_tokens=thoughts)
 
+    head: list[dict[str, Any]] = []
+    if thoughts and pick(pick(config, "thinkingConfig"), "includeThoughts"):
+        plan_note = "I will use the function results." if turn.results else "I will answer directly."
+        head = [{"text": thinking_text(topic, thoughts, plan=plan_note), "thought": True}]
+    if _search_tool(body) and not turn.results and wants_web_search(turn.request):
+        _grounded(result, turn, head, int(pick(config, "candidateCount") or 1))
+        return result
+    chosen = choose_tool(_tools(declared), turn.request, choice, answering_tool_result=bool(turn.results))
+    fmt = output_format(body)
     max_tokens = pick(config, "maxOutputTokens")
-    stops = pick(config, "stopSequences") or []
-    chosen = _choose_function(mode, allowed, declared, prompt, has_results)
+    stops = [str(s) for s in pick(config, "stopSequences") or []]
     for index in range(int(pick(config, "candidateCount") or 1)):
-        parts: list[dict[str, Any]] = []
-        if thoughts and pick(thinking_config, "includeThoughts"):
-            parts.append({"text": f"**Considering the request**\nThe user asked: {prompt[:80]}", "thought": True})
+        parts = list(head)
         if chosen is not None:
-            schema = pick(chosen, "parametersJsonSchema") or pick(chosen, "parameters")
-            call = {"name": pick(chosen, "name"), "args": arguments_for(schema)}
+            said = find_mentions(turn.request, context=turn.context)
+            call = {"name": chosen.name, "args": tool_arguments(chosen.schema, said, tool_name=chosen.name)}
             part: dict[str, Any] = {"functionCall": call}
             if is_thinking(model):
                 part["thoughtSignature"] = _signature(model, call)
             parts.append(part)
             result.candidates.append(Candidate(parts, "STOP", count_tokens(orjson.dumps(call).decode())))
             continue
-        text = reply_text(seed if index == 0 else f"{seed}\n#candidate {index}")
+        text = _text(turn, fmt, seed if index == 0 else f"{seed}\n#candidate {index}", stops)
         finish = "STOP"
-        text, _ = apply_stop_sequences(text, [str(s) for s in stops])
         if isinstance(max_tokens, int) and max_tokens > 0:
             text, cut = truncate_to_tokens(text, max_tokens)
             if cut:
@@ -360,6 +272,49 @@ def plan(body: dict[str, Any], model: str, file_check: FileCheck) -> Plan:
         parts.append({"text": text})
         result.candidates.append(Candidate(parts, finish, count_tokens(text)))
     return result
+
+
+def _text(turn: _Turn, fmt: OutputFormat | None, seed: str, stops: list[str]) -> str:
+    if fmt is not None:
+        context = find_mentions(" ".join([turn.request, *(text for _, text in turn.results)]))
+        if fmt.schema is None:
+            return orjson.dumps({"answer": reply_text(seed)}).decode()
+        value = structured_answer(fmt.schema, context)
+        return str(value) if fmt.mime_type == "text/x.enum" else orjson.dumps(value).decode()
+    if turn.results:
+        return apply_stop_sequences(reply_to_tool_results(turn.results), stops)[0]
+    if not turn.request and turn.notes:
+        return apply_stop_sequences(reply_to_notes(turn.notes), stops)[0]
+    return apply_stop_sequences(reply_text(seed), stops)[0]
+
+
+def _grounded(result: Plan, turn: _Turn, head: list[dict[str, Any]], count: int) -> None:
+    query = search_query(turn.request)
+    pages = search(query)
+    text = f"Here is what I found about {query}:"
+    supports = []
+    for index, page in enumerate(pages):
+        sentence = f" {page.snippet}"
+        start = len(text.encode("utf-8")) + 1
+        text += sentence
+        supports.append(_support(index, page, start, len(text.encode("utf-8"))))
+    grounding = {
+        "webSearchQueries": [query],
+        "searchEntryPoint": {"renderedContent": f'<div class="container">Search: {query}</div>'},
+        "groundingChunks": [{"web": {"uri": page.url, "title": page.title}} for page in pages],
+        "groundingSupports": supports,
+    }
+    result.tool_use_prompt_tokens = sum(count_tokens(f"{p.title} {p.url} {p.snippet}") for p in pages)
+    for _ in range(count):
+        result.candidates.append(Candidate([*head, {"text": text}], "STOP", count_tokens(text), grounding))
+
+
+def _support(index: int, page: SearchResult, start: int, end: int) -> dict[str, Any]:
+    return {
+        "segment": {"startIndex": start, "endIndex": end, "text": page.snippet},
+        "groundingChunkIndices": [index],
+        "confidenceScores": [0.9],
+    }
 
 
 def _response(result: Plan, candidates: list[dict[str, Any]], usage: dict[str, Any]) -> dict[str, Any]:
@@ -373,15 +328,19 @@ def _response(result: Plan, candidates: list[dict[str, Any]], usage: dict[str, A
 
 def render(result: Plan) -> dict[str, Any]:
     """The whole GenerateContentResponse."""
-    candidates = [
-        {"content": {"parts": c.parts, "role": "model"}, "finishReason": c.finish_reason, "index": i}
-        for i, c in enumerate(result.candidates)
-    ]
+    candidates = []
+    for index, candidate in enumerate(result.candidates):
+        entry = {"content": {"parts": candidate.parts, "role": "model"}, "finishReason": candidate.finish_reason}
+        if candidate.grounding is not None:
+            entry["groundingMetadata"] = candidate.grounding
+        candidates.append({**entry, "index": index})
     return _response(result, candidates, result.usage())
 
 
-def generate(body: dict[str, Any], model: str, file_check: FileCheck) -> dict[str, Any]:
-    return render(plan(body, model, file_check))
+def generate(
+    body: dict[str, Any], model: str, file_check: FileCheck, cache: PrefixCache | None = None
+) -> dict[str, Any]:
+    return render(plan(body, model, file_check, cache))
 
 
 def _pieces(candidate: Candidate) -> list[list[dict[str, Any]]]:
@@ -398,9 +357,11 @@ def _pieces(candidate: Candidate) -> list[list[dict[str, Any]]]:
     return chunks
 
 
-def stream(body: dict[str, Any], model: str, file_check: FileCheck) -> list[dict[str, Any]]:
-    """The chunks of streamGenerateContent: partial candidates, finishReason and full usage on the last."""
-    result = plan(body, model, file_check)
+def stream(
+    body: dict[str, Any], model: str, file_check: FileCheck, cache: PrefixCache | None = None
+) -> list[dict[str, Any]]:
+    """The chunks of streamGenerateContent: partial candidates; finishReason, grounding and usage on the last."""
+    result = plan(body, model, file_check, cache)
     per_candidate = [_pieces(c) for c in result.candidates]
     steps = max(len(p) for p in per_candidate)
     chunks: list[dict[str, Any]] = []
@@ -414,6 +375,8 @@ def stream(body: dict[str, Any], model: str, file_check: FileCheck) -> list[dict
             produced += sum(count_tokens(p["text"]) for p in pieces[step] if "text" in p and not p.get("thought"))
             if step == len(pieces) - 1:
                 entry["finishReason"] = result.candidates[index].finish_reason
+                if result.candidates[index].grounding is not None:
+                    entry["groundingMetadata"] = result.candidates[index].grounding
             candidates.append(entry)
         last = step == steps - 1
         chunks.append(_response(result, candidates, result.usage() if last else result.usage(produced)))

@@ -10,7 +10,7 @@ import contextlib
 import shutil
 import tempfile
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from finops.emulators._common.control import EmulatorControl
-from finops.emulators.openai import batches, chat, files, models
+from finops.emulators.openai import batches, chat, embeddings, files, models
 from finops.emulators.openai.errors import OpenAIError, error_response, render_error
 from finops.emulators.openai.state import EmulatorState, new_request_id
 
@@ -44,7 +44,7 @@ def create_app(
     new temporary directory, removed when the app shuts down or is garbage-collected).
     """
     owned_dir = storage_dir is None
-    directory = Path(tempfile.mkdtemp(prefix="finops-openai-emulator-")) if owned_dir else Path(storage_dir)
+    directory = storage_dir if storage_dir is not None else Path(tempfile.mkdtemp(prefix="finops-openai-emulator-"))
     directory.mkdir(parents=True, exist_ok=True)
     state = EmulatorState(
         storage_dir=directory,
@@ -67,6 +67,7 @@ def create_app(
 
     routes = [
         Route("/v1/chat/completions", chat.create_chat_completion, methods=["POST"]),
+        Route("/v1/embeddings", embeddings.create_embeddings, methods=["POST"]),
         Route("/v1/models", models.list_models, methods=["GET"]),
         Route("/v1/models/{model}", models.retrieve_model, methods=["GET"]),
         Route("/v1/files", files.create_file, methods=["POST"]),
@@ -89,7 +90,7 @@ def create_app(
         },
     )
     app.state.emulator = state
-    return EmulatorControl(_Gate(app, state.api_keys), render_error)
+    return EmulatorControl(_Gate(app, state.api_keys), render_error, on_reset=state.prompt_cache.reset)
 
 
 class _Gate:
@@ -105,7 +106,7 @@ class _Gate:
             return
         request_id = new_request_id().encode()
 
-        async def send_with_id(message: dict[str, Any]) -> None:
+        async def send_with_id(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", request_id)]}
             await send(message)

@@ -36,7 +36,8 @@ def _json(payload: object) -> Response:
 
 
 def _state(request: Request) -> EmulatorState:
-    return request.app.state.emulator
+    state: EmulatorState = request.app.state.emulator
+    return state
 
 
 def _get_batch(state: EmulatorState, batch_id: str) -> BatchRecord:

@@ -20,7 +20,7 @@ _ARGUMENT_TOKENS_PER_CHUNK = 3
 
 async def create_chat_completion(request: Request) -> Response:
     body = await read_json(request)
-    completion = complete(body, now=int(time.time()))
+    completion = complete(body, now=int(time.time()), cache=request.app.state.emulator.prompt_cache)
     if not body.get("stream"):
         return Response(orjson.dumps(to_response(completion)), media_type="application/json")
     options = body.get("stream_options") or {}
@@ -83,6 +83,9 @@ def stream_chunks(completion: Completion, *, include_usage: bool) -> Iterator[di
         yield chunk({"role": "assistant", "content": "", "refusal": None})
         for fragment in _fragments(completion.content or "", _TOKENS_PER_CHUNK):
             yield chunk({"content": fragment})
+        if completion.annotations:
+            # Search models send their citations once the text is complete.
+            yield chunk({"annotations": completion.annotations})
     yield chunk({}, completion.finish_reason)
     if include_usage:
         final = chunk({})

@@ -1,23 +1,28 @@
-"""The emulated model: validates a Chat Completions body and computes the reply, with no HTTP involved.
-
-Shared by ``POST /v1/chat/completions`` and the batch runner, so a batch line fails exactly when the same
-body sent directly would fail, with the same status and error.
+"""The emulated model: computes a Chat Completions reply from a validated request, with no HTTP involved.
 
 Deterministic rules (documented so that clients can write exact assertions):
-- The reply text is ``_common.replies.reply_text`` of the last message's text.
-- ``tool_choice`` ``auto`` calls a tool when the last message comes from the user (a tool result gets a text
-  answer); ``required`` always calls one; a named choice calls that function. The tool called is the first one
-  whose name appears in the prompt, else the first one. One call per reply.
+
+- Tools follow the shared policy (``_common.tool_policy``): a tool is called when the latest user message
+  asks for it (``auto``), always under ``required`` or a named choice, never under ``none``; never in reply
+  to ``tool`` results unless a newer user message asks again. One call per reply, its arguments built from the
+  function's schema and the user's words.
+- After tool results the answer quotes them; with ``response_format`` it is JSON (valid against a
+  ``json_schema``, or ``{"answer": ...}`` for ``json_object``); otherwise ``_common.replies.reply_text``.
+- Search models (``gpt-4o-search-preview``...) always search (``_common.web_search``) and answer with markdown
+  links, each one a ``url_citation`` annotation.
+- Reasoning models spend ``_common.thinking`` reasoning tokens for their ``reasoning_effort`` (default
+  ``medium``): counted in ``completion_tokens`` and ``completion_tokens_details.reasoning_tokens``, never shown.
+  When they use up ``max_completion_tokens`` the answer is empty and ``finish_reason`` is ``length``.
 - Prompt tokens = 3 per message + its text tokens (+1 for ``name``) + 3 to prime the reply + the tool
   definitions' JSON tokens; 85 per image, ``len(file_data) // 16`` (at least 85) per inline file.
-- Prompts longer than 1024 tokens report a cached prefix: the largest multiple of 128 below the prompt size
-  (OpenAI caches in 128-token increments from 1024), so cache accounting can be tested.
+- Automatic prompt caching: prompts of at least 1,024 tokens store their prefixes in 128-token steps (per
+  model and ``prompt_cache_key``, 10 minutes, or 24 hours with ``prompt_cache_retention: "24h"``); a later
+  request reports the longest stored prefix it repeats as ``prompt_tokens_details.cached_tokens``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 import string
 from dataclasses import dataclass, field
@@ -25,30 +30,36 @@ from typing import Any
 
 import orjson
 
-from finops.emulators._common.replies import apply_stop_sequences, reply_text, truncate_to_tokens
-from finops.emulators._common.tokens import count_tokens
-from finops.emulators.openai.errors import OpenAIError, bad_request
-from finops.emulators.openai.tool_args import arguments_for
+from finops.emulators._common.mentions import find_mentions
+from finops.emulators._common.prompt_cache import PrefixCache
+from finops.emulators._common.replies import (
+    apply_stop_sequences,
+    reply_text,
+    reply_to_notes,
+    reply_to_tool_results,
+    truncate_to_tokens,
+)
+from finops.emulators._common.schema_values import structured_answer, tool_arguments
+from finops.emulators._common.thinking import reasoning_tokens
+from finops.emulators._common.tokens import count_tokens, tokenize
+from finops.emulators._common.tool_policy import ToolSpec, choose_tool
+from finops.emulators._common.web_search import search, search_query
+from finops.emulators._common.words import reminders, user_words
+from finops.emulators.openai.chat_request import ChatRequest, message_text, parse_chat_request
 
-ROLES = ("system", "developer", "user", "assistant", "tool")
-_PART_TYPES = {
-    "system": {"text"},
-    "developer": {"text"},
-    "user": {"text", "image_url", "input_audio", "file"},
-    "assistant": {"text", "refusal"},
-    "tool": {"text"},
-}
-_MODEL_PATTERN = re.compile(r"^(ft:)?(gpt-|chatgpt-|o\d)")
-_MAX_STOP = 4
 _IMAGE_TOKENS = 85
-_CACHE_MINIMUM = 1024
-_CACHE_INCREMENT = 128
+CACHE_MINIMUM = 1024
+CACHE_STEP = 128
 SYSTEM_FINGERPRINT = "fp_emulated01"
 _ALPHABET = string.ascii_letters + string.digits
 
 
 def random_id(prefix: str, length: int = 24) -> str:
     return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def new_prompt_cache() -> PrefixCache:
+    return PrefixCache(minimum=CACHE_MINIMUM, step=CACHE_STEP, ttl_seconds=600.0)
 
 
 @dataclass
@@ -70,230 +81,98 @@ class Completion:
     prompt_tokens: int
     completion_tokens: int
     cached_tokens: int
+    reasoning_tokens: int = 0
     tool_calls: list[ToolCall] = field(default_factory=list)
+    annotations: list[dict[str, Any]] = field(default_factory=list)
 
 
-def is_known_model(model: str) -> bool:
-    return bool(_MODEL_PATTERN.match(model))
+@dataclass(frozen=True)
+class _Turn:
+    request: str
+    """The latest user message's own words (reminders stripped); empty when tool results come after it."""
+    tool_results: list[tuple[str, str]]
+    context: str
+    notes: list[str]
+    """The agent's ``<system-reminder>`` notes in the latest user message."""
 
 
-def complete(body: Any, *, now: int) -> Completion:
+def complete(body: Any, *, now: int, cache: PrefixCache | None = None) -> Completion:
     """Validate ``body`` as the chat endpoint does and compute the reply; raises :class:`OpenAIError`."""
-    if not isinstance(body, dict):
-        raise bad_request("The request body must be a JSON object.")
-    model = body.get("model")
-    if not isinstance(model, str) or not model:
-        raise bad_request("you must provide a model parameter", param="model")
-    messages = _validate_messages(body.get("messages"))
-    if not is_known_model(model):
-        raise OpenAIError(
-            404,
-            f"The model `{model}` does not exist or you do not have access to it.",
-            param="model",
-            code="model_not_found",
-        )
-    stop = _validate_stop(body.get("stop"))
-    max_tokens = _validate_max_tokens(body)
-    tools = _validate_tools(body.get("tools"))
-    tool_choice = _validate_tool_choice(body.get("tool_choice"), tools)
-    if body.get("n") not in (None, 1):
-        raise bad_request("The emulator only supports n=1.", param="n", code="unsupported_value")
-    if body.get("stream_options") is not None and not body.get("stream"):
-        raise bad_request(
-            "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
-            param="stream_options",
-        )
-
-    prompt = _message_text(messages[-1])
-    prompt_tokens = _prompt_tokens(messages, tools)
-    cached = _cached_tokens(prompt_tokens)
+    request = parse_chat_request(body)
+    prompt_tokens = _prompt_tokens(request.messages, request.tool_definitions)
+    cached = 0
+    if cache is not None:
+        prefix = cache.account(request.cache_scope, _prompt_sequence(request), ttl_seconds=request.cache_ttl)
+        cached = min(prefix, prompt_tokens)
     completion = Completion(
         id=random_id("chatcmpl-", 29),
         created=now,
-        model=model,
+        model=request.model,
         content=None,
         finish_reason="stop",
         prompt_tokens=prompt_tokens,
         completion_tokens=0,
         cached_tokens=cached,
     )
-    tool = _chosen_tool(tools, tool_choice, messages[-1]["role"], prompt)
+    turn = _latest_turn(request.messages)
+    budget = request.max_tokens
+    if request.reasoning_effort is not None:
+        spent = reasoning_tokens(request.reasoning_effort, turn.request or _results_text(turn))
+        if budget is not None and spent >= budget:
+            # Reasoning used the whole allowance: nothing visible is left, as on the real API.
+            completion.reasoning_tokens = completion.completion_tokens = budget
+            completion.content, completion.finish_reason = "", "length"
+            return completion
+        completion.reasoning_tokens = completion.completion_tokens = spent
+        budget = None if budget is None else budget - spent
+    tool = choose_tool(request.tools, turn.request, request.tool_choice, answering_tool_result=bool(turn.tool_results))
     if tool is not None:
-        _call_tool(completion, tool, prompt, max_tokens)
+        _call_tool(completion, tool, turn, budget)
+    elif request.web_search and turn.request:
+        _answer_with_search(completion, turn.request, budget)
     else:
-        _write_text(completion, prompt, stop, max_tokens)
+        _write_text(completion, request, turn, budget)
     return completion
 
 
-def _validate_messages(messages: Any) -> list[dict[str, Any]]:
-    if messages is None:
-        raise bad_request(
-            "Missing required parameter: 'messages'.", param="messages", code="missing_required_parameter"
-        )
-    if not isinstance(messages, list):
-        raise bad_request("Invalid type for 'messages': expected an array.", param="messages", code="invalid_type")
-    if not messages:
-        raise bad_request("Invalid 'messages': empty array. Expected an array with minimum length 1.", param="messages")
-    for index, message in enumerate(messages):
-        where = f"messages[{index}]"
-        if not isinstance(message, dict):
-            raise bad_request(f"Invalid type for '{where}': expected an object.", param=where, code="invalid_type")
-        role = message.get("role")
-        if role not in ROLES:
-            raise bad_request(
-                f"Invalid value: '{role}'. Supported values are: {', '.join(repr(r) for r in ROLES)}.",
-                param=f"{where}.role",
-                code="invalid_value",
-            )
-        _validate_content(message, role, where)
-        if role == "tool" and not isinstance(message.get("tool_call_id"), str):
-            raise bad_request(
-                f"Missing required parameter: '{where}.tool_call_id'.",
-                param=f"{where}.tool_call_id",
-                code="missing_required_parameter",
-            )
-    return messages
+def _latest_turn(messages: list[dict[str, Any]]) -> _Turn:
+    """The user's latest words and the tool results that answer the assistant's latest tool calls."""
+    names = {
+        str(call.get("id")): str((call.get("function") or {}).get("name", ""))
+        for message in messages
+        if message["role"] == "assistant"
+        for call in message.get("tool_calls") or []
+        if isinstance(call, dict)
+    }
+    last_user = max((i for i, m in enumerate(messages) if m["role"] == "user"), default=-1)
+    after = [m for m in messages[last_user + 1 :] if m["role"] == "tool"]
+    if after:
+        results, request, notes = after, "", []
+    else:
+        before: list[dict[str, Any]] = []
+        for message in reversed(messages[:last_user]):
+            if message["role"] != "tool":
+                break
+            before.insert(0, message)
+        said = message_text(messages[last_user]) if last_user >= 0 else ""
+        results, request, notes = before, user_words(said), reminders(said)
+    context = "\n".join(message_text(m) for m in messages if m["role"] in ("system", "developer"))
+    pairs = [(names.get(str(m.get("tool_call_id")), ""), message_text(m)) for m in results]
+    return _Turn(request, pairs, context, notes)
 
 
-def _validate_content(message: dict[str, Any], role: str, where: str) -> None:
-    content = message.get("content")
-    if content is None:
-        # Only an assistant turn that carries tool calls may omit its content.
-        if role == "assistant" and (message.get("tool_calls") or message.get("function_call")):
-            return
-        raise bad_request(
-            f"Missing required parameter: '{where}.content'.",
-            param=f"{where}.content",
-            code="missing_required_parameter",
-        )
-    if isinstance(content, str):
-        return
-    if not isinstance(content, list):
-        raise bad_request(
-            f"Invalid type for '{where}.content': expected a string or an array.",
-            param=f"{where}.content",
-            code="invalid_type",
-        )
-    for part_index, part in enumerate(content):
-        part_where = f"{where}.content[{part_index}]"
-        kind = part.get("type") if isinstance(part, dict) else None
-        if kind not in _PART_TYPES[role]:
-            allowed = ", ".join(repr(k) for k in sorted(_PART_TYPES[role]))
-            raise bad_request(
-                f"Invalid value: '{kind}'. Supported values are: {allowed}.",
-                param=f"{part_where}.type",
-                code="invalid_value",
-            )
-        if kind == "text" and not isinstance(part.get("text"), str):
-            raise bad_request(
-                f"Missing required parameter: '{part_where}.text'.",
-                param=f"{part_where}.text",
-                code="missing_required_parameter",
-            )
-        if kind == "image_url" and not isinstance((part.get("image_url") or {}).get("url"), str):
-            raise bad_request(
-                f"Missing required parameter: '{part_where}.image_url.url'.",
-                param=f"{part_where}.image_url.url",
-                code="missing_required_parameter",
-            )
-        if kind == "file":
-            file = part.get("file") or {}
-            if not isinstance(file, dict) or not (file.get("file_data") or file.get("file_id")):
-                raise bad_request(
-                    f"Invalid '{part_where}.file': one of 'file_data' or 'file_id' is required.",
-                    param=f"{part_where}.file",
-                )
+def _results_text(turn: _Turn) -> str:
+    return " ".join(text for _, text in turn.tool_results)
 
 
-def _validate_stop(stop: Any) -> list[str]:
-    if stop is None:
-        return []
-    if isinstance(stop, str):
-        return [stop]
-    if not isinstance(stop, list) or not all(isinstance(item, str) for item in stop):
-        raise bad_request("Invalid type for 'stop': expected a string or an array of strings.", param="stop")
-    if len(stop) > _MAX_STOP:
-        raise bad_request(
-            f"Invalid 'stop': array too long. Expected an array with maximum length {_MAX_STOP}, "
-            f"but got an array with length {len(stop)} instead.",
-            param="stop",
-            code="array_above_max_length",
-        )
-    return stop
-
-
-def _validate_max_tokens(body: dict[str, Any]) -> int | None:
-    # max_completion_tokens wins over the deprecated max_tokens, as on the real API.
-    for name in ("max_completion_tokens", "max_tokens"):
-        value = body.get(name)
-        if value is None:
-            continue
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise bad_request(
-                f"Invalid '{name}': integer below minimum value. Expected a value >= 1.",
-                param=name,
-                code="integer_below_min_value",
-            )
-        return value
-    return None
-
-
-def _validate_tools(tools: Any) -> list[dict[str, Any]]:
-    if tools is None:
-        return []
-    if not isinstance(tools, list):
-        raise bad_request("Invalid type for 'tools': expected an array.", param="tools", code="invalid_type")
-    for index, tool in enumerate(tools):
-        function = tool.get("function") if isinstance(tool, dict) else None
-        if not isinstance(tool, dict) or tool.get("type") != "function" or not isinstance(function, dict):
-            raise bad_request(
-                f"Invalid 'tools[{index}]': expected a function tool.",
-                param=f"tools[{index}]",
-                code="invalid_value",
-            )
-        if not isinstance(function.get("name"), str) or not function["name"]:
-            raise bad_request(
-                f"Missing required parameter: 'tools[{index}].function.name'.",
-                param=f"tools[{index}].function.name",
-                code="missing_required_parameter",
-            )
-    return [tool["function"] for tool in tools]
-
-
-def _validate_tool_choice(choice: Any, tools: list[dict[str, Any]]) -> str | dict[str, Any]:
-    if choice is None:
-        return "auto" if tools else "none"
-    if not tools:
-        raise bad_request(
-            "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.",
-            param="tool_choice",
-        )
-    if choice in ("none", "auto", "required"):
-        return choice
-    name = (choice.get("function") or {}).get("name") if isinstance(choice, dict) else None
-    if not isinstance(choice, dict) or choice.get("type") != "function" or not isinstance(name, str):
-        raise bad_request(
-            "Invalid value for 'tool_choice': expected 'none', 'auto', 'required' or a named function.",
-            param="tool_choice",
-            code="invalid_value",
-        )
-    if name not in {tool["name"] for tool in tools}:
-        raise bad_request(
-            f"Invalid value for 'tool_choice': no function named '{name}' was specified in the 'tools' parameter.",
-            param="tool_choice",
-        )
-    return choice
-
-
-def _message_text(message: dict[str, Any]) -> str:
-    content = message.get("content")
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(
-            part.get("text") or part.get("refusal") or "" for part in content if part.get("type") in ("text", "refusal")
-        )
-    return ""
+def _prompt_sequence(request: ChatRequest) -> list[str]:
+    """The prompt as the model reads it, token by token: tools first, then every message."""
+    parts = [orjson.dumps(request.tool_definitions).decode()] if request.tool_definitions else []
+    for message in request.messages:
+        content = message.get("content")
+        rendered = content if isinstance(content, str) else orjson.dumps(content).decode()
+        parts.append(f"<|{message['role']}|>{rendered}{orjson.dumps(message.get('tool_calls')).decode()}")
+    return tokenize("\n".join(parts))
 
 
 def _part_tokens(part: dict[str, Any]) -> int:
@@ -323,50 +202,61 @@ def _prompt_tokens(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) 
     return total
 
 
-def _cached_tokens(prompt_tokens: int) -> int:
-    if prompt_tokens <= _CACHE_MINIMUM:
-        return 0
-    return (prompt_tokens - 1) // _CACHE_INCREMENT * _CACHE_INCREMENT
-
-
-def _chosen_tool(
-    tools: list[dict[str, Any]], choice: str | dict[str, Any], last_role: str, prompt: str
-) -> dict[str, Any] | None:
-    if not tools or choice == "none":
-        return None
-    if isinstance(choice, dict):
-        return next(tool for tool in tools if tool["name"] == choice["function"]["name"])
-    if choice == "auto" and last_role != "user":
-        return None
-    lowered = prompt.lower()
-    for tool in tools:
-        name = tool["name"].lower()
-        if name in lowered or name.replace("_", " ") in lowered:
-            return tool
-    return tools[0]
-
-
-def _call_tool(completion: Completion, tool: dict[str, Any], prompt: str, max_tokens: int | None) -> None:
-    arguments = orjson.dumps(arguments_for(tool.get("parameters"), query=prompt)).decode()
-    if max_tokens is not None:
-        arguments, cut = truncate_to_tokens(arguments, max_tokens)
-        completion.finish_reason = "length" if cut else "tool_calls"
-    else:
-        completion.finish_reason = "tool_calls"
-    seed = f"{prompt}\x00{tool['name']}\x00{arguments}".encode()
+def _call_tool(completion: Completion, tool: ToolSpec, turn: _Turn, budget: int | None) -> None:
+    said = find_mentions(turn.request, context=turn.context)
+    arguments = orjson.dumps(tool_arguments(tool.schema, said, tool_name=tool.name)).decode()
+    completion.finish_reason = "tool_calls"
+    if budget is not None:
+        arguments, cut = truncate_to_tokens(arguments, budget)
+        if cut:
+            completion.finish_reason = "length"
+    seed = f"{turn.request}\x00{tool.name}\x00{arguments}".encode()
     call_id = "call_" + hashlib.sha256(seed).hexdigest()[:24]
-    completion.tool_calls = [ToolCall(id=call_id, name=tool["name"], arguments=arguments)]
-    completion.completion_tokens = count_tokens(tool["name"]) + count_tokens(arguments) + 3
+    completion.tool_calls = [ToolCall(id=call_id, name=tool.name, arguments=arguments)]
+    completion.completion_tokens += count_tokens(tool.name) + count_tokens(arguments) + 3
 
 
-def _write_text(completion: Completion, prompt: str, stop: list[str], max_tokens: int | None) -> None:
-    text, _ = apply_stop_sequences(reply_text(prompt), stop)
-    if max_tokens is not None:
-        text, cut = truncate_to_tokens(text, max_tokens)
+def _write_text(completion: Completion, request: ChatRequest, turn: _Turn, budget: int | None) -> None:
+    spec = request.response_format
+    if spec is not None:
+        context = "\n".join([turn.request, _results_text(turn)])
+        if spec["type"] == "json_schema":
+            value = structured_answer(spec["schema"], find_mentions(context))
+        else:
+            value = {"answer": reply_text(context)}
+        text = orjson.dumps(value).decode()
+    elif turn.tool_results:
+        text, _ = apply_stop_sequences(reply_to_tool_results(turn.tool_results), request.stop)
+    elif not turn.request and turn.notes:
+        text, _ = apply_stop_sequences(reply_to_notes(turn.notes), request.stop)
+    else:
+        text, _ = apply_stop_sequences(reply_text(turn.request), request.stop)
+    _set_content(completion, text, budget)
+
+
+def _set_content(completion: Completion, text: str, budget: int | None) -> None:
+    if budget is not None:
+        text, cut = truncate_to_tokens(text, budget)
         if cut:
             completion.finish_reason = "length"
     completion.content = text
-    completion.completion_tokens = count_tokens(text)
+    completion.completion_tokens += count_tokens(text)
+
+
+def _answer_with_search(completion: Completion, request: str, budget: int | None) -> None:
+    """A search model's answer: one sentence per result, each ending in a cited markdown link."""
+    query = search_query(request)
+    text = f"Here is what I found about {query}:"
+    citations: list[dict[str, Any]] = []
+    for page in search(query):
+        text += f" {page.snippet} "
+        link = f"([{page.title}]({page.url}))"
+        span = {"start_index": len(text), "end_index": len(text) + len(link)}
+        citations.append({"type": "url_citation", "url_citation": {**span, "url": page.url, "title": page.title}})
+        text += link + "."
+    _set_content(completion, text, budget)
+    shown = len(completion.content or "")
+    completion.annotations = [c for c in citations if c["url_citation"]["end_index"] <= shown]
 
 
 def usage(completion: Completion) -> dict[str, Any]:
@@ -376,7 +266,7 @@ def usage(completion: Completion) -> dict[str, Any]:
         "total_tokens": completion.prompt_tokens + completion.completion_tokens,
         "prompt_tokens_details": {"cached_tokens": completion.cached_tokens, "audio_tokens": 0},
         "completion_tokens_details": {
-            "reasoning_tokens": 0,
+            "reasoning_tokens": completion.reasoning_tokens,
             "audio_tokens": 0,
             "accepted_prediction_tokens": 0,
             "rejected_prediction_tokens": 0,
@@ -390,7 +280,7 @@ def to_response(completion: Completion) -> dict[str, Any]:
         "role": "assistant",
         "content": completion.content,
         "refusal": None,
-        "annotations": [],
+        "annotations": completion.annotations,
     }
     if completion.tool_calls:
         message["tool_calls"] = [

@@ -28,7 +28,8 @@ def _json(payload: object, status: int = 200) -> Response:
 
 
 def _state(request: Request) -> EmulatorState:
-    return request.app.state.emulator
+    state: EmulatorState = request.app.state.emulator
+    return state
 
 
 def get_file(state: EmulatorState, file_id: str) -> StoredFile:

@@ -5,7 +5,7 @@ Files are read line by line from disk, never whole, because a batch input can be
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ class LineError:
         return {"code": self.code, "line": self.line, "message": self.message, "param": self.param}
 
 
-def iter_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+def iter_lines(path: Path) -> Generator[tuple[int, bytes]]:
     """``(line_number, raw_line)`` for every non-blank line; numbers are 1-based, as in the real API."""
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):

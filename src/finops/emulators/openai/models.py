@@ -1,4 +1,4 @@
-"""``GET /v1/models`` and ``GET /v1/models/{id}``: a fixed catalogue of current OpenAI chat models."""
+"""``GET /v1/models`` and ``GET /v1/models/{id}``: a fixed list of current models; any served ID retrieves."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from finops.emulators.openai import catalog
 from finops.emulators.openai.errors import OpenAIError
 
 # (id, created, owned_by) as the real API lists them.
@@ -20,7 +21,13 @@ MODELS: tuple[tuple[str, int, str], ...] = (
     ("o3", 1744225308, "system"),
     ("o3-mini", 1737146383, "system"),
     ("o4-mini", 1744225351, "system"),
+    ("gpt-4o-search-preview", 1741388720, "system"),
+    ("gpt-4o-mini-search-preview", 1741391161, "system"),
+    ("text-embedding-3-small", 1705948997, "system"),
+    ("text-embedding-3-large", 1705953180, "system"),
+    ("text-embedding-ada-002", 1671217299, "openai-internal"),
 )
+_SERVED_SINCE = 1700000000  # "created" for served models outside the list above
 
 
 def _model_object(model_id: str, created: int, owned_by: str) -> dict[str, object]:
@@ -37,6 +44,8 @@ async def retrieve_model(request: Request) -> Response:
     for model in MODELS:
         if model[0] == model_id:
             return Response(orjson.dumps(_model_object(*model)), media_type="application/json")
+    if catalog.is_chat_model(model_id) or model_id in catalog.EMBEDDING_MODELS:
+        return Response(orjson.dumps(_model_object(model_id, _SERVED_SINCE, "system")), media_type="application/json")
     raise OpenAIError(
         404,
         f"The model '{model_id}' does not exist",

@@ -87,7 +87,7 @@ async def _run_requests(state: EmulatorState, batch: BatchRecord, path: Path, wr
             due = batch.total if span <= 0 else min(batch.total, int(elapsed / span * batch.total))
             while done < due:
                 _, raw = next(lines)
-                _run_one(batch, raw, writer)
+                _run_one(state, batch, raw, writer)
                 done += 1
             if done >= batch.total:
                 break
@@ -99,11 +99,11 @@ async def _run_requests(state: EmulatorState, batch: BatchRecord, path: Path, wr
     return batch.cancel_requested.is_set()
 
 
-def _run_one(batch: BatchRecord, raw: bytes, writer: _ResultWriter) -> None:
+def _run_one(state: EmulatorState, batch: BatchRecord, raw: bytes, writer: _ResultWriter) -> None:
     item = orjson.loads(raw)  # already validated
     request_id = new_request_id()
     try:
-        completion = complete(item["body"], now=_now())
+        completion = complete(item["body"], now=_now(), cache=state.prompt_cache)
     except OpenAIError as error:
         response = {"status_code": error.status, "request_id": request_id, "body": error.body()}
         writer.write(False, {"id": random_id("batch_req_", 32), "custom_id": item["custom_id"], "response": response})

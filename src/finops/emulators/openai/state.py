@@ -1,4 +1,4 @@
-"""Everything the emulator remembers: stored files (bytes on disk, metadata in memory) and batches.
+"""Everything the emulator remembers: stored files (bytes on disk, metadata in memory), batches, prompt cache.
 
 One ``EmulatorState`` per app instance, so two emulators in one process never share objects.
 """
@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from finops.emulators.openai.completion import random_id
+from finops.emulators._common.prompt_cache import PrefixCache
+from finops.emulators.openai.completion import new_prompt_cache, random_id
 
 BATCH_STATUSES_ACTIVE = ("validating", "in_progress", "finalizing", "cancelling")
 
@@ -122,6 +123,7 @@ class EmulatorState:
     api_keys: set[str] | None
     files: dict[str, StoredFile] = field(default_factory=dict)
     batches: dict[str, BatchRecord] = field(default_factory=dict)
+    prompt_cache: PrefixCache = field(default_factory=new_prompt_cache)
 
     def new_blob_path(self) -> Path:
         """A fresh path inside the storage directory for a file's bytes."""
