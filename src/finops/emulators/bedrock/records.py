@@ -20,8 +20,8 @@ from typing import Any, Literal
 
 import orjson
 
+from finops.emulators._common.prompt_cache import BreakpointCache
 from finops.emulators.bedrock import converse, invoke
-from finops.emulators.bedrock.accounting import PromptCache
 from finops.emulators.bedrock.errors import BedrockError
 from finops.emulators.bedrock.generate import failure_error, requested_failure
 from finops.emulators.bedrock.models import Model
@@ -56,7 +56,7 @@ def run_record(model: Model, invocation_type: InvocationType, model_input: Any) 
 
 
 def _anthropic(model: Model, model_input: Any) -> RecordResult:
-    call = invoke.run(invoke.parse_body(orjson.dumps(model_input)), model, PromptCache())
+    call = invoke.run(invoke.parse_body(orjson.dumps(model_input)), model, BreakpointCache())
     failure = requested_failure(call.prompt)
     if failure:
         raise failure_error(failure)
@@ -70,7 +70,7 @@ def _converse(model: Model, invocation_type: InvocationType, model_input: Any) -
     if invocation_type == "InvokeModel" and isinstance(body, dict):
         body.pop("schemaVersion", None)  # Nova's native envelope; the rest is the Converse request
     parsed = converse.parse_body(orjson.dumps(body))
-    call = converse.run(parsed, model, PromptCache())
+    call = converse.run(parsed, model, BreakpointCache())
     failure = requested_failure(converse.prompt_of(parsed))
     if failure:
         raise failure_error(failure)
