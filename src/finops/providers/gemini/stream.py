@@ -1,7 +1,7 @@
 """Gemini ``streamGenerateContent?alt=sse`` chunks -> the exact Anthropic Messages event sequence.
 
-Pure and synchronous: the adapter parses each SSE ``data:`` line into a GenerateContentResponse, feeds it
-here, and writes the returned events with ``encode_sse``. Blocks come from the same ``BlockAssembler`` the
+Pure and synchronous: the adapter parses each SSE event's data into a GenerateContentResponse, feeds it
+here, and hands the returned events to ``finops.providers.relay``. Blocks come from the same ``BlockAssembler`` the
 non-streaming translation uses, so both paths agree part for part.
 
     message_start
@@ -12,6 +12,7 @@ non-streaming translation uses, so both paths agree part for part.
 
 from __future__ import annotations
 
+from finops.core.errors import UpstreamError
 from finops.core.ids import new_message_id
 from finops.providers.gemini.translate import (
     JSON,
@@ -69,9 +70,12 @@ class GenerateStreamTranslator:
         return events
 
     def finish(self) -> list[Event]:
-        """Close the open block and end the message. Safe to call once; later calls return nothing."""
+        """Close the open block and end the message. Safe to call once; later calls return nothing. A stream
+        that ended with neither a finish reason nor a blocked prompt was cut off, and raises ``UpstreamError``."""
         if self._finished:
             return []
+        if self._finish_reason is None and self._block_reason is None:
+            raise UpstreamError("the gemini upstream ended its stream before a finish reason")
         self._finished = True
         events: list[Event] = []
         if not self._started:

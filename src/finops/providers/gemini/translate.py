@@ -38,6 +38,8 @@ from finops.core.errors import (
     error_for_status,
 )
 from finops.core.ids import new_message_id, new_tool_use_id
+from finops.providers.sse import block_delta, block_start, block_stop
+from finops.providers.upstream_errors import UpstreamFault, gateway_error, redact
 
 JSON = dict[str, Any]
 Event = tuple[str, JSON]
@@ -561,7 +563,7 @@ class BlockAssembler:
             }
             index = self._start(block, events)
             arguments = orjson.dumps(function_call.get("args") or {}).decode()
-            events.append(_delta(index, {"type": "input_json_delta", "partial_json": arguments}))
+            events.append(block_delta(index, {"type": "input_json_delta", "partial_json": arguments}))
             events += self._stop()
             self.has_tool_use = True
             return events
@@ -574,7 +576,7 @@ class BlockAssembler:
                 self._start({"type": "thinking", "thinking": "", "signature": ""}, events)
                 self._open = "thinking"
             if text:
-                events.append(_delta(self.block_count - 1, {"type": "thinking_delta", "thinking": text}))
+                events.append(block_delta(self.block_count - 1, {"type": "thinking_delta", "thinking": text}))
             if signature:
                 self._signature = signature
             return events
@@ -585,7 +587,7 @@ class BlockAssembler:
                 events += self.close()
                 self._start({"type": "text", "text": ""}, events)
                 self._open = "text"
-            events.append(_delta(self.block_count - 1, {"type": "text_delta", "text": text}))
+            events.append(block_delta(self.block_count - 1, {"type": "text_delta", "text": text}))
         return events
 
     def close(self) -> list[Event]:
@@ -594,23 +596,19 @@ class BlockAssembler:
             return []
         events: list[Event] = []
         if self._open == "thinking" and self._signature:
-            events.append(_delta(self.block_count - 1, {"type": "signature_delta", "signature": self._signature}))
+            events.append(block_delta(self.block_count - 1, {"type": "signature_delta", "signature": self._signature}))
         return events + self._stop()
 
     def _start(self, block: JSON, events: list[Event]) -> int:
         index = self.block_count
         self.block_count += 1
-        events.append(("content_block_start", {"type": "content_block_start", "index": index, "content_block": block}))
+        events.append(block_start(index, block))
         return index
 
     def _stop(self) -> list[Event]:
         self._open, self._signature = None, None
         index = self.block_count - 1
-        return [("content_block_stop", {"type": "content_block_stop", "index": index})]
-
-
-def _delta(index: int, delta: JSON) -> Event:
-    return ("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
+        return [block_stop(index)]
 
 
 def blocks_from_events(events: list[Event]) -> list[JSON]:
@@ -730,20 +728,8 @@ def from_models_list(response: JSON) -> list[JSON]:
 # Errors
 # ------------------------------------------------------------------------------------------------------------
 
-# API keys must never reach a client: Google keys (AIza + 35 chars), OAuth access tokens, and ``key=``
-# query parameters that Google sometimes echoes inside URLs in error messages.
-_SECRET_PATTERNS = (
-    re.compile(r"AIza[0-9A-Za-z_-]{10,}"),
-    re.compile(r"ya29\.[0-9A-Za-z._-]+"),
-    re.compile(r"(?i)(key=)[^&\s\"']+"),
-)
-_MAX_ERROR_MESSAGE = 1000
-
-
-def redact_secrets(text: str) -> str:
-    for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(lambda match: (match.group(1) if match.groups() else "") + "[redacted]", text)
-    return text
+# Signs that a 403 is about the key itself (missing, wrong project, revoked), not about a resource.
+_KEY_PROBLEMS = ("api key", "api_key", "unregistered callers")
 
 
 def error_class_for_status(status_name: str | None, code: int | None) -> type[GatewayError]:
@@ -763,7 +749,7 @@ def _status_details(error: JSON) -> tuple[bool, str | None]:
     for detail in error.get("details") or []:
         if not isinstance(detail, dict):
             continue
-        if detail.get("reason") == "API_KEY_INVALID":
+        if str(detail.get("reason", "")).startswith("API_KEY"):
             key_invalid = True
         delay = detail.get("retryDelay")
         if isinstance(delay, str) and delay.endswith("s"):
@@ -772,24 +758,33 @@ def _status_details(error: JSON) -> tuple[bool, str | None]:
     return key_invalid, retry_after
 
 
-def from_gemini_error(status: int, body: JSON | None) -> GatewayError:
-    """The gateway error for a failed Gemini call: HTTP ``status`` plus the Google error envelope
-    ``{"error": {code, message, status, details}}``. Messages are redacted of keys and tokens."""
-    error = (body or {}).get("error") if isinstance(body, dict) else None
+def gemini_fault(status: int, headers: Mapping[str, str], body: Any) -> UpstreamFault:
+    """What a failed Gemini call says: HTTP ``status`` plus the Google error envelope ``{"error": {code, message,
+    status, details}}`` (also found inside a stream, with status 200). The gateway's key was refused when Gemini
+    says so however it does: 401, ``UNAUTHENTICATED``, an ``API_KEY_*`` reason (a 400 ``INVALID_ARGUMENT`` for a
+    bad key), or a 403 about the key."""
+    error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict):
         error_class = error_for_status(status) if status >= 400 else UpstreamError
-        return error_class(f"Gemini API error (HTTP {status})")
+        return UpstreamFault(error_class, f"Gemini API error (HTTP {status})", credentials_rejected=status == 401)
     status_name = error.get("status") if isinstance(error.get("status"), str) else None
     code = status if status >= 400 else as_int(error.get("code")) or None
     key_invalid, retry_after = _status_details(error)
-    if key_invalid:
-        # Gemini reports a bad key as 400 INVALID_ARGUMENT; it is the gateway's configured key that failed.
-        return AuthenticationError("Gemini rejected the API key configured for the gateway's gemini provider")
+    message = str(error.get("message") or "no message")
     error_class = error_class_for_status(status_name, code)
-    message = redact_secrets(str(error.get("message") or "no message"))[:_MAX_ERROR_MESSAGE]
+    about_the_key = status == 403 and any(problem in message.lower() for problem in _KEY_PROBLEMS)
     label = status_name or f"HTTP {code or status}"
-    headers = {"retry-after": retry_after} if retry_after and error_class is RateLimitError else None
-    return error_class(f"Gemini API error ({label}): {message}", headers=headers)
+    return UpstreamFault(
+        error_class,
+        f"Gemini API error ({label}): {message}",
+        credentials_rejected=key_invalid or about_the_key or status == 401 or error_class is AuthenticationError,
+        retry_after=retry_after if error_class is RateLimitError else None,
+    )
+
+
+def from_gemini_error(status: int, body: JSON | None) -> GatewayError:
+    """The gateway error for a Gemini error envelope, e.g. one met inside a stream."""
+    return gateway_error("gemini", gemini_fault(status, {}, body))
 
 
 def status_to_anthropic_error(error: JSON) -> JSON:
@@ -797,5 +792,7 @@ def status_to_anthropic_error(error: JSON) -> JSON:
     status_name = error.get("status") if isinstance(error.get("status"), str) else None
     code = as_int(error.get("code")) or None
     error_class = error_class_for_status(status_name, code)
-    message = redact_secrets(str(error.get("message") or "the request failed"))[:_MAX_ERROR_MESSAGE]
-    return {"type": error_class.error_type, "message": f"Gemini: {message}"}
+    return {
+        "type": error_class.error_type,
+        "message": redact(f"Gemini: {error.get('message') or 'the request failed'}"),
+    }

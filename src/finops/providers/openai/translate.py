@@ -10,13 +10,14 @@ who sent it, before anything reaches OpenAI (bad input never costs money).
 
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
 from finops.core.errors import GatewayError, InvalidRequestError, UpstreamError, error_for_status
 from finops.core.ids import new_message_id
+from finops.providers.upstream_errors import UpstreamFault, gateway_error, redact
 
 JSON = dict[str, Any]
 
@@ -46,12 +47,6 @@ _BLOCK_TEXT_SEPARATOR = "\n"
 TOOL_ERROR_PREFIX = "Error: "
 
 _DROPPED_ASSISTANT_BLOCKS = frozenset({"thinking", "redacted_thinking"})
-
-_SECRET_PATTERNS = (
-    # A key may hold dots but never ends with one (a full stop survives); \b spares words like "task-force".
-    re.compile(r"\bsk-[A-Za-z0-9_\-*.]*[A-Za-z0-9_\-*]"),
-    re.compile(r"(?i)bearer\s+[A-Za-z0-9_\-*.=]*[A-Za-z0-9_\-*=]"),
-)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -439,23 +434,26 @@ def map_usage(usage: JSON | None) -> JSON:
 # Errors
 
 
+def openai_fault(status: int, headers: Mapping[str, str], body: Any) -> UpstreamFault:
+    """What a failed OpenAI call (or an ``error`` object inside a stream) says. A 401 is OpenAI refusing the
+    gateway's key."""
+    return UpstreamFault(
+        error_for_status(status),
+        f"openai: {openai_error_message(status, body)}",
+        credentials_rejected=status == 401,
+    )
+
+
 def from_openai_error(status: int, body: JSON | None) -> GatewayError:
-    """The gateway error for an OpenAI error response; OpenAI's message is kept, with any key redacted."""
-    error_class = error_for_status(status)
-    return error_class(f"openai: {openai_error_message(status, body)}")
+    """The gateway error for an OpenAI error body, e.g. an ``error`` chunk in the middle of a stream."""
+    return gateway_error("openai", openai_fault(status, {}, body))
 
 
-def openai_error_message(status: int, body: JSON | None) -> str:
+def openai_error_message(status: int, body: Any) -> str:
+    """OpenAI's own explanation, redacted (``upstream_errors.redact``)."""
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict) and isinstance(error.get("message"), str) and error["message"]:
-        return redact_secrets(error["message"])
+        return redact(error["message"])
     if isinstance(error, str) and error:
-        return redact_secrets(error)
+        return redact(error)
     return f"upstream returned HTTP {status}"
-
-
-def redact_secrets(text: str) -> str:
-    """Remove anything that looks like an API key (OpenAI echoes part of a bad key in its 401 message)."""
-    for pattern in _SECRET_PATTERNS:
-        text = pattern.sub("[redacted]", text)
-    return text
