@@ -9,14 +9,20 @@ governor does; the process CPU time over ``--streams`` streams divided by the ev
 event. The HTTP client's receive path is included (it is part of relaying an event); the Starlette response
 and the client socket are not.
 
+``--in-process`` measures the relay layer alone, without sockets or the event loop's wake-ups: each body is
+fed from memory, one upstream event per chunk, through the same functions the adapters chain (a streamed
+``httpx.Response``, ``iter_body`` and the provider's stream code); it is precise enough to compare commits.
+With the code before the relay rework on ``PYTHONPATH`` it runs that code's equivalent chain instead (the
+governor's ``SSEUsage`` re-scan included), which is how the before/after numbers were taken.
+
 Usage: ``.venv/bin/python bench/stream_relay.py [--events 1000] [--streams 3] [--providers anthropic,openai]``
+       ``.venv/bin/python bench/stream_relay.py --in-process [--events 20000]``
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import importlib
 import json
 import os
@@ -34,7 +40,7 @@ import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _procs import free_port  # noqa: E402
+from _procs import free_port
 
 SSE = "text/event-stream"
 EVENTSTREAM = "application/vnd.amazon.eventstream"
@@ -121,9 +127,7 @@ def bedrock_events(count: int) -> list[bytes]:
         chunk_frame({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
         *[chunk_frame(delta)] * count,
         chunk_frame({"type": "content_block_stop", "index": 0}),
-        chunk_frame(
-            {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": count}}
-        ),
+        chunk_frame({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": count}}),
         chunk_frame({"type": "message_stop"}),
     ]
 
@@ -273,14 +277,123 @@ async def measure(name: str, upstream: str, streams: int, events: int) -> dict[s
     }
 
 
+# -- in-process: the relay layer alone ---------------------------------------------------------------------------
+
+
+async def _from_memory(chunks: list[bytes]) -> Any:
+    for chunk in chunks:
+        yield chunk
+
+
+def _streamed(content_type: str, chunks: list[bytes]) -> Any:
+    import httpx
+
+    return httpx.Response(200, headers={"content-type": content_type}, content=_from_memory(chunks))
+
+
+def _chain_after(name: str, chunks: list[bytes]) -> Any:
+    """The chain the adapters build now (``finops.providers.relay``)."""
+    from finops.providers.http import iter_body
+    from finops.providers.relay import relay_events, relay_sse
+    from finops.providers.upstream_errors import ErrorPolicy
+
+    errors = ErrorPolicy(name, ["bench-key"])
+    if name == "anthropic":
+
+        async def open_response() -> Any:
+            return _streamed(SSE, chunks)
+
+        return relay_sse(errors, open_response)
+    response = _streamed(SSE, chunks)
+    if name == "openai":
+        from finops.providers.openai.sse import chat_events
+        from finops.providers.openai.stream import ChatStreamTranslator
+
+        source = chat_events(iter_body(response, name), ChatStreamTranslator(model="gpt-bench"))
+    else:
+        from finops.providers.gemini.stream import GenerateStreamTranslator, generate_events
+
+        source = generate_events(iter_body(response, name), GenerateStreamTranslator(model="gemini-bench"))
+    return relay_events(errors, source)
+
+
+async def _chain_before(name: str, chunks: list[bytes]) -> Any:
+    """The same chain before the relay rework: the adapters' own loops, then the governor's ``SSEUsage``."""
+    from finops.governance.sse_usage import SSEUsage  # type: ignore[import-not-found]
+
+    from finops.providers.http import iter_body, iter_lines
+
+    response = _streamed(SSE, chunks)
+    if name == "anthropic":
+        frames = iter_body(response, name)
+    elif name == "openai":
+        from finops.providers.openai.sse import relay_chat_stream  # type: ignore[attr-defined]
+        from finops.providers.openai.stream import ChatStreamTranslator
+
+        frames = relay_chat_stream(iter_lines(response, name), ChatStreamTranslator(model="gpt-bench"))
+    else:
+        frames = _gemini_before(iter_lines(response, name))
+    sniffer = SSEUsage()
+    async for frame in frames:
+        sniffer.feed(frame)
+        yield frame
+
+
+async def _gemini_before(lines: Any) -> Any:
+    from finops.providers.gemini.adapter import _PING, _sse_data  # type: ignore[attr-defined]
+    from finops.providers.gemini.stream import GenerateStreamTranslator
+    from finops.providers.sse import encode_sse
+
+    translator = GenerateStreamTranslator(model="gemini-bench")
+    async for data in _sse_data(lines):
+        for event, payload in translator.feed(orjson.loads(data)):
+            yield encode_sse(event, payload)
+            if event == "message_start":
+                yield _PING
+    for event, payload in translator.finish():
+        yield encode_sse(event, payload)
+
+
+async def measure_in_process(name: str, events: int, streams: int) -> dict[str, Any]:
+    chunks = {"anthropic": anthropic_events, "openai": openai_events, "gemini": gemini_events}[name](events)
+    try:
+        import finops.governance.sse_usage  # noqa: F401
+
+        chain, code = _chain_before, "before"
+    except ImportError:
+        chain, code = _chain_after, "after"
+
+    async def one() -> int:
+        return sum([len(frame) async for frame in chain(name, chunks)])
+
+    await one()
+    cpu = time.process_time()
+    for _ in range(streams):
+        size = await one()
+    cpu = time.process_time() - cpu
+    per_event = cpu / (streams * events) * 1e6
+    return {
+        "provider": name,
+        "code": code,
+        "events": streams * events,
+        "cpu_us_per_event": round(per_event, 2),
+        "bytes_per_stream": size,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--streams", type=int, default=3)
     parser.add_argument("--gap-us", type=int, default=1000)
     parser.add_argument("--providers", default="floor,anthropic,openai,gemini,bedrock")
+    parser.add_argument("--in-process", action="store_true", help="the relay layer alone, bodies from memory")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.in_process:
+        for name in ("anthropic", "openai", "gemini"):
+            print(json.dumps(uvloop.run(measure_in_process(name, args.events, args.streams))), flush=True)
+        return
     if args.serve:
         uvloop.run(serve(args.serve, args.events, args.gap_us / 1e6))
         return

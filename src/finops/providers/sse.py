@@ -83,35 +83,42 @@ def message_end(*, stop_reason: str | None, stop_sequence: str | None, usage: JS
 # -- reading an upstream SSE body --------------------------------------------------------------------------------
 
 
+_EVENT_ENDS = (b"\n\n", b"\r\n\r\n", b"\r\r")
+
+
 def complete_events_end(buffer: bytes) -> int:
     """Where the last complete event in ``buffer`` ends (just past its blank line), or 0 if none has.
-    Line ends may be ``\\n``, ``\\r\\n`` or ``\\r`` (the SSE spec allows all three)."""
-    end = buffer.rfind(b"\n\n") + 2
-    if b"\r" in buffer:
-        end = max(end, buffer.rfind(b"\r\n\r\n") + 4, buffer.rfind(b"\r\r") + 2)
-    return max(end, 0)
+    Line ends may be ``\n``, ``\r\n`` or ``\r`` (the SSE spec allows all three)."""
+    if buffer.endswith(_EVENT_ENDS):  # the usual case: upstreams write whole events
+        return len(buffer)
+    ends = _EVENT_ENDS if b"\r" in buffer else _EVENT_ENDS[:1]
+    return max(_past(buffer, separator) for separator in ends)
+
+
+def _past(buffer: bytes, separator: bytes) -> int:
+    at = buffer.rfind(separator)
+    return at + len(separator) if at >= 0 else 0
 
 
 def parse_events(complete: bytes) -> list[SSEEvent]:
     """The events in ``complete`` (whole events only, as cut by ``complete_events_end``), following the SSE
-    spec: ``data`` lines joined with ``\\n``, one leading space dropped, comments and ``id``/``retry`` ignored,
+    spec: ``data`` lines joined with ``\n``, one leading space dropped, comments and ``id``/``retry`` ignored,
     events without data skipped."""
-    if b"\r" in complete:
-        complete = complete.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     events: list[SSEEvent] = []
-    for block in complete.split(b"\n\n"):
-        name = "message"
-        data: list[bytes] = []
-        for line in block.split(b"\n"):
-            field, _, value = line.partition(b":")
-            if value.startswith(b" "):
-                value = value[1:]
-            if field == b"data":
-                data.append(value)
-            elif field == b"event":
-                name = value.decode("utf-8", "replace")
-        if data:
-            events.append((name, b"\n".join(data)))
+    name = "message"
+    data: list[bytes] = []
+    for line in complete.splitlines():  # bytes.splitlines splits on exactly \n, \r\n and \r
+        if not line:
+            if data:
+                events.append((name, data[0] if len(data) == 1 else b"\n".join(data)))
+                data = []
+            name = "message"
+        elif line.startswith(b"data:"):
+            data.append(line[6:] if line.startswith(b"data: ") else line[5:])
+        elif line.startswith(b"event:"):
+            name = (line[7:] if line.startswith(b"event: ") else line[6:]).decode("utf-8", "replace")
+        elif line == b"data":
+            data.append(b"")
     return events
 
 

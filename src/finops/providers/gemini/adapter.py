@@ -32,7 +32,7 @@ from finops.providers.base import (
 )
 from finops.providers.gemini.batches import GeminiBatches
 from finops.providers.gemini.client import GeminiClient
-from finops.providers.gemini.stream import GenerateStreamTranslator
+from finops.providers.gemini.stream import GenerateStreamTranslator, generate_events
 from finops.providers.gemini.translate import (
     GeminiFileRef,
     as_int,
@@ -44,7 +44,7 @@ from finops.providers.gemini.translate import (
 )
 from finops.providers.http import iter_body
 from finops.providers.relay import relay_events
-from finops.providers.sse import Event, SSEDecoder
+from finops.providers.sse import Event
 from finops.providers.usage import message_result
 
 JSON = dict[str, Any]
@@ -114,22 +114,13 @@ class GeminiProvider:
             content=orjson.dumps(request),
             params={"alt": "sse"},
         )
-        translator = GenerateStreamTranslator(model=body["model"])
-        decoder = SSEDecoder()
         try:
-            async for chunk in self._http.body(response):
-                for _, data in decoder.feed(chunk):
-                    try:
-                        parsed = orjson.loads(data)
-                    except orjson.JSONDecodeError as exc:
-                        raise UpstreamError("the gemini upstream sent an unreadable stream event") from exc
-                    if isinstance(parsed, dict):
-                        for event in translator.feed(parsed):
-                            yield event
+            async for event in generate_events(
+                self._http.body(response), GenerateStreamTranslator(model=body["model"])
+            ):
+                yield event
         finally:
             await response.aclose()  # also when the client went away mid-stream
-        for event in translator.finish():
-            yield event
 
     async def count_tokens(self, body: JSON, ctx: CallContext) -> JSON:
         model, request = to_count_tokens_request(body, file_refs=self._file_refs(ctx))

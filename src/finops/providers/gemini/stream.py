@@ -12,6 +12,10 @@ non-streaming translation uses, so both paths agree part for part.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
+import orjson
+
 from finops.core.errors import UpstreamError
 from finops.core.ids import new_message_id
 from finops.providers.gemini.translate import (
@@ -24,7 +28,7 @@ from finops.providers.gemini.translate import (
     map_stop_reason,
     map_usage,
 )
-from finops.providers.sse import message_end, message_start
+from finops.providers.sse import SSEDecoder, message_end, message_start
 
 
 class GenerateStreamTranslator:
@@ -99,3 +103,20 @@ class GenerateStreamTranslator:
             "output_tokens": 0,
         }
         return message_start(message_id=self.message_id, model=self.model, usage=usage)
+
+
+async def generate_events(chunks: AsyncIterator[bytes], translator: GenerateStreamTranslator) -> AsyncIterator[Event]:
+    """The Anthropic events for a ``streamGenerateContent?alt=sse`` body read from ``chunks`` (the caller closes
+    the response they come from), for ``finops.providers.relay``."""
+    decoder = SSEDecoder()
+    async for chunk in chunks:
+        for _, data in decoder.feed(chunk):
+            try:
+                parsed = orjson.loads(data)
+            except orjson.JSONDecodeError as exc:
+                raise UpstreamError("the gemini upstream sent an unreadable stream event") from exc
+            if isinstance(parsed, dict):
+                for event in translator.feed(parsed):
+                    yield event
+    for event in translator.finish():
+        yield event
