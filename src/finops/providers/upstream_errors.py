@@ -24,6 +24,7 @@ else is decided here, once:
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -190,19 +191,25 @@ class ErrorPolicy:
     def redact(self, text: str) -> str:
         return redact(text, self._secrets())
 
-    def error(self, fault: UpstreamFault, headers: Mapping[str, str] | None = None) -> GatewayError:
-        return gateway_error(self.provider, fault, secrets=self._secrets(), headers=headers)
+    def error(
+        self, fault: UpstreamFault, headers: Mapping[str, str] | None = None, *, object_ids: Iterable[str] = ()
+    ) -> GatewayError:
+        secrets = [*self._secrets(), *object_ids]
+        return gateway_error(self.provider, fault, secrets=secrets, headers=headers)
 
     def read(self, status: int, headers: Mapping[str, str], body: Any) -> GatewayError:
         """The gateway error for a failure given as status, headers and a parsed body (or an error frame)."""
         return self.error(self._read(status, headers, body), headers)
 
     def for_response(self, response: httpx.Response, body: bytes) -> GatewayError:
-        """The gateway error for a non-2xx upstream answer (the ``on_error`` of ``finops.providers.http.send``)."""
+        """The gateway error for a non-2xx upstream answer (the ``on_error`` of ``finops.providers.http.send``).
+        The upstream IDs the request named in its path are redacted whatever shape they have (Gemini says
+        "File 2y1l6yfs2j7x not found", without a prefix a pattern could know)."""
         payload: Any = None
         with contextlib.suppress(orjson.JSONDecodeError):
             payload = orjson.loads(body) if body else None
-        return self.read(response.status_code, response.headers, payload)
+        fault = self._read(response.status_code, response.headers, payload)
+        return self.error(fault, response.headers, object_ids=_object_ids(response))
 
     def scrub(self, error: GatewayError) -> GatewayError:
         """``error`` with its message redacted (a new error of the same class, when anything changed)."""
@@ -212,3 +219,16 @@ class ErrorPolicy:
         scrubbed = type(error)(message, headers=error.headers)
         scrubbed.__cause__ = error.__cause__
         return scrubbed
+
+
+_COLLECTIONS = frozenset({"files", "batches"})
+
+
+def _object_ids(response: httpx.Response) -> list[str]:
+    """The object IDs in the request's path: the segment after ``files`` or ``batches`` (``:method`` cut)."""
+    try:
+        path = response.request.url.path
+    except RuntimeError:  # a response built without its request
+        return []
+    parts = path.split("/")
+    return [part.split(":", 1)[0] for before, part in itertools.pairwise(parts) if before in _COLLECTIONS]
