@@ -1,22 +1,22 @@
 """CPU per relayed stream event: the gateway's streaming path from upstream bytes to the client's SSE frames.
 
-A paced fake upstream (a separate process: its CPU is not counted) answers every streaming call of the four
-providers with ``--events`` content events, one event per TCP write with ``--gap-us`` between them (uvloop timers tick in
-milliseconds, so 1 ms is the shortest real gap), so the
-gateway receives them one by one as it does from a real model. In this process each provider's adapter streams
-the answer (``provider.stream_message``, on uvloop as ``finops serve`` runs) and the consumer reads every frame plus the final usage, as the
-governor does; the process CPU time over ``--streams`` streams divided by the events relayed is the cost per
-event. The HTTP client's receive path is included (it is part of relaying an event); the Starlette response
-and the client socket are not.
+Over sockets (the default): a paced fake upstream (a separate process: its CPU is not counted) answers every
+streaming call of the four providers with ``--events`` content events, one event per TCP write and ``--gap-us``
+apart (uvloop timers tick in milliseconds, so 1 ms is the shortest real gap), so the gateway receives them one
+by one as it does from a real model. In this process each provider's adapter streams the answer
+(``provider.stream_message``, on uvloop as ``finops serve`` runs) and the consumer reads every frame and the
+final usage, as the governor does. Process CPU time over ``--streams`` streams divided by the events relayed is
+the cost per event: the event loop, the socket and the HTTP client's receive path are included (the ``floor``
+row is a bare socket reading the same stream); the Starlette response and the client socket are not.
 
 ``--in-process`` measures the relay layer alone, without sockets or the event loop's wake-ups: each body is
 fed from memory, one upstream event per chunk, through the same functions the adapters chain (a streamed
 ``httpx.Response``, ``iter_body`` and the provider's stream code); it is precise enough to compare commits.
-With the code before the relay rework on ``PYTHONPATH`` it runs that code's equivalent chain instead (the
+With the code from before the relay rework on ``PYTHONPATH`` it runs that code's equivalent chain instead (the
 governor's ``SSEUsage`` re-scan included), which is how the before/after numbers were taken.
 
-Usage: ``.venv/bin/python bench/stream_relay.py [--events 1000] [--streams 3] [--providers anthropic,openai]``
-       ``.venv/bin/python bench/stream_relay.py --in-process [--events 20000]``
+Usage: ``.venv/bin/python bench/stream_relay.py [--events 1000] [--streams 3] [--providers floor,openai]``
+       ``.venv/bin/python bench/stream_relay.py --in-process --events 20000``
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -42,6 +43,8 @@ from finops.core.errors import (
     UpstreamUnavailableError,
     error_for_status,
 )
+
+logger = logging.getLogger("finops.providers")
 
 PLACEHOLDER = "[redacted]"
 MAX_MESSAGE_CHARS = 1000
@@ -129,6 +132,10 @@ def gateway_error(
 ) -> GatewayError:
     """The gateway error for ``fault``; ``headers`` are the upstream response's (for its retry hints)."""
     if fault.credentials_rejected:
+        # The caller is told only that it is not their fault; the operator gets the upstream's reason.
+        logger.warning(
+            "the %s upstream refused the gateway's credentials: %s", provider, redact(fault.message, secrets)
+        )
         return credentials_rejected(provider)
     passed: dict[str, str] = {}
     if _retryable(fault.error_class):
