@@ -20,6 +20,7 @@ client never receives half an event followed by an error), and only chunks that 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from typing import Any
@@ -42,6 +43,8 @@ from finops.providers.sse import (
 )
 from finops.providers.upstream_errors import ErrorPolicy, in_stream
 from finops.providers.usage import USAGE_KEYS, complete_usage, fold_usage
+
+logger = logging.getLogger("finops.providers")
 
 _EVENT_STREAM = "text/event-stream"
 
@@ -80,6 +83,13 @@ class _Relay:
                 raise error from exc
             self.error = error
             yield error_frame(*in_stream(error))
+        except Exception:
+            if not sent:
+                raise  # the gateway's 500 envelope, logged there
+            # A bug, not an upstream failure: the client still gets an ending it understands.
+            logger.exception("a %s stream failed after its first frame", self._errors.provider)
+            self.error = UpstreamError("Internal server error")
+            yield error_frame(*in_stream(self.error))
 
     # Usage, as the SDKs fold it ------------------------------------------------------------------------------
 
@@ -111,6 +121,8 @@ class _EventRelay(_Relay):
                     data["usage"] = {**(data.get("usage") or {}), **{key: counts[key] for key in USAGE_KEYS}}
                 elif name == "message_stop":
                     self._stopped = True
+                elif name == "error":  # an Anthropic error event inside the upstream's stream (Bedrock Claude)
+                    raise _in_band(data, self._errors)
                 yield encode_sse(name, data)
 
 
@@ -167,10 +179,7 @@ class _SSEPassthrough(_Relay):
             elif name == "message_stop":
                 self._stopped = True
             elif name == "error":
-                error = _load(data).get("error")
-                error = error if isinstance(error, dict) else {}
-                failure = OverloadedError if error.get("type") == "overloaded_error" else UpstreamError
-                self.error = failure(self._errors.redact(str(error.get("message") or "the upstream stream failed")))
+                self.error = self._errors.scrub(_in_band(_load(data), self._errors))
                 self._stopped = True  # the client gets this error event: nothing to add after it
                 return
 
@@ -184,6 +193,14 @@ class _SSEPassthrough(_Relay):
             lines = b"".join(b"data: " + line + b"\n" for line in data.split(b"\n"))
             frames.append(b"event: " + name.encode() + b"\n" + lines + b"\n")
         return b"".join(frames)
+
+
+def _in_band(event: JSON, errors: ErrorPolicy) -> GatewayError:
+    """The gateway error for an Anthropic ``error`` event found in an upstream's stream."""
+    error = event.get("error")
+    error = error if isinstance(error, dict) else {}
+    failure = OverloadedError if error.get("type") == "overloaded_error" else UpstreamError
+    return failure(str(error.get("message") or f"the {errors.provider} upstream's stream failed"))
 
 
 def _load(data: bytes) -> JSON:

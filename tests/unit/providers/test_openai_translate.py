@@ -485,7 +485,7 @@ REJECTED_CASES = [
     RejectedCase(
         id="image_file_reference",
         params=anthropic_request([user([image_block({"type": "file", "file_id": "file_abc"})])]),
-        message_contains="messages.0.content.0: image source of type 'file' (file_id 'file_abc') cannot be sent",
+        message_contains="messages.0.content.0: image source of type 'file' cannot be sent",
     ),
     RejectedCase(
         id="document_by_url",

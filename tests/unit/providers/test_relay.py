@@ -77,7 +77,7 @@ def translated(start_usage: JSON, end_usage: JSON) -> list[tuple[str, JSON]]:
 
 
 async def source(
-    events: list[tuple[str, JSON]], *, fail_at: int | None = None, error: GatewayError | None = None
+    events: list[tuple[str, JSON]], *, fail_at: int | None = None, error: Exception | None = None
 ) -> AsyncGenerator[tuple[str, JSON], None]:
     for position, event in enumerate(events):
         if position == fail_at:
@@ -328,3 +328,18 @@ def test_the_upstreams_own_error_event_is_passed_on_redacted() -> None:
     assert last_error(frames) == {"type": "overloaded_error", "message": "Overloaded ([redacted], [redacted])"}
     assert isinstance(stream.error, OverloadedError)
     assert b"".join(frames).count(b"event: error") == 1  # nothing added after the upstream's own error
+
+
+def test_an_in_band_error_event_from_a_translated_source_is_the_one_error_frame() -> None:
+    """Bedrock's InvokeModel stream carries Anthropic events, an ``error`` event among them possible."""
+    error_event = ("error", {"type": "error", "error": {"type": "overloaded_error", "message": f"busy {SECRET}"}})
+    stream = relay_events(ERRORS, source([*translated(FULL, FULL)[:3], error_event]))
+    frames = collect(stream)
+    assert last_error(frames) == {"type": "overloaded_error", "message": "busy [redacted]"}
+    assert b"".join(frames).count(b"event: error") == 1 and isinstance(stream.error, OverloadedError)
+
+
+def test_a_bug_after_the_first_frame_still_ends_the_stream_with_an_error_event() -> None:
+    stream = relay_events(ERRORS, source(translated(FULL, FULL), fail_at=2, error=KeyError("bug")))
+    frames = collect(stream)
+    assert last_error(frames) == {"type": "api_error", "message": "Internal server error"}

@@ -218,8 +218,9 @@ def _unsupported_source(kind: str, source: JSON, where: str) -> InvalidRequestEr
     # Chat Completions takes uploaded files only as ``file`` parts (documents); images must travel inline.
     if source.get("type") == "file":
         return InvalidRequestError(
-            f"{where}: {kind} source of type 'file' (file_id {source.get('file_id')!r}) cannot be sent "
-            f"to the openai provider; send the {kind} inline as a base64 source"
+            # No file_id in the message: the core has already swapped in OpenAI's own ID, which callers never see.
+            f"{where}: {kind} source of type 'file' cannot be sent to the openai provider; "
+            f"send the {kind} inline as a base64 source"
         )
     return InvalidRequestError(
         f"{where}: {kind} source type {source.get('type')!r} is not supported by the openai provider"
