@@ -157,7 +157,7 @@ class ChatStreamTranslator:
             events.extend(self._close_block())
             self._saw_tool_calls = True
             tool_call_id = tool_call_id or new_tool_use_id()
-            block = {"type": "tool_use", "id": tool_call_id, "name": function.get("name") or "", "input": {}}
+            block: JSON = {"type": "tool_use", "id": tool_call_id, "name": function.get("name") or "", "input": {}}
             events.append(self._open(block, "tool_use"))
             self._open_tool_call_index = tool_call_index
             self._open_tool_call_id = tool_call_id
