@@ -235,7 +235,7 @@ def _object_ids(response: httpx.Response) -> list[str]:
     """The object IDs in the request's path: the segment after ``files`` or ``batches`` (``:method`` cut)."""
     try:
         path = response.request.url.path
-    except RuntimeError:  # a response built without its request
+    except (RuntimeError, AttributeError):  # a response built without its request
         return []
     parts = path.split("/")
     return [part.split(":", 1)[0] for before, part in itertools.pairwise(parts) if before in _COLLECTIONS]
