@@ -65,6 +65,8 @@ DELIBERATE_DIFFERENCES = {
     "web_fetch_tool_result.caller": "nullable, likewise",
     "tools(browser_toolset_20260801).configs": "a map of action -> config: Anthropic judges the action names",
     "tools(computer_toolset_20260801).configs": "a map of action -> config: Anthropic judges the action names",
+    "thinking(adaptive).display": "also the beta value 'updates' (2.14's beta types), which Claude Code sends",
+    "thinking(enabled).display": "likewise",
     "tools(custom).input_schema": "InputSchemaTyped | dict: the typed member allows any key, so any object",
 }
 

@@ -93,10 +93,15 @@ MessageParam = Annotated[
 ]
 
 
+ThinkingDisplay = Literal["summarized", "omitted", "updates"]
+"""2.14's GA types name the first two; ``updates`` is its beta types' value (``thinking-display-updates-…``),
+which Claude Code sends."""
+
+
 class ThinkingConfigEnabledParam(TypedDict, total=False):
     budget_tokens: Required[int]
     type: Required[Literal["enabled"]]
-    display: Literal["summarized", "omitted"] | None
+    display: ThinkingDisplay | None
 
 
 class ThinkingConfigDisabledParam(TypedDict, total=False):
@@ -109,7 +114,7 @@ class ThinkingConfigBetweenToolsParam(TypedDict, total=False):
 
 class ThinkingConfigAdaptiveParam(TypedDict, total=False):
     type: Required[Literal["adaptive"]]
-    display: Literal["summarized", "omitted"] | None
+    display: ThinkingDisplay | None
 
 
 ThinkingConfigParam = Annotated[
