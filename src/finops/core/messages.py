@@ -1,5 +1,5 @@
-"""Messages: parse the body, pick the provider (header or ``provider/model``), apply the field policy, call the
-adapter."""
+"""Messages: parse the body, pick the provider (header or ``provider/model``), apply the field policy, resolve the
+Anthropic-only features for other providers (``core.normalize``), call the adapter."""
 
 from __future__ import annotations
 
@@ -9,13 +9,16 @@ from typing import TYPE_CHECKING
 
 from finops.core.errors import InvalidRequestError, NotFoundError
 from finops.core.file_refs import referenced_file_ids, with_upstream_file_ids
+from finops.core.models import find_model, page_of_models
+from finops.core.normalize import normalize
 from finops.core.params import parse_count_tokens_params, parse_message_params
-from finops.core.policy import enforce_policy
+from finops.core.policy import column_for, enforce_policy
 from finops.core.routing import split_model
 from finops.core.types import JSON, CallContext, FileRef, MessageResult, MessageStream, Principal
 from finops.providers.base import Provider
 from finops.providers.registry import ProviderRegistry
 from finops.store.files import FileRepository
+from finops.store.records import Page
 
 if TYPE_CHECKING:
     from finops.governance.governor import Governance
@@ -30,11 +33,16 @@ class MessageService:
         self._governance = governance  # admission (key policy, budget, rate) before the call, pricing after
 
     def _route(self, provider_name: str, body: JSON, ctx: CallContext) -> tuple[Provider, JSON, CallContext]:
+        """The provider, and the body as its adapter takes it: ``provider/`` prefix removed, field policy
+        enforced, Anthropic-only features resolved."""
         chosen, model = split_model(provider_name, body["model"])
-        if model != body["model"]:
-            body = {**body, "model": model}
+        provider = self._providers.get(chosen)
+        routed = body if model == body["model"] else {**body, "model": model}
+        enforce_policy(routed, chosen, model)
+        routed = normalize(routed, column_for(chosen, model))
+        if routed is not body:
             ctx = replace(ctx, raw_body=None)  # the body changed: the client's bytes no longer describe it
-        return self._providers.get(chosen), body, ctx
+        return provider, routed, ctx
 
     async def _resolve_files(
         self, principal: Principal, provider: str, body: JSON, ctx: CallContext
@@ -62,7 +70,6 @@ class MessageService:
     async def create(self, principal: Principal, provider_name: str, body: JSON, ctx: CallContext) -> MessageResult:
         parse_message_params(body)
         provider, body, ctx = self._route(provider_name, body, ctx)
-        enforce_policy(body, provider.name, body["model"])
         body, ctx = await self._resolve_files(principal, provider.name, body, ctx)
         if self._governance is None:
             return await provider.create_message(body, ctx)
@@ -74,7 +81,6 @@ class MessageService:
         """The Anthropic SSE frames, as the provider produces them; nothing happens before the first is pulled."""
         parse_message_params(body)
         provider, body, ctx = self._route(provider_name, body, ctx)
-        enforce_policy(body, provider.name, body["model"])
 
         async def open_stream() -> MessageStream:
             resolved, call_ctx = await self._resolve_files(principal, provider.name, body, ctx)
@@ -87,12 +93,20 @@ class MessageService:
     async def count_tokens(self, principal: Principal, provider_name: str, body: JSON, ctx: CallContext) -> JSON:
         parse_count_tokens_params(body)
         provider, body, ctx = self._route(provider_name, body, ctx)
-        enforce_policy(body, provider.name, body["model"])
         body, ctx = await self._resolve_files(principal, provider.name, body, ctx)
         return await provider.count_tokens(body, ctx)
 
-    async def list_models(self, provider_name: str, ctx: CallContext) -> list[JSON]:
-        return await self._providers.get(provider_name).list_models(ctx)
+    async def list_models(
+        self, provider_name: str, ctx: CallContext, *, limit: int, after_id: str | None, before_id: str | None
+    ) -> Page[JSON]:
+        models = await self._providers.get(provider_name).list_models(ctx)
+        return page_of_models(models, provider_name, limit=limit, after_id=after_id, before_id=before_id)
+
+    async def retrieve_model(self, header_provider: str, model_id: str, ctx: CallContext) -> JSON:
+        """``model_id`` may be ``provider/model``, which picks the provider as it does for messages."""
+        provider_name, model = split_model(header_provider, model_id)
+        models = await self._providers.get(provider_name).list_models(ctx)
+        return find_model(models, model, asked_as=model_id)
 
 
 async def _frames(open_stream: Callable[[], Awaitable[MessageStream]]) -> AsyncIterator[bytes]:

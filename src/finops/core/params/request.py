@@ -136,6 +136,34 @@ class OutputConfigParam(TypedDict, total=False):
     format: JSONOutputFormatParam | None
 
 
+class ClearToolUsesEditParam(TypedDict, total=False):
+    type: Required[Literal["clear_tool_uses_20250919"]]
+
+
+class ClearThinkingEditParam(TypedDict, total=False):
+    type: Required[Literal["clear_thinking_20251015"]]
+    keep: object
+    """``"all"``, ``{type: "all"}`` or ``{type: "thinking_turns", value: N}``: read by ``core.normalize``."""
+
+
+class CompactEditParam(TypedDict, total=False):
+    type: Required[Literal["compact_20260112"]]
+
+
+ContextManagementEditParam = Annotated[
+    ClearToolUsesEditParam | ClearThinkingEditParam | CompactEditParam,
+    Kinds(open=True),
+]
+
+
+class ContextManagementParam(TypedDict, total=False):
+    """Anthropic's server-side context editing (beta ``context-management-2025-06-27``; 2.14's beta types), which
+    Claude Code sends on every request. Only the edit kinds are typed: Anthropic judges the rest of an edit, and
+    the field policy decides what other providers do with each kind."""
+
+    edits: list[ContextManagementEditParam]
+
+
 class MetadataParam(TypedDict, total=False):
     user_id: str | None
 
@@ -167,6 +195,7 @@ class _CommonParams(TypedDict, total=False):
     messages: Required[list[MessageParam]]
     model: Required[Model]
     cache_control: CacheControlEphemeralParam | None
+    context_management: ContextManagementParam | None
     output_config: OutputConfigParam
     speed: Literal["standard", "fast"] | None
     system: SystemContentParam
