@@ -23,12 +23,14 @@ from finops.core.batches import BatchService
 from finops.core.errors import GatewayError
 from finops.core.files import FileService
 from finops.core.messages import MessageService
+from finops.governance.background import LeasedJobs
 from finops.governance.governor import Governance
 from finops.governance.metrics import GatewayMetrics
 from finops.governance.reconciler import BatchReconciler
 from finops.providers.http import pool_waits
 from finops.providers.registry import ProviderRegistry
 from finops.store import Store
+from finops.store.leases import LeaseRepository
 
 
 def create_app(settings: Settings, *, providers: ProviderRegistry | None = None) -> Any:
@@ -51,10 +53,16 @@ def create_app(settings: Settings, *, providers: ProviderRegistry | None = None)
             batches=BatchService(store, registry, governance),
         )
         interval = settings.governance.reconcile_interval_seconds
-        await governance.start(BatchReconciler(governance, registry, interval=interval))
+        reconciler = BatchReconciler(governance, registry, interval=interval)
+        await governance.start(reconciler)
+        # One process among all sharing the database polls (workers, hosts): the jobs run under one lease.
+        jobs = LeasedJobs(LeaseRepository(store.engine))
+        jobs.add("batch-reconciler", reconciler.run_once, interval)
+        jobs.start()
         try:
             yield
         finally:
+            await jobs.stop()
             await governance.stop()  # drains the usage ledger: a clean shutdown loses no row
             await registry.aclose()
             await store.close()

@@ -77,14 +77,12 @@ class Governance:
         self.spend.forget(key_id)
 
     async def start(self, reconciler: BatchReconciler | None = None) -> None:
+        """``reconciler`` settles batches before their deletion here; its polling runs as a leased background job
+        (``finops.governance.background``), in one process only."""
         self.ledger.start()
         self.reconciler = reconciler
-        if reconciler is not None:
-            reconciler.start()
 
     async def stop(self) -> None:
-        if self.reconciler is not None:
-            await self.reconciler.stop()
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
         await self.ledger.stop()

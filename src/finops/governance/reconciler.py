@@ -4,12 +4,12 @@ results once and records each succeeded request's usage at the batch price.
 Exactly once across gateway processes: a batch is leased with a conditional UPDATE before any work, and the
 usage rows are inserted in the same transaction that marks it recorded, guarded by the lease
 (``UsageRepository.record_batch``). A batch not ended yet is put back with a delay so it is polled gently.
+``run_once`` is one polling round; the app runs it every ``interval`` as a leased background job (one process).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -51,26 +51,6 @@ class BatchReconciler:
         self._providers = providers
         self._interval = interval
         self._owner = "proc_" + secrets.token_hex(8)
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="finops-batch-reconciler")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("batch reconciliation round failed")
-            await asyncio.sleep(self._interval)
 
     async def run_once(self) -> int:
         recorded = 0
