@@ -29,8 +29,8 @@ import sys
 import time
 from typing import Any
 
-_DELTA = re.compile(rb'"(?:text|content)":"w(\d+) ')
-_TERMINAL = (b"event: message_stop", b"data: [DONE]")
+_DELTA = re.compile(rb'"(?:text|content)":\s?"w(\d+) ')  # compact JSON or json.dumps' default separators
+_TERMINAL = (b"message_stop", b"data: [DONE]")
 _ERROR = b"event: error"
 
 

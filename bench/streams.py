@@ -199,9 +199,10 @@ def load(
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def profile(pid: int, out: Path, seconds: float) -> subprocess.Popen:
+def profile(pid: int, out: Path, seconds: float, native: bool) -> subprocess.Popen:
     argv = ["taskset", "-c", LOAD_CORE, str(PY_SPY), "record", "-p", str(pid), "-d", str(max(1, int(seconds)))]
-    argv += ["-r", "100", "--nonblocking", "--subprocesses", "-f", "raw", "-o", str(out)]
+    argv += ["-r", "100", "--subprocesses", "-f", "raw", "-o", str(out)]
+    argv += ["--native"] if native else ["--nonblocking", "--gil"]
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
 
@@ -218,7 +219,7 @@ def run_level(
         spy = None
         if proc is not None and name == "finops" and args.profile == level:
             spy_out = RESULTS / f"profile-streams-{scenario}-{level}.txt"
-            spy = profile(proc.pid, spy_out, args.ramp + args.hold)
+            spy = profile(proc.pid, spy_out, args.ramp + args.hold, args.native)
         if proc is not None:
             with RssSampler(proc.pid) as rss:
                 result = load(work, port, target, level, args)
@@ -228,7 +229,7 @@ def run_level(
             result["rss_kb_per_stream"] = round((rss.peak_kib - baseline) / open_peak, 1)
             used = cpu_seconds(proc.pid) - cpu_before
             result["cpu_s"] = round(used, 2)
-            result["cpu_us_per_event"] = round(used / max(result["events"], 1) * 1e6, 1)
+            result["cpu_us_per_event"] = round(used / result["events"] * 1e6, 1) if result["events"] else None
         else:
             result = load(work, port, target, level, args)
         if spy is not None:
@@ -281,7 +282,7 @@ def markdown(results: dict[str, Any]) -> str:
                     gap += f" (+{row.get('added_gap_p99_ms')})"
                 failures = row["failed"] if not row["failed"] else f"{row['failed']} {row['failures']}"
                 out.append(
-                    f"| {scenario} | {name} | {level:,} (peak open {row['peak_open']:,}) | {row['completed']:,} "
+                    f"| {scenario} | {name} | {int(level):,} (peak open {row['peak_open']:,}) | {row['completed']:,} "
                     f"| {failures} | {first} | {gap} | {row.get('rss_kb_per_stream', '-')} "
                     f"| {row.get('cpu_us_per_event', '-')} | {row.get('verdict', '-')} |"
                 )
@@ -350,6 +351,7 @@ def main() -> int:
     parser.add_argument("--warmup-streams", type=int, default=20, help="streams run before a level (0: none)")
     parser.add_argument("--litellm-max", type=int, default=2000, help="highest level LiteLLM is given")
     parser.add_argument("--profile", type=int, help="py-spy FinOps (raw stacks) during this level")
+    parser.add_argument("--native", action="store_true", help="--profile with native frames (C, uvloop)")
     parser.add_argument("--scaling", action="store_true", help="also FinOps 1 vs 2 workers")
     parser.add_argument("--scaling-streams", type=int, default=1000)
     parser.add_argument("--short-seconds", type=float, default=10.0)

@@ -73,9 +73,12 @@ def worker_count(value: int | str) -> int:
         if hasattr(os, "sched_getaffinity"):
             return max(1, len(os.sched_getaffinity(0)))
         return max(1, os.cpu_count() or 1)
-    count = int(value)
+    try:
+        count = int(value)
+    except ValueError:
+        raise ValueError(f"workers: must be a number or auto, not {value!r}") from None
     if count < 1:
-        raise ValueError("workers must be at least 1 (or auto)")
+        raise ValueError("workers: must be at least 1 (or auto)")
     return count
 
 
