@@ -210,6 +210,8 @@ def run_level(
     name: str, scenario: str, level: int, work: Path, upstream: int, args: argparse.Namespace, workers: int = 1
 ) -> dict[str, Any]:
     target = plan(scenario)[name]
+    # Other work on the machine shows here: the 1-minute load average before the level (2 cores).
+    loadavg = Path("/proc/loadavg").read_text().split()[:3]
     proc, port = start_target(name, work, upstream, args, level, workers)
     try:
         if proc is not None and args.warmup_streams:
@@ -234,7 +236,7 @@ def run_level(
             result = load(work, port, target, level, args)
         if spy is not None:
             spy.wait(timeout=args.ramp + args.hold + 60)
-        result["loadavg_before"] = Path("/proc/loadavg").read_text().split()[:3]
+        result["loadavg_before"] = loadavg
         return result
     finally:
         if proc is not None:
