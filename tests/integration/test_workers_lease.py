@@ -5,12 +5,14 @@ lease expires. Short lease times here; the gateway uses 30 s, renewed every 10 s
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from finops.governance.background import LeasedJobs
+from finops.governance.background import LeasedJobs, process_owner
 from finops.store import Store
 from finops.store.leases import LeaseRepository
 
@@ -26,11 +28,11 @@ async def engine_for(url: str) -> AsyncIterator[AsyncEngine]:
         await store.close()
 
 
-def _jobs(engine: AsyncEngine, name: str, runs: list[str]) -> LeasedJobs:
+def _jobs(engine: AsyncEngine, name: str, runs: list[str], lease: float = LEASE) -> LeasedJobs:
     async def job() -> None:
         runs.append(name)
 
-    jobs = LeasedJobs(LeaseRepository(engine), lease_name="test-jobs", lease_seconds=LEASE, renew_seconds=RENEW)
+    jobs = LeasedJobs(LeaseRepository(engine), lease_name="test-jobs", lease_seconds=lease, renew_seconds=RENEW)
     jobs.add("count", job, 0.02)
     return jobs
 
@@ -85,5 +87,47 @@ def test_a_vanished_holder_is_replaced_after_its_lease_expires(database_url: str
             assert not await leases.acquire("test-jobs", "late:2:x", LEASE)
             await survivor.stop()
             assert await leases.holder("test-jobs") is None
+
+    asyncio.run(scenario())
+
+
+def test_a_dead_holder_on_this_machine_is_replaced_without_waiting_for_its_expiry(database_url: str) -> None:
+    """A gateway restarted after kill -9 (or a worker replacing a crashed one) need not wait out the lease."""
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(finished.stdout)  # a process of this machine that has exited
+    machine = process_owner().split(":")[0]
+
+    async def scenario() -> None:
+        async with engine_for(database_url) as engine:
+            leases = LeaseRepository(engine)
+            assert await leases.acquire("test-jobs", f"{machine}:{dead_pid}:killed", 300)
+            # A live holder elsewhere is left alone, even with a long lease...
+            assert await leases.take_over("test-jobs", "x", "someone-else", 300) is False
+            runs: list[str] = []
+            restarted = _jobs(engine, "restarted", runs, lease=300)
+            restarted.start()
+            await _wait_until(lambda: restarted.holding, timeout=RENEW * 10)  # ...but not a dead one: no 300 s wait
+            holder = await leases.holder("test-jobs")
+            assert holder is not None and holder.owner == restarted.owner
+            await restarted.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_live_holder_on_this_machine_keeps_its_lease(database_url: str) -> None:
+    async def scenario() -> None:
+        async with engine_for(database_url) as engine:
+            leases = LeaseRepository(engine)
+            with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"]) as alive:
+                try:
+                    machine = process_owner().split(":")[0]
+                    assert await leases.acquire("test-jobs", f"{machine}:{alive.pid}:alive", 300)
+                    other = _jobs(engine, "other", [], lease=300)
+                    other.start()
+                    await asyncio.sleep(RENEW * 5)
+                    assert not other.holding
+                    await other.stop()
+                finally:
+                    alive.kill()
 
     asyncio.run(scenario())

@@ -4,8 +4,11 @@
 ``finops serve --workers 4`` (or four hosts on one PostgreSQL) the batch reconciler polls once, not four times.
 Every process runs a ``LeasedJobs``; each tries the lease every ``renew_seconds``. The holder renews it on the same
 beat; if a renewal fails (database error, or another process took an expired lease) it stops its jobs at once.
-A holder that dies without releasing is replaced once its lease expires (``lease_seconds``); one that stops
-cleanly releases it, so another takes over at its next try.
+A holder that stops cleanly releases the lease, so another takes over at its next try. One that dies without
+releasing (kill -9, a crashed worker) is replaced once its lease expires (``lease_seconds``), or at the next try
+if it ran on this machine and its process is gone (a restarted gateway, the other workers of one supervisor):
+owners are named ``<host>/<pid namespace>:<pid>:<random>``, and a pid that no longer exists in the same
+namespace of the same host is a dead holder. (A reused pid only means waiting for the expiry.)
 
 A lease bounds overlap; it does not make it impossible (a holder frozen longer than its lease may run one more
 round after a successor started). Jobs must stay correct if two rounds overlap: the reconciler leases each batch
@@ -38,9 +41,33 @@ class Job:
     interval: float
 
 
+def _this_machine() -> str:
+    """Host name and PID namespace: processes that agree on it see each other's pids."""
+    try:
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        namespace = 0
+    return f"{socket.gethostname()[:64]}/{namespace}"
+
+
 def process_owner() -> str:
-    """Names this process in the lease row: host and pid for the operator, a random suffix for uniqueness."""
-    return f"{socket.gethostname()[:64]}:{os.getpid()}:{secrets.token_hex(4)}"
+    """Names this process in the lease row: machine and pid for the operator, a random suffix for uniqueness."""
+    return f"{_this_machine()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def gone_from_this_machine(owner: str) -> bool:
+    """True when ``owner`` names a process of this machine that no longer exists."""
+    machine, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if machine != _this_machine() or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # exists (e.g. another user's process): not ours to judge
+    return False
 
 
 class LeasedJobs:
@@ -92,7 +119,7 @@ class LeasedJobs:
     async def _lead(self) -> None:
         while True:
             try:
-                held = await self._leases.acquire(self.lease_name, self.owner, self._lease_seconds)
+                held = await self._try_lease()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -108,6 +135,15 @@ class LeasedJobs:
                 logger.warning("lease %s lost by %s: stopping its jobs", self.lease_name, self.owner)
                 await self._stop_jobs()
             await asyncio.sleep(self._renew_seconds)
+
+    async def _try_lease(self) -> bool:
+        if await self._leases.acquire(self.lease_name, self.owner, self._lease_seconds):
+            return True
+        holder = await self._leases.holder(self.lease_name)
+        if holder is not None and gone_from_this_machine(holder.owner):
+            logger.warning("lease %s: holder %s is gone, taking over", self.lease_name, holder.owner)
+            return await self._leases.take_over(self.lease_name, self.owner, holder.owner, self._lease_seconds)
+        return False
 
     async def _stop_jobs(self) -> None:
         self._held = False

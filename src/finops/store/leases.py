@@ -54,6 +54,18 @@ class LeaseRepository:
             return False  # another process created it between our two statements: theirs
         return True
 
+    async def take_over(self, name: str, owner: str, from_owner: str, seconds: float) -> bool:
+        """Take ``name`` from ``from_owner`` whatever its expiry (the caller knows that owner is gone); False if
+        someone else got there first."""
+        now = datetime.now(UTC)
+        statement = (
+            leases.update()
+            .where(leases.c.name == name, leases.c.owner == from_owner)
+            .values(owner=owner, expires_at=now + timedelta(seconds=seconds), renewed_at=now)
+        )
+        async with self._engine.begin() as connection:
+            return (await connection.execute(statement)).rowcount == 1
+
     async def release(self, name: str, owner: str) -> None:
         """Give ``name`` up now (if ``owner`` still holds it), so another process need not wait for the expiry."""
         now = datetime.now(UTC)
