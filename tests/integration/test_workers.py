@@ -24,6 +24,7 @@ from typing import Any
 
 import anthropic
 import httpx
+import httpx2
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -248,3 +249,38 @@ def test_workers_flag_refuses_nonsense(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "workers" in result.stderr
+
+
+def test_a_stream_cut_at_the_end_of_the_drain_still_gets_its_usage_row(tmp_path: Path) -> None:
+    """Past ``drain_seconds`` (and uvicorn's grace after it) an open stream is cut, and still recorded."""
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'finops.db'}"
+    with (
+        paced_upstream(first_ms=100, interval_ms=250, events=40) as upstream,  # 10 s: outlives drain + grace
+        gateway_process(
+            {**_drain_settings(database_url, upstream), "server": {"drain_seconds": 1}}, tmp_path
+        ) as gateway,
+    ):
+        key = create_key(gateway.url, f"cut-{uuid.uuid4().hex[:8]}")
+        client = anthropic.Anthropic(
+            base_url=f"{gateway.url}/anthropic",
+            api_key=key["key"],
+            default_headers={"x-model-provider": "openai"},
+            max_retries=0,
+            timeout=60,
+        )
+        texts: list[str] = []
+        with (
+            # The SDK's own HTTP client (httpx2) reports the cut body as it is.
+            pytest.raises((anthropic.APIConnectionError, httpx2.RemoteProtocolError)),
+            client.messages.stream(
+                model="gpt-4o-mini", max_tokens=100, messages=[{"role": "user", "content": "a long answer"}]
+            ) as events,
+        ):
+            for text in events.text_stream:
+                texts.append(text)
+                if len(texts) == 2:
+                    gateway.terminate()
+        assert 2 <= len(texts) < 40  # cut, not finished
+        assert gateway.process.wait(timeout=60) in (0, -signal.SIGTERM)
+    rows = _query(database_url, "SELECT request_id FROM usage_records WHERE key_id = :key", key=key["id"])
+    assert len(rows) == 1
