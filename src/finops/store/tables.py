@@ -105,3 +105,13 @@ batch_costs = sa.Table(
     sa.Index("ix_batch_costs_pending", "usage_recorded_at", "lease_expires_at"),
     sa.Index("ix_batch_costs_key_pending", "key_id", "usage_recorded_at"),
 )
+
+# Migration 0004: named leases (one holder at a time, with an expiry it renews).
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("owner", sa.String(128), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("renewed_at", sa.DateTime(timezone=True), nullable=False),
+)
