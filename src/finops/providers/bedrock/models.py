@@ -33,13 +33,24 @@ def is_anthropic_model(model_id: str) -> bool:
     return _ANTHROPIC_MODEL_RE.match(model_id) is not None
 
 
-def model_family(model_id: str) -> str:
-    """The provider part of a model ID: ``meta`` for ``meta.llama3-...``, ``us.meta.llama3-...`` or an ARN
-    ending in either (used to pick family-specific request fields)."""
+def base_model_id(model_id: str) -> str:
+    """The foundation-model ID inside a cross-region profile ID or an ARN: ``amazon.nova-2-lite-v1:0`` for
+    ``us.amazon.nova-2-lite-v1:0`` or ``arn:aws:bedrock:...:inference-profile/us.amazon.nova-2-lite-v1:0``."""
     parts = model_id.rsplit("/", 1)[-1].split(".")
     if len(parts) > 2 and parts[0] in _PROFILE_PREFIXES:
         parts = parts[1:]
-    return parts[0]
+    return ".".join(parts)
+
+
+def model_family(model_id: str) -> str:
+    """The provider part of a model ID: ``meta`` for ``meta.llama3-...``, ``us.meta.llama3-...`` or an ARN
+    ending in either (used to pick family-specific request fields)."""
+    return base_model_id(model_id).split(".", 1)[0]
+
+
+def family_of(model_id: str) -> str:
+    """``anthropic`` for every Claude ID (bare, profile or ARN), else the provider part (``amazon``, ``meta``...)."""
+    return "anthropic" if is_anthropic_model(model_id) else model_family(model_id)
 
 
 def model_path(model_id: str) -> str:
