@@ -27,7 +27,15 @@ from finops.emulators._common.tool_policy import ToolChoice, ToolSpec
 from finops.emulators._common.words import reminders, user_words
 from finops.emulators.bedrock.errors import validation
 from finops.emulators.bedrock.families import CACHING_FAMILIES, converse_reasoning
-from finops.emulators.bedrock.generate import Outcome, Turn, decide, json_pieces, random_id, text_pieces
+from finops.emulators.bedrock.generate import (
+    Outcome,
+    Turn,
+    answer_priming,
+    decide,
+    json_pieces,
+    random_id,
+    text_pieces,
+)
 from finops.emulators.bedrock.models import Model
 
 DEFAULT_MAX_TOKENS = 4096
@@ -265,7 +273,7 @@ def run(body: dict[str, Any], model: Model, cache: BreakpointCache) -> ConverseC
         schema=output_schema(body),
         reasoning=converse_reasoning(model, body, max_tokens),
     )
-    pieces = _pieces(body)
+    pieces = [*_pieces(body), answer_priming()]
     if model.family in CACHING_FAMILIES:
         usage = cache.account(model.base_id, pieces)
     else:

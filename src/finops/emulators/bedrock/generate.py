@@ -22,6 +22,7 @@ from typing import Any, Literal
 import orjson
 
 from finops.emulators._common.mentions import find_mentions
+from finops.emulators._common.prompt_cache import Piece
 from finops.emulators._common.replies import (
     apply_stop_sequences,
     reply_text,
@@ -39,6 +40,15 @@ StopReason = Literal["end_turn", "max_tokens", "stop_sequence", "tool_use"]
 _FAILURE_MARKER = re.compile(r"\[emulate:(\w+)\]")
 _ID_ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 REDACTED = "[REDACTED]"
+
+ANSWER_PRIMING_TOKENS = 3
+"""What the model reads after the prompt to open its answer (the assistant turn's header). It comes after every
+cache breakpoint, so it is never cached: a prompt cached up to its last block still bills a few input tokens, as
+Claude and Nova do on Bedrock (a client that sees 0 input tokens would take the answer for free)."""
+
+
+def answer_priming() -> Piece:
+    return Piece(material="<answer priming>", tokens=ANSWER_PRIMING_TOKENS)
 
 
 @dataclass(frozen=True)

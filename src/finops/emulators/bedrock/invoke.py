@@ -30,6 +30,7 @@ from finops.emulators.bedrock.generate import (
     Outcome,
     ReasoningRequest,
     Turn,
+    answer_priming,
     decide,
     json_pieces,
     random_id,
@@ -283,7 +284,7 @@ def run(body: dict[str, Any], model: Model, cache: BreakpointCache) -> Anthropic
         schema=_output_schema(body),
         reasoning=_reasoning(body),
     )
-    usage = cache.account(model.base_id, _pieces(body))
+    usage = cache.account(model.base_id, [*_pieces(body), answer_priming()])
     prompt = "\n".join([turn.request, *(text for _, text in turn.tool_results)])
     return AnthropicCall(body=body, prompt=prompt, outcome=outcome, usage=usage)
 
