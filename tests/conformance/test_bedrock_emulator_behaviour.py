@@ -235,6 +235,45 @@ def test_invoke_model_claude_thinking_block(bedrock: Any) -> None:
     assert deltas[0] == "thinking_delta" and deltas[-1] == "signature_delta"
 
 
+def test_claude_needs_its_signed_reasoning_back_to_continue_a_tool_use(bedrock: Any) -> None:
+    """As Anthropic's API (and Bedrock's) checks: with thinking on, the assistant turn that called a tool starts
+    with its reasoning, and a signature must be the one Claude gave."""
+    thinking = {"thinking": {"type": "enabled", "budget_tokens": 1024}}
+    ask = _user("Use the read_file tool to read /tmp/notes.txt")
+    first = bedrock.converse(
+        modelId=CLAUDE,
+        messages=[ask],
+        toolConfig={"tools": [READ_FILE]},
+        inferenceConfig={"maxTokens": 3000},
+        additionalModelRequestFields=thinking,
+    )
+    reasoning, call = first["output"]["message"]["content"]
+    assert "reasoningContent" in reasoning and "toolUse" in call
+    result = {
+        "role": "user",
+        "content": [{"toolResult": {"toolUseId": call["toolUse"]["toolUseId"], "content": [{"text": "token 42"}]}}],
+    }
+
+    def continue_with(assistant_content: list[dict[str, Any]]) -> Any:
+        return bedrock.converse(
+            modelId=CLAUDE,
+            messages=[ask, {"role": "assistant", "content": assistant_content}, result],
+            toolConfig={"tools": [READ_FILE]},
+            inferenceConfig={"maxTokens": 3000},
+            additionalModelRequestFields=thinking,
+        )
+
+    answer = continue_with([reasoning, call])
+    assert "token 42" in answer["output"]["message"]["content"][-1]["text"]
+    with pytest.raises(ClientError, match="must start with a thinking block"):
+        continue_with([call])
+    forged = {
+        "reasoningContent": {"reasoningText": {**reasoning["reasoningContent"]["reasoningText"], "signature": "x"}}
+    }
+    with pytest.raises(ClientError, match="Invalid `signature`"):
+        continue_with([forged, call])
+
+
 # --- prompt caching -------------------------------------------------------------------------------------------
 
 

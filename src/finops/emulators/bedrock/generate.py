@@ -52,6 +52,33 @@ def answer_priming() -> Piece:
 
 
 @dataclass(frozen=True)
+class EarlierReasoning:
+    """A reasoning block of an earlier assistant turn, as Claude gets it back (either dialect)."""
+
+    text: str | None
+    """The thinking text; ``None`` for redacted reasoning."""
+    signature: str | None
+
+
+def check_reasoning_history(model: str, turn: list[EarlierReasoning], calls_tools: bool, thinking: bool) -> None:
+    """Claude's rules for its own reasoning handed back (Anthropic's API and Bedrock alike): a signature must be
+    the one Claude gave (text shown in full must match it), and while thinking is on, an assistant turn that
+    calls a tool must start with its reasoning, or Claude cannot continue the tool use it began."""
+    for block in turn:
+        if block.text is None:
+            continue
+        if not block.signature or (block.text and block.signature != signature(model, block.text)):
+            raise BedrockError(400, "Invalid `signature` in `thinking` block", "ValidationException")
+    if thinking and calls_tools and not turn:
+        raise BedrockError(
+            400,
+            "Expected `thinking` or `redacted_thinking`, but found `tool_use`. When `thinking` is enabled, a final "
+            "`assistant` message must start with a thinking block.",
+            "ValidationException",
+        )
+
+
+@dataclass(frozen=True)
 class Turn:
     """The latest user turn: the user's own words and the tool results it returns."""
 

@@ -27,10 +27,12 @@ from finops.emulators._common.tool_policy import ToolChoice, ToolSpec
 from finops.emulators._common.words import reminders, user_words
 from finops.emulators.bedrock.errors import BedrockError, validation
 from finops.emulators.bedrock.generate import (
+    EarlierReasoning,
     Outcome,
     ReasoningRequest,
     Turn,
     answer_priming,
+    check_reasoning_history,
     decide,
     json_pieces,
     random_id,
@@ -271,8 +273,26 @@ def _latest_turn(body: dict[str, Any]) -> Turn:
     return Turn("")
 
 
+def _check_reasoning_history(body: dict[str, Any], model: Model) -> None:
+    assistants = [m for m in body["messages"] if m["role"] == "assistant"]
+    if not assistants:
+        return
+    last = _blocks(assistants[-1]["content"])
+    leading = []
+    for block in last:
+        if block.get("type") == "thinking":
+            leading.append(EarlierReasoning(str(block.get("thinking", "")), block.get("signature")))
+        elif block.get("type") == "redacted_thinking":
+            leading.append(EarlierReasoning(None, None))
+        else:
+            break
+    calls_tools = any(block.get("type") == "tool_use" for block in last)
+    check_reasoning_history(model.base_id, leading, calls_tools, _reasoning(body) is not None)
+
+
 def run(body: dict[str, Any], model: Model, cache: BreakpointCache) -> AnthropicCall:
     tools, choice = _tools_and_choice(body)
+    _check_reasoning_history(body, model)
     turn = _latest_turn(body)
     outcome = decide(
         turn,
