@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 import logging
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 import yaml
 
-from finops.config import PROVIDER_NAMES, ConfigError, load_settings
+from finops.config import PROVIDER_NAMES, ConfigError, Settings, load_settings
 from finops.serving import CoalescingHttpToolsProtocol
 
 GRACEFUL_SHUTDOWN_SECONDS = 30
@@ -59,6 +61,9 @@ def serve(args: argparse.Namespace) -> int:
     app = create_app(settings)
     if args.demo:
         print(f"FinOps demo gateway on http://{host}:{port}/anthropic (providers: {', '.join(settings.providers)})")
+        _announce_console(settings, f"http://{host}:{port}")
+        if args.demo_traffic:
+            _traffic_in_background(f"http://{host}:{port}", settings)
     # Everything imported and built so far lives for the whole process: keep it out of the cyclic GC, whose full
     # collections would otherwise walk those ~100k objects (tens of ms, a latency spike) while serving.
     gc.freeze()
@@ -67,6 +72,44 @@ def serve(args: argparse.Namespace) -> int:
     finally:
         if emulators:
             emulators.stop()
+    return 0
+
+
+def _announce_console(settings: Settings, url: str) -> None:
+    from finops.demo import DEMO_ADMIN_KEY
+
+    admin_key = settings.governance.admin_key
+    if not settings.console.enabled or admin_key is None:
+        return
+    secret = admin_key.get_secret_value()
+    how = f"admin key: {secret}" if secret == DEMO_ADMIN_KEY else "the governance.admin_key of your config"
+    print(f"Console on {url}/ui (sign in with the {how}); `finops demo traffic` fills it with real traffic")
+
+
+def _traffic_in_background(url: str, settings: Settings) -> None:
+    """``--demo-traffic``: once the gateway answers, send the demo traffic from a thread of this process."""
+    from finops.demo_traffic import run_traffic, wait_until_up
+
+    admin_key = settings.governance.admin_key
+    if admin_key is None:
+        return
+
+    def send() -> None:
+        try:
+            wait_until_up(url)
+            report = asyncio.run(run_traffic(url, admin_key.get_secret_value()))
+            print(f"Demo traffic done: {report.summary()}", flush=True)
+        except Exception as exc:  # a demo convenience must never take the gateway down
+            print(f"Demo traffic stopped: {exc}", file=sys.stderr, flush=True)
+
+    threading.Thread(target=send, name="demo-traffic", daemon=True).start()
+
+
+def demo_traffic(args: argparse.Namespace) -> int:
+    from finops.demo_traffic import run_traffic
+
+    report = asyncio.run(run_traffic(args.url, args.admin_key, messages=args.messages, keys_file=Path(args.keys_file)))
+    print(f"Demo traffic done: {report.summary()}")
     return 0
 
 
@@ -100,7 +143,22 @@ def build_parser() -> argparse.ArgumentParser:
     serve_parser.add_argument("--host", help="listen address (default: server.host)")
     serve_parser.add_argument("--port", type=int, help="listen port (default: server.port)")
     serve_parser.add_argument("--demo", action="store_true", help="all providers on built-in emulators, SQLite")
+    serve_parser.add_argument(
+        "--demo-traffic", action="store_true", help="with --demo: send `finops demo traffic` once the gateway is up"
+    )
     serve_parser.set_defaults(handler=serve)
+
+    from finops.demo import DEMO_ADMIN_KEY
+    from finops.demo_traffic import KEYS_FILE
+
+    demo_parser = commands.add_parser("demo", help="demo helpers")
+    demo_actions = demo_parser.add_subparsers(dest="demo_action", required=True)
+    traffic = demo_actions.add_parser("traffic", help="mixed requests, files and batches through a running gateway")
+    traffic.add_argument("--url", default="http://127.0.0.1:8080", help="the gateway (default: the demo's)")
+    traffic.add_argument("--admin-key", default=DEMO_ADMIN_KEY, help="its governance.admin_key (default: the demo's)")
+    traffic.add_argument("--messages", type=int, default=240, help="how many Messages calls to send")
+    traffic.add_argument("--keys-file", default=KEYS_FILE, help="where the demo keys' secrets are kept")
+    traffic.set_defaults(handler=demo_traffic)
 
     emulate_parser = commands.add_parser("emulate", help="run a provider emulator")
     emulate_parser.add_argument("provider", choices=PROVIDER_NAMES)

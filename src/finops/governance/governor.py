@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -163,26 +163,26 @@ class Governance:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    def record(self, admission: Admission, usage: JSON | None, request_id: str | None) -> None:
+    def record(self, admission: Admission, usage: JSON | None, request_id: str | None, *, status: int = 200) -> None:
         """Price the request and queue its ledger row; nothing here waits on I/O."""
         tokens = TokenUsage.from_anthropic(usage)
         cost = pricing.cost(admission.provider, admission.model, tokens)
         principal = admission.principal
+        elapsed = time.monotonic() - admission.started
         self.metrics.observe_usage(
             admission.provider,
             admission.model,
             principal.key_name,
             tokens,
             cost,
-            time.monotonic() - admission.started,
+            elapsed,
         )
         if principal.key_id and cost is not None:
             self.spend.add(principal.key_id, cost, queued=True)
         if admission.key is not None and admission.key.tpm is not None and tokens.total:
             self._later(self.counters.add(f"{admission.key.id}:tpm", tokens.total))
-        self.ledger.record(
-            usage_row(principal, admission.provider, admission.model, tokens, cost, request_id=request_id)
-        )
+        row = usage_row(principal, admission.provider, admission.model, tokens, cost, request_id=request_id)
+        self.ledger.record(replace(row, latency_ms=round(elapsed * 1000), status=status))
 
     def failed(self, admission: Admission, exc: GatewayError) -> None:
         self.metrics.observe_error(admission.provider, exc.error_type)
@@ -215,17 +215,19 @@ class Governance:
         """The stream, priced from its final usage when it ends (or is abandoned by the client)."""
         admission = await self.admit(principal, provider, model)
         sniffer = SSEUsage()
+        status = 200
         try:
             async for chunk in open_stream():
                 sniffer.feed(chunk)
                 yield chunk
         except GatewayError as exc:
+            status = exc.status_code  # the stream failed after usage was known: the row says so
             self.failed(admission, exc)
             raise
         finally:
             usage = ctx.usage or sniffer.usage
             if usage:
-                self.record(admission, usage, ctx.request_id)
+                self.record(admission, usage, ctx.request_id, status=status)
 
     # Batches ----------------------------------------------------------------------------------------------------
 

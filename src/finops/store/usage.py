@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from finops.store.records import as_utc
+from finops.store.rollups import add_to_daily
 from finops.store.tables import batch_costs, batches, usage_records
 
 
@@ -35,6 +36,8 @@ class UsageRow:
     cost_usd: Decimal | None
     batch_id: str | None = None
     request_id: str | None = None
+    latency_ms: int | None = None
+    status: int | None = None  # the HTTP status answered; None for a batch's results
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ async def _insert_rows(connection: AsyncConnection, rows: Sequence[UsageRow]) ->
     for start in range(0, len(rows), _ROWS_PER_STATEMENT):
         chunk = rows[start : start + _ROWS_PER_STATEMENT]
         await connection.execute(usage_records.insert(), [row.__dict__ for row in chunk])
+    await add_to_daily(connection, rows)  # same transaction: the rollup always equals the ledger
 
 
 def _pending(row: sa.Row) -> PendingBatch:
