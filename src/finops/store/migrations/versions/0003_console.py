@@ -6,6 +6,8 @@ Revises: 0002
 Create Date: 2026-11-30
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -51,6 +53,7 @@ def _backfill_daily() -> None:
             )
         ),
     )
+    day: sa.ColumnElement[Any]
     if op.get_bind().dialect.name == "postgresql":
         day = sa.cast(sa.func.timezone("UTC", usage.c.created_at), sa.Date)  # not the session's time zone
     else:
