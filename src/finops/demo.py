@@ -121,6 +121,7 @@ def demo_settings(raw: dict[str, Any] | None, emulators: DemoEmulators, batch_se
     raw.setdefault("database", {"url": DEMO_DATABASE_URL})
     governance = dict(raw.get("governance") or {})
     governance.setdefault("admin_key", DEMO_ADMIN_KEY)
+    governance.setdefault("reconcile_interval_seconds", 1.0)  # demo batches end in seconds: bill them as quickly
     raw["governance"] = governance
     raw["console"] = {"enabled": True, **(raw.get("console") or {})}
     return parse_settings(raw)

@@ -34,6 +34,7 @@ MODELS = {
     "bedrock": ("amazon.nova-lite-v1:0", "us.anthropic.claude-sonnet-4-20250514-v1:0"),
 }
 BATCH_PROVIDERS = ("anthropic", "openai", "gemini")
+BATCH_SIZES = (8, 12, 16)
 QUESTIONS = (
     "What is 2+2?",
     "Name three prime numbers.",
@@ -151,7 +152,7 @@ async def _batches(client: httpx.AsyncClient, secret: str, report: Report, timeo
                     "messages": [{"role": "user", "content": QUESTIONS[(index + number) % len(QUESTIONS)]}],
                 },
             }
-            for index in range(8 + 4 * number)
+            for index in range(BATCH_SIZES[number])
         ]
         created = await client.post(
             "/anthropic/v1/messages/batches", headers=_headers(secret, provider), json={"requests": requests}
@@ -167,6 +168,20 @@ async def _batches(client: httpx.AsyncClient, secret: str, report: Report, timeo
             if status.status_code == 200 and status.json()["processing_status"] == "ended":
                 pending.discard(batch_id)
         await asyncio.sleep(1.0)
+
+
+async def _batch_requests_billed(client: httpx.AsyncClient, admin_key: str) -> int:
+    usage = await client.get("/admin/usage", headers={"authorization": f"Bearer {admin_key}"})
+    usage.raise_for_status()
+    return sum(row["requests"] for row in usage.json()["data"] if row["key_name"] == "batch-jobs")
+
+
+async def _billed(client: httpx.AsyncClient, admin_key: str, requests: int, timeout: float) -> None:
+    """Wait until the gateway has recorded ``requests`` batch requests (its reconciler bills a batch once it has
+    ended), so the console shows the batch discount as soon as the traffic is done."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and await _batch_requests_billed(client, admin_key) < requests:
+        await asyncio.sleep(0.5)
 
 
 async def _file(client: httpx.AsyncClient, secret: str) -> None:
@@ -185,10 +200,12 @@ async def run_traffic(
     report = Report()
     async with httpx.AsyncClient(base_url=url.rstrip("/"), timeout=60.0) as client:
         secrets = await _keys(client, admin_key, keys_file or Path(KEYS_FILE))
+        billed_before = await _batch_requests_billed(client, admin_key)
         await _file(client, secrets["batch-jobs"])
         batches = asyncio.create_task(_batches(client, secrets["batch-jobs"], report, batch_timeout))
         await _messages(client, secrets, messages, report)
         await batches
+        await _billed(client, admin_key, billed_before + sum(BATCH_SIZES), batch_timeout)
     return report
 
 

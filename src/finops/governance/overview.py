@@ -53,6 +53,8 @@ class KeySpend:
     spent_usd: Decimal
     """Recorded cost in the key's budget period plus what its running batches have reserved: what budget checks
     compare with ``budget_usd``."""
+    reserved_usd: Decimal = Decimal(0)
+    """The part of ``spent_usd`` reserved by batches whose cost is not recorded yet."""
 
     @property
     def share_of_budget(self) -> float | None:
@@ -204,6 +206,7 @@ class ConsoleReports:
             KeySpend(
                 key,
                 spent[key.budget_period or "total"].get(key.id, Decimal(0)) + reserved.get(key.id, Decimal(0)),
+                reserved.get(key.id, Decimal(0)),
             )
             for key in keys
         ]
