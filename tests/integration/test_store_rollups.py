@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from finops.store.db import MIGRATIONS_DIR, create_engine, migrate
 from finops.store.reports import ReportRepository
+from finops.store.rollups import SUMS
 from finops.store.tables import usage_records
 from finops.store.usage import PendingBatch, UsageRepository, UsageRow
 from tests.conftest import POSTGRES_URL, _database_params
@@ -66,14 +67,27 @@ def _by(rows: list[dict[str, Any]], *names: str) -> dict[tuple[Any, ...], tuple[
 
 
 async def _compare(engine: Any) -> None:
+    """Each of the three rollups against the ledger's own report."""
     ledger = UsageRepository(engine)
     rollup = ReportRepository(engine)
     for group in ("day", "key", "provider", "model"):
         expected = await ledger.report(group, None, None)
         columns = {"day": ("day",), "key": ("key_id",), "provider": ("provider",), "model": ("model",)}[group]
-        found = await rollup.sums(by=columns, start=None, end=None, only_key=None)
+        found = await rollup.sums(by=columns, start=None, end=None, only_key=None)  # the narrow rollups
         name = "key_id" if group == "key" else group
         assert _by(found, name) == _by(expected, name), group
+        full: dict[str, dict[str, Any]] = {}  # the full grain, summed here
+        async for page in rollup.rollup_pages(start=None, end=None, page_size=97):
+            for row in page:
+                label = str(row[name] or "")
+                item = full.setdefault(label, {**{total: 0 for total in SUMS}, name: label})
+                for total in SUMS:
+                    item[total] += row[total]
+        assert _by(list(full.values()), name) == _by(expected, name), f"{group} (full grain)"
+    for key_id in ("vk_a", "vk_b"):  # one key's view reads the full grain
+        expected_key = next(row for row in await ledger.report("key", None, None) if row["key_id"] == key_id)
+        by_model = await rollup.sums(by=("model",), start=None, end=None, only_key=key_id)
+        assert sum(row["requests"] for row in by_model) == expected_key["requests"]
 
 
 @pytest.fixture(params=_database_params())

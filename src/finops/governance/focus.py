@@ -15,9 +15,11 @@ Mapping choices (see ``docs/decisions.md``):
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+import operator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -149,7 +151,7 @@ def focus_row(row: dict[str, Any]) -> dict[str, str | None]:
     seller, service = _SELLERS.get(provider, (provider, provider))
     tokens = TokenUsage(row["input_tokens"], row["output_tokens"], row["cache_read_tokens"], row["cache_write_tokens"])
     billed = row["cost_usd"]
-    listed = list_cost(provider, model, tokens, billed, batch=row["batch"], day=day)
+    listed = list_cost(provider, model, billed, batch=row["batch"], day=day)
     processing = "batch" if row["batch"] else "standard"
     key_id = row["key_id"] or None
     key_name = row["key_name"] if key_id else None
@@ -214,23 +216,24 @@ def usage_csv_row(row: dict[str, Any]) -> dict[str, str | None]:
     return values
 
 
-def _csv_lines(rows: Iterable[dict[str, str | None]] | None, columns: tuple[str, ...]) -> str:
+def _csv_page(page: list[dict[str, Any]], *, focus: bool) -> str:
+    """One page of rollup rows as CSV lines (RFC 4180: CRLF line ends, nulls as empty fields)."""
+    columns = FOCUS_COLUMNS if focus else USAGE_CSV_COLUMNS
+    convert = focus_row if focus else usage_csv_row
+    in_order = operator.itemgetter(*columns)
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\r\n")
-    if rows is None:
-        writer.writeheader()
-    else:
-        writer.writerows(rows)
+    csv.writer(buffer, lineterminator="\r\n").writerows(in_order(convert(row)) for row in page)
     return buffer.getvalue()
 
 
 async def export_csv(pages: AsyncIterator[list[dict[str, Any]]], *, focus: bool) -> AsyncIterator[bytes]:
-    """The CSV file, a page of rollup rows at a time (RFC 4180: CRLF line ends, nulls as empty fields)."""
-    columns = FOCUS_COLUMNS if focus else USAGE_CSV_COLUMNS
-    convert = focus_row if focus else usage_csv_row
-    yield _csv_lines(None, columns).encode()
+    """The CSV file, a page of rollup rows at a time; each page is converted in a worker thread, so a long export
+    leaves the event loop to the requests it serves meanwhile."""
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\r\n").writerow(FOCUS_COLUMNS if focus else USAGE_CSV_COLUMNS)
+    yield header.getvalue().encode()
     async for page in pages:
-        yield _csv_lines((convert(row) for row in page), columns).encode()
+        yield (await asyncio.to_thread(_csv_page, page, focus=focus)).encode()
 
 
 ExportFormat = Literal["focus", "csv"]

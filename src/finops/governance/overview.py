@@ -15,7 +15,6 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from finops.governance.list_cost import list_cost
-from finops.governance.pricing import TokenUsage
 from finops.governance.spend import period_start
 from finops.store.keys import VirtualKeyRecord
 from finops.store.reports import SUMS, ReportRepository
@@ -143,9 +142,11 @@ class ConsoleReports:
             "model": lambda row: str(row["model"]),
             "key": _key_label,
         }
-        spend_rows = await sums(by=group[by], start=first, end=end, only_key=only_key)
+        spend_rows = await sums(by=group[by], start=first, end=end, only_key=only_key, totals=("cost_usd",))
         per_day = {row["day"]: row for row in await sums(by=("day",), start=first, end=end, only_key=only_key)}
-        batch_rows = await sums(by=("day", "provider", "model"), start=first, end=end, only_key=only_key, batch=True)
+        batch_rows = await sums(
+            by=("day", "provider", "model"), start=first, end=end, only_key=only_key, batch=True, totals=("cost_usd",)
+        )
         models = await sums(by=("model",), start=first, end=end, only_key=only_key)
         keys = [] if only_key else await sums(by=("key_id", "key_name"), start=first, end=end, only_key=None)
         (total,) = await sums(by=(), start=first, end=end, only_key=only_key)
@@ -155,10 +156,7 @@ class ConsoleReports:
         discount = [Decimal(0)] * days
         position = {day: index for index, day in enumerate(day_list)}
         for row in batch_rows:
-            tokens = TokenUsage(
-                row["input_tokens"], row["output_tokens"], row["cache_read_tokens"], row["cache_write_tokens"]
-            )
-            standard = list_cost(row["provider"], row["model"], tokens, row["cost_usd"], batch=True, day=row["day"])
+            standard = list_cost(row["provider"], row["model"], row["cost_usd"], batch=True, day=row["day"])
             discount[position[row["day"]]] += standard - row["cost_usd"]
         empty: dict[str, Any] = {name: Decimal(0) if name.endswith("_usd") else 0 for name in SUMS}
         daily = [per_day.get(day, empty) for day in day_list]

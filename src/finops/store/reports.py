@@ -19,24 +19,25 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from finops.store.batches import _record as _batch_record  # the same row -> record mapping as the owner's view
 from finops.store.files import _record as _file_record
 from finops.store.records import BatchRecord, FileRecord, as_utc
-from finops.store.tables import batch_costs, batches, files, usage_daily, usage_records
+from finops.store.rollups import ROLLUPS, SUMS
+from finops.store.tables import batch_costs, batches, files, usage_daily, usage_daily_keys, usage_records
 
-SUMS = (
-    "requests",
-    "unpriced_requests",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cost_usd",
-    "saved_usd",
-)
-ROLLUP_KEY = ("day", "key_id", "provider", "model", "batch")
+ROLLUP_KEY = ROLLUPS[0].key
 GROUPABLE = (*ROLLUP_KEY, "key_name")
 _MONEY = ("cost_usd", "saved_usd")
 
 
+def _narrowest(needed: set[str]) -> sa.Table:
+    """The smallest rollup that has every column a query needs (the models one is smallest, the full one largest)."""
+    for rollup in (ROLLUPS[1], ROLLUPS[2], ROLLUPS[0]):
+        if needed <= set(rollup.table.c.keys()):
+            return rollup.table
+    raise ValueError(f"no rollup has {sorted(needed)}")
+
+
 def _money(value: Any) -> Decimal:
+    if isinstance(value, Decimal):
+        return value
     return Decimal(str(value)) if value is not None else Decimal(0)
 
 
@@ -44,15 +45,26 @@ def _day(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-def _sum_row(row: sa.RowMapping) -> dict[str, Any]:
-    item = dict(row)
-    for name in SUMS:
-        item[name] = _money(item[name]) if name in _MONEY else int(item[name] or 0)
-    if "day" in item:
-        item["day"] = _day(item["day"])
-    if "batch" in item:
-        item["batch"] = bool(item["batch"])
-    return item
+def _sum_rows(result: sa.CursorResult[Any]) -> list[dict[str, Any]]:
+    """Rollup rows as dicts, with money as Decimal and days as dates (SQLite answers floats and strings)."""
+    names = list(result.keys())
+    money = [index for index, name in enumerate(names) if name in _MONEY]
+    counts = [index for index, name in enumerate(names) if name in SUMS and name not in _MONEY]
+    day = names.index("day") if "day" in names else None
+    batch = names.index("batch") if "batch" in names else None
+    found = []
+    for row in result.all():
+        values = list(row)
+        for index in money:
+            values[index] = _money(values[index])
+        for index in counts:
+            values[index] = int(values[index] or 0)
+        if day is not None:
+            values[day] = _day(values[day])
+        if batch is not None:
+            values[batch] = bool(values[batch])
+        found.append(dict(zip(names, values, strict=True)))
+    return found
 
 
 @dataclass(frozen=True)
@@ -124,43 +136,46 @@ class ReportRepository:
         end: date | None,
         only_key: str | None,
         batch: bool | None = None,
+        totals: Sequence[str] = SUMS,
     ) -> list[dict[str, Any]]:
-        """Rollup sums over ``[start, end)`` grouped by ``by`` (rollup columns); ``by=()`` gives one total row.
-        ``batch`` keeps only batch (True) or only real-time (False) usage."""
+        """Rollup sums (``totals``, default all) over ``[start, end)`` grouped by ``by`` (rollup columns); ``by=()``
+        gives one total row. ``batch`` keeps only batch (True) or only real-time (False) usage."""
         unknown = set(by) - set(GROUPABLE)
         if unknown:
             raise ValueError(f"cannot group the rollup by {sorted(unknown)}")
-        groups = [usage_daily.c[name] for name in by if name != "key_name"]
+        needed = (
+            {*by, "day"} | ({"key_id"} if only_key is not None else set()) | ({"batch"} if batch is not None else set())
+        )
+        table = _narrowest(needed)
+        groups = [table.c[name] for name in by if name != "key_name"]
         columns: list[Any] = list(groups)
         if "key_name" in by:
-            columns.append(sa.func.max(usage_daily.c.key_name).label("key_name"))
-        columns += [sa.func.coalesce(sa.func.sum(usage_daily.c[name]), 0).label(name) for name in SUMS]
+            columns.append(sa.func.max(table.c.key_name).label("key_name"))
+        columns += [sa.func.coalesce(sa.func.sum(table.c[name]), 0).label(name) for name in totals]
         query = sa.select(*columns)
         if start is not None:
-            query = query.where(usage_daily.c.day >= start)
+            query = query.where(table.c.day >= start)
         if end is not None:
-            query = query.where(usage_daily.c.day < end)
+            query = query.where(table.c.day < end)
         if only_key is not None:
-            query = query.where(usage_daily.c.key_id == only_key)
+            query = query.where(table.c.key_id == only_key)
         if batch is not None:
-            query = query.where(usage_daily.c.batch.is_(batch))
+            query = query.where(table.c.batch.is_(batch))
         if groups:
             query = query.group_by(*groups).order_by(*groups)
         async with self._engine.connect() as connection:
-            rows = (await connection.execute(query)).mappings().all()
-        return [_sum_row(row) for row in rows]
+            return _sum_rows(await connection.execute(query))
 
     async def key_spend_since(self, starts: dict[str, date | None]) -> dict[str, dict[str, Decimal]]:
         """Cost per key since each named start (``None`` = all time): ``{name: {key_id: usd}}``."""
         spend: dict[str, dict[str, Decimal]] = {}
         async with self._engine.connect() as connection:
             for name, start in starts.items():
-                query = sa.select(usage_daily.c.key_id, sa.func.sum(usage_daily.c.cost_usd)).where(
-                    usage_daily.c.key_id != ""
-                )
+                table = usage_daily_keys
+                query = sa.select(table.c.key_id, sa.func.sum(table.c.cost_usd)).where(table.c.key_id != "")
                 if start is not None:
-                    query = query.where(usage_daily.c.day >= start)
-                rows = (await connection.execute(query.group_by(usage_daily.c.key_id))).all()
+                    query = query.where(table.c.day >= start)
+                rows = (await connection.execute(query.group_by(table.c.key_id))).all()
                 spend[name] = {row[0]: _money(row[1]) for row in rows}
         return spend
 
@@ -191,7 +206,7 @@ class ReportRepository:
             if after is not None:
                 query = query.where(key > sa.tuple_(*(sa.literal(value) for value in after)))
             async with self._engine.connect() as connection:
-                rows = [_sum_row(row) for row in (await connection.execute(query)).mappings().all()]
+                rows = _sum_rows(await connection.execute(query))
             if not rows:
                 return
             yield rows
@@ -237,9 +252,10 @@ class ReportRepository:
 
     async def models(self, *, only_key: str | None) -> list[str]:
         """Every model in the rollup (for filter choices)."""
-        query = sa.select(usage_daily.c.model).distinct().order_by(usage_daily.c.model)
+        table = _narrowest({"model", "key_id"} if only_key is not None else {"model"})
+        query = sa.select(table.c.model).distinct().order_by(table.c.model)
         if only_key is not None:
-            query = query.where(usage_daily.c.key_id == only_key)
+            query = query.where(table.c.key_id == only_key)
         async with self._engine.connect() as connection:
             return [row[0] for row in (await connection.execute(query)).all()]
 

@@ -1,16 +1,19 @@
-"""The daily usage rollup, kept by the ledger writer.
+"""The daily usage rollups, kept by the ledger writer.
 
-Every transaction that inserts usage rows adds their sums to ``usage_daily`` (one row per UTC day x key x
-provider x model x batch) in the same transaction, so the rollup never disagrees with the ledger and reports
-over days read a few thousand rows instead of millions.
+Every transaction that inserts usage rows adds their sums, in the same transaction, to three rollups of UTC days:
+``usage_daily`` (day x key x provider x model x batch, for one key's views and the export), ``usage_daily_models``
+(day x provider x model x batch) and ``usage_daily_keys`` (day x key), for an admin's views over every key. They
+never disagree with the ledger, and a report over 90 days reads a few thousand rows whatever the ledger holds.
 
-Rows of one transaction are summed first and upserted in a fixed order: two processes writing at once then lock
-the rollup rows they share in the same order, so they wait for each other instead of deadlocking.
+Rows of one transaction are summed first and upserted table by table, each in key order: two processes writing at
+once then lock the rollup rows they share in the same order, so they wait for each other instead of deadlocking.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -19,10 +22,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from finops.store.tables import usage_daily
+from finops.store.tables import usage_daily, usage_daily_keys, usage_daily_models
 
-_KEY = ("day", "key_id", "provider", "model", "batch")
-_SUMS = (
+SUMS = (
     "requests",
     "unpriced_requests",
     "input_tokens",
@@ -32,7 +34,25 @@ _SUMS = (
     "cost_usd",
     "saved_usd",
 )
-_PER_STATEMENT = 100  # 15 parameters a row: well under SQLite's and asyncpg's limits
+
+
+@dataclass(frozen=True)
+class Rollup:
+    table: sa.Table
+    key: tuple[str, ...]
+
+    @property
+    def named(self) -> bool:
+        return "key_id" in self.key
+
+
+# The order in which every writer locks them.
+ROLLUPS = (
+    Rollup(usage_daily, ("day", "key_id", "provider", "model", "batch")),
+    Rollup(usage_daily_models, ("day", "provider", "model", "batch")),
+    Rollup(usage_daily_keys, ("day", "key_id")),
+)
+_FULL = ROLLUPS[0]
 
 
 class LedgerRow(Protocol):
@@ -68,14 +88,14 @@ def utc_day(moment: datetime) -> date:
 
 
 def daily_sums(rows: Iterable[LedgerRow]) -> list[dict[str, Any]]:
-    """The rollup increments for ``rows``, sorted by the rollup's key."""
-    sums: dict[tuple[date, str, str, str, bool], dict[str, Any]] = {}
+    """The full-grain rollup increments for ``rows`` (``usage_daily``), sorted by its key."""
+    sums: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in rows:
         key = (utc_day(row.created_at), row.key_id or "", row.provider, row.model, row.batch_id is not None)
         item = sums.get(key)
         if item is None:
-            item = dict(zip(_KEY, key, strict=True))
-            item.update({name: 0 for name in _SUMS})
+            item = dict(zip(_FULL.key, key, strict=True))
+            item.update({name: 0 for name in SUMS})
             item["cost_usd"] = item["saved_usd"] = Decimal(0)
             sums[key] = item
         item["key_name"] = row.key_name
@@ -91,23 +111,46 @@ def daily_sums(rows: Iterable[LedgerRow]) -> list[dict[str, Any]]:
     return [sums[key] for key in sorted(sums)]
 
 
-def _upsert(dialect: str, values: list[dict[str, Any]]) -> sa.Insert:
+def coarser(full: Sequence[dict[str, Any]], rollup: Rollup) -> list[dict[str, Any]]:
+    """Full-grain increments summed again for a narrower rollup, sorted by its key."""
+    sums: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for item in full:
+        key = tuple(item[name] for name in rollup.key)
+        target = sums.get(key)
+        if target is None:
+            target = dict(zip(rollup.key, key, strict=True))
+            target.update({name: item[name] for name in SUMS})
+            sums[key] = target
+        else:
+            for name in SUMS:
+                target[name] += item[name]
+        if rollup.named:
+            target["key_name"] = item["key_name"]
+    return [sums[key] for key in sorted(sums)]
+
+
+@functools.cache
+def _upsert(dialect: str, rollup: Rollup) -> sa.Insert:
+    """``INSERT ... ON CONFLICT DO UPDATE`` adding to the sums: one statement, run once per row (executemany), so
+    SQLAlchemy compiles it once per process."""
     if dialect == "postgresql":
-        insert: Any = postgresql.insert(usage_daily)
+        insert: Any = postgresql.insert(rollup.table)
     elif dialect == "sqlite":
-        insert = sqlite.insert(usage_daily)
+        insert = sqlite.insert(rollup.table)
     else:
-        raise NotImplementedError(f"the usage rollup needs SQLite or PostgreSQL, not {dialect}")
-    statement = insert.values(values)
-    changes = {name: usage_daily.c[name] + statement.excluded[name] for name in _SUMS}
-    changes["key_name"] = statement.excluded.key_name
-    upsert: sa.Insert = statement.on_conflict_do_update(index_elements=list(_KEY), set_=changes)
+        raise NotImplementedError(f"the usage rollups need SQLite or PostgreSQL, not {dialect}")
+    changes = {name: rollup.table.c[name] + insert.excluded[name] for name in SUMS}
+    if rollup.named:
+        changes["key_name"] = insert.excluded.key_name
+    upsert: sa.Insert = insert.on_conflict_do_update(index_elements=list(rollup.key), set_=changes)
     return upsert
 
 
 async def add_to_daily(connection: AsyncConnection, rows: Sequence[LedgerRow]) -> None:
-    """Add ``rows`` to the rollup, inside the caller's transaction (the one inserting them into the ledger)."""
-    sums = daily_sums(rows)
+    """Add ``rows`` to the rollups, inside the caller's transaction (the one inserting them into the ledger)."""
+    full = daily_sums(rows)
     dialect = connection.dialect.name
-    for start in range(0, len(sums), _PER_STATEMENT):
-        await connection.execute(_upsert(dialect, sums[start : start + _PER_STATEMENT]))
+    for rollup in ROLLUPS:
+        values = full if rollup is _FULL else coarser(full, rollup)
+        if values:
+            await connection.execute(_upsert(dialect, rollup), values)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 metadata = sa.MetaData()
@@ -119,26 +121,53 @@ batch_costs = sa.Table(
     sa.Index("ix_batch_costs_key_pending", "key_id", "usage_recorded_at"),
 )
 
-# Console (migration 0003). The daily rollup is kept by the ledger writer in the transaction that inserts the
-# usage rows (``finops.store.rollups``), so it always equals the ledger; reports over days read it, not the ledger.
+
+# Console (migration 0003): daily rollups kept by the ledger writer in the transaction that inserts the usage rows
+# (``finops.store.rollups``), so they always equal the ledger. Reports over days read them, never the ledger: the
+# full grain for one key's view and the export, and two narrower ones for an admin's views over every key.
+def _rollup_sums() -> list[sa.Column[Any]]:
+    return [
+        sa.Column("requests", sa.BigInteger, nullable=False),
+        sa.Column("unpriced_requests", sa.BigInteger, nullable=False),
+        sa.Column("input_tokens", sa.BigInteger, nullable=False),
+        sa.Column("output_tokens", sa.BigInteger, nullable=False),
+        sa.Column("cache_read_tokens", sa.BigInteger, nullable=False),
+        sa.Column("cache_write_tokens", sa.BigInteger, nullable=False),
+        sa.Column("cost_usd", sa.Numeric(20, 10), nullable=False),
+        sa.Column("saved_usd", sa.Numeric(20, 10), nullable=False),  # response-cache savings (issue 15); 0 until then
+    ]
+
+
 usage_daily = sa.Table(
     "usage_daily",
     metadata,
-    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),  # UTC
     sa.Column("key_id", sa.String(64), primary_key=True),  # "" = requests made without a virtual key
     sa.Column("provider", sa.String(32), primary_key=True),
     sa.Column("model", sa.String(255), primary_key=True),
     sa.Column("batch", sa.Boolean, primary_key=True),
     sa.Column("key_name", sa.String(255), nullable=True),  # the latest name the key was recorded under
-    sa.Column("requests", sa.BigInteger, nullable=False),
-    sa.Column("unpriced_requests", sa.BigInteger, nullable=False),
-    sa.Column("input_tokens", sa.BigInteger, nullable=False),
-    sa.Column("output_tokens", sa.BigInteger, nullable=False),
-    sa.Column("cache_read_tokens", sa.BigInteger, nullable=False),
-    sa.Column("cache_write_tokens", sa.BigInteger, nullable=False),
-    sa.Column("cost_usd", sa.Numeric(20, 10), nullable=False),
-    sa.Column("saved_usd", sa.Numeric(20, 10), nullable=False),  # response-cache savings (issue 15); 0 until then
+    *_rollup_sums(),
     sa.Index("ix_usage_daily_key_day", "key_id", "day"),
+)
+
+usage_daily_models = sa.Table(
+    "usage_daily_models",
+    metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("provider", sa.String(32), primary_key=True),
+    sa.Column("model", sa.String(255), primary_key=True),
+    sa.Column("batch", sa.Boolean, primary_key=True),
+    *_rollup_sums(),
+)
+
+usage_daily_keys = sa.Table(
+    "usage_daily_keys",
+    metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("key_id", sa.String(64), primary_key=True),
+    sa.Column("key_name", sa.String(255), nullable=True),
+    *_rollup_sums(),
 )
 
 console_sessions = sa.Table(
