@@ -78,8 +78,11 @@ def test_every_console_answer_carries_a_strict_policy_and_the_security_headers(g
 
 
 def test_pages_load_only_the_gateways_own_scripts_and_styles(gateway: str) -> None:
+    hostile = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
+    key = create_key(gateway, hostile)  # a name shown on several pages: it must stay text
     console = admin_console(gateway)
-    for path in (*PAGES, "/keys/new"):
+    assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in console.get("/keys").text
+    for path in (*PAGES, "/keys/new", f"/keys/{key['id']}/edit", "/overview?by=key"):
         page = console.get(path)
         assert page.status_code == 200, (path, page.text)
         parts = parts_of(page.text)

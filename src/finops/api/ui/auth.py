@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -247,6 +246,3 @@ async def logout(request: Request) -> Response:
     response = RedirectResponse(f"{root}/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, **_cookie_options(request))  # type: ignore[arg-type]
     return response
-
-
-Handler = Callable[[Request], Awaitable[Response]]
