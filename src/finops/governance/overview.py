@@ -17,7 +17,8 @@ from typing import Any, Literal
 from finops.governance.list_cost import list_cost
 from finops.governance.spend import period_start
 from finops.store.keys import VirtualKeyRecord
-from finops.store.reports import SUMS, ReportRepository
+from finops.store.reports import ReportRepository, RequestFilter, RequestRow
+from finops.store.rollups import SUMS
 
 Dimension = Literal["provider", "model", "key"]
 DIMENSIONS: tuple[Dimension, ...] = ("provider", "model", "key")
@@ -178,6 +179,13 @@ class ConsoleReports:
             unpriced_models=[_usage(row["model"], row) for row in ranked_models if row["unpriced_requests"]],
             budgets=await self.key_spend(await self._keys(only_key), now, budgeted_only=True),
         )
+
+    async def recent_requests(
+        self, *, only_key: str | None, where: RequestFilter, before_seq: int | None, limit: int
+    ) -> tuple[list[RequestRow], int | None]:
+        """The newest ledger rows (``ReportRepository.recent_requests``), this process's queued ones included."""
+        await self._flush()
+        return await self._reports.recent_requests(only_key=only_key, where=where, before_seq=before_seq, limit=limit)
 
     async def _keys(self, only_key: str | None) -> list[VirtualKeyRecord]:
         keys = await self._list_keys()

@@ -28,7 +28,7 @@ async def _listing(request: Request) -> dict[str, object]:
     key_id = (query.get("key") or "").strip()[:64] or None if viewer.is_admin else None
     unpriced = query.get("unpriced") == "1"
     where = RequestFilter(provider=provider, model=model, key_id=key_id, unpriced=unpriced)
-    rows, older = await console.reports.recent_requests(
+    rows, older = await console.overview.recent_requests(
         only_key=viewer.only_key, where=where, before_seq=cursor(request), limit=PAGE_SIZE
     )
     filters = {
