@@ -8,6 +8,7 @@ cannot place, and of Converse batch jobs) is driven through the translators and 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from finops.emulators.bedrock.app import create_app as bedrock_emulator_app
 from finops.providers.bedrock.answers import from_converse_response
 from finops.providers.bedrock.translate import plan_converse
 from tests.support.emulator import EmulatorHandle
+from tests.support.gateway import running_gateway
 from tests.support.governance import create_key, governed_gateway, key_row, wait_for
 from tests.support.servers import serve_in_thread
 
@@ -284,6 +286,34 @@ def test_claude_codes_betas_reach_bedrock_filtered(gateway: str, stream: bool) -
     else:
         message = sdk.messages.create(**request)
     assert "2 + 2 = 4" in text_of(message)
+
+
+def test_a_dropped_beta_is_logged_once(
+    emulator: EmulatorHandle, sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    providers = {
+        "bedrock": {
+            "region": "us-east-1",
+            "base_url": emulator.base_url,
+            "access_key_id": KEY_ID,
+            "secret_access_key": SECRET,
+        }
+    }
+    with caplog.at_level(logging.INFO, logger="finops.providers"), running_gateway(providers, sqlite_url) as base:
+        sdk = anthropic.Anthropic(base_url=f"{base}/anthropic", api_key="k", default_headers=BEDROCK, max_retries=0)
+        for _ in range(2):
+            sdk.messages.create(
+                model=CLAUDE,
+                max_tokens=16,
+                messages=[{"role": "user", "content": "Hi"}],
+                extra_headers={"anthropic-beta": CLAUDE_CODE_BETAS},
+            )
+    dropped = [
+        record.getMessage() for record in caplog.records if "not forwarding anthropic-beta" in record.getMessage()
+    ]
+    assert dropped == [
+        "bedrock: not forwarding anthropic-beta values Bedrock does not offer: thinking-token-count-2026-05-13"
+    ]
 
 
 def test_a_beta_bedrock_lacks_is_refused_when_the_body_needs_it(gateway: str) -> None:

@@ -73,18 +73,7 @@ def _requested_betas(ctx: CallContext) -> list[str]:
     return [beta.strip() for beta in (ctx.anthropic_beta or "").split(",") if beta.strip()]
 
 
-_LOGGED_DROPS: set[str] = set()
-_LOGGED_DROPS_MAX = 256  # each dropped beta is logged once per process; a client inventing names cannot flood it
-
-
-def _invoke_betas(ctx: CallContext, body: JSON) -> list[str]:
-    """The client's betas that Bedrock takes; the others are dropped with a log line (or refused, see betas.py)."""
-    betas = bedrock_betas(_requested_betas(ctx), body)
-    fresh = [beta for beta in betas.dropped if beta not in _LOGGED_DROPS]
-    if fresh and len(_LOGGED_DROPS) < _LOGGED_DROPS_MAX:
-        _LOGGED_DROPS.update(fresh)
-        logger.info("bedrock: not forwarding anthropic-beta values Bedrock does not offer: %s", ", ".join(fresh))
-    return betas.forwarded
+_LOGGED_DROPS_MAX = 256  # each dropped beta is logged once; a client inventing names cannot flood the log
 
 
 def _model_entry(model_id: str) -> JSON:
@@ -107,6 +96,7 @@ class BedrockProvider:
         self._errors = ErrorPolicy(self.name, self._auth.secrets, bedrock_fault)
         self._client = build_client(settings, self._base_url)
         self._models = [_model_entry(model_id) for model_id in settings.models] if settings.models else KNOWN_MODELS
+        self._logged_drops: set[str] = set()
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -152,13 +142,22 @@ class BedrockProvider:
             await response.aclose()  # also when the client went away mid-stream
         decoder.close()
 
+    def _invoke_betas(self, ctx: CallContext, body: JSON) -> list[str]:
+        """The client's betas that Bedrock takes; the others are dropped with a log line (or refused, betas.py)."""
+        betas = bedrock_betas(_requested_betas(ctx), body)
+        fresh = [beta for beta in betas.dropped if beta not in self._logged_drops]
+        if fresh and len(self._logged_drops) < _LOGGED_DROPS_MAX:
+            self._logged_drops.update(fresh)
+            logger.info("bedrock: not forwarding anthropic-beta values Bedrock does not offer: %s", ", ".join(fresh))
+        return betas.forwarded
+
     # -- messages ---------------------------------------------------------------------------------------
 
     async def create_message(self, body: JSON, ctx: CallContext) -> MessageResult:
         params = cast(MessageParams, body)  # parsed and checked by the core (core/params)
         model = params["model"]
         if is_anthropic_model(model):
-            invoke_body = to_invoke_body(params, anthropic_beta=_invoke_betas(ctx, body))
+            invoke_body = to_invoke_body(params, anthropic_beta=self._invoke_betas(ctx, body))
             answer = await self._call(f"/model/{model_path(model)}/invoke", invoke_body)
             return message_result(from_invoke_response(answer, model=model))
         plan = plan_converse(params)
@@ -176,7 +175,7 @@ class BedrockProvider:
         return relay_events(self._errors, events)
 
     async def _invoke_stream(self, model: str, params: MessageParams, ctx: CallContext) -> AsyncGenerator[Event, None]:
-        invoke_body = to_invoke_body(params, anthropic_beta=_invoke_betas(ctx, dict(params)))
+        invoke_body = to_invoke_body(params, anthropic_beta=self._invoke_betas(ctx, dict(params)))
         path = f"/model/{model_path(model)}/invoke-with-response-stream"
         response = await self._send(path, invoke_body, accept=_EVENTSTREAM_TYPE, stream=True)
         translator = InvokeStreamTranslator(model)
@@ -207,7 +206,7 @@ class BedrockProvider:
         if is_anthropic_model(model):
             # The input is a complete InvokeModel body, and Claude's requires max_tokens (it does not change
             # the input count); count_tokens bodies have none.
-            invoke_body = to_invoke_body(params, anthropic_beta=_invoke_betas(ctx, body))
+            invoke_body = to_invoke_body(params, anthropic_beta=self._invoke_betas(ctx, body))
             invoke_body.setdefault("max_tokens", 1)
             encoded = base64.b64encode(orjson.dumps(invoke_body)).decode("ascii")
             spec: JSON = {"invokeModel": {"body": encoded}}
