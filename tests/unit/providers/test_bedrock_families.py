@@ -27,6 +27,7 @@ MISTRAL = "mistral.mistral-large-2407-v1:0"
 COHERE = "cohere.command-r-plus-v1:0"
 GPT_OSS = "openai.gpt-oss-120b-1:0"
 DEEPSEEK_R1 = "us.deepseek.r1-v1:0"
+TITAN = "amazon.titan-text-premier-v1:0"
 
 SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
 TOOL = {"name": "get_weather", "description": "Current weather", "input_schema": SCHEMA}
@@ -202,7 +203,7 @@ CACHE_CASES = [
                 "messages": [{"role": "user", "content": [{"text": LONG}, {"text": "What is 2 + 2?"}]}],
             },
         )
-        for family, model in (("llama", LLAMA), ("mistral", MISTRAL), ("cohere", COHERE))
+        for family, model in (("llama", LLAMA), ("mistral", MISTRAL), ("cohere", COHERE), ("titan", TITAN))
     ),
     Case(
         id="nova_tool_result_and_its_marked_text_get_a_cache_point_after_the_result",
@@ -309,7 +310,7 @@ def test_structured_output(case: Case) -> None:
     _check(case)
 
 
-@pytest.mark.parametrize("model", [LLAMA, COHERE])
+@pytest.mark.parametrize("model", [LLAMA, COHERE, TITAN])
 def test_structured_output_is_refused_where_nothing_holds_the_model_to_the_schema(model: str) -> None:
     with pytest.raises(InvalidRequestError, match=r"output_config\.format: model .* has neither structured output"):
         to_converse_request(params(model, output_config=FORMAT))

@@ -36,7 +36,7 @@ SECTIONS += (SOURCES, NESTED_BLOCKS, TOOLS, TOOL_FIELDS, BATCH_FIELDS)
 # -- reasons shared by many rows -------------------------------------------------------------------------------
 
 _AUTO_CACHE = "prompt caching is automatic there; the marker changes the price, not the answer"
-_CACHE_POINT = "a `cachePoint` after it (its `ttl` kept)"
+_CACHE_POINT = "a `cachePoint` after it (its `ttl` kept; Titan has no caching)"
 _NO_CACHING = "this family has no prompt caching on Bedrock: the answer is the same and there is no saving to miss"
 _NOVA_TOOL_CACHE = (
     "Nova takes cache points in `system` and `messages` only: dropped (a marker further down still caches the "
@@ -144,7 +144,7 @@ def _rows() -> Iterator[Row]:
         openai=ignored(_AUTO_CACHE),
         gemini=ignored(_AUTO_CACHE + " (implicit caching)"),
         converse=ignored(_NO_CACHING),
-        nova=translated("a `cachePoint` after the last message's content (its `ttl` kept)"),
+        nova=translated("a `cachePoint` after the last message's content (its `ttl` kept; Titan has no caching)"),
     )
     yield row(
         "container",
@@ -189,7 +189,8 @@ def _rows() -> Iterator[Row]:
         converse=translated("`outputConfig.textFormat` (`json_schema`, the schema as a JSON string)"),
         nova=translated(
             "Nova has no `textFormat`: a forced tool `json_answer` whose input schema is the schema; its input "
-            "comes back as the answer's text (JSON) with `end_turn`, and words around the call are left out"
+            "comes back as the answer's text (JSON) with `end_turn`, and words around the call are left out "
+            "(Titan, without tools: a 400)"
         ),
         llama=refused("Llama on Bedrock has neither JSON-schema output nor a forced tool choice"),
         cohere=refused("Cohere on Bedrock has neither JSON-schema output nor a forced tool choice"),
@@ -237,8 +238,8 @@ def _rows() -> Iterator[Row]:
         gemini=translated("`thinkingConfig.thinkingBudget: -1` (dynamic), `includeThoughts`"),
         converse=ignored(_ADAPTIVE_NO_THINKING),
         nova=translated(
-            "Nova 2: `reasoningConfig`, `maxReasoningEffort` from `output_config.effort` (default high); Nova 1: "
-            "no thinking (" + _ADAPTIVE_NO_THINKING + ")"
+            "Nova 2: `reasoningConfig`, `maxReasoningEffort` from `output_config.effort` (default high); Nova 1 "
+            "and Titan cannot think and answer without thinking"
         ),
         other=translated("gpt-oss `reasoning_effort` from `output_config.effort`; models that cannot think do not"),
     )

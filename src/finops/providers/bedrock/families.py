@@ -4,14 +4,14 @@ Converse is one API over many models, but reasoning, prompt caching and structur
 gateway decides from the model ID (``models.family_of``) and writes each decision down here, with its source:
 
 - **Prompt caching** (``cachePoint``): Claude and Nova (AWS, "Prompt caching for faster model inference": Claude
-  3.5 Haiku and later, Nova Micro, Lite, Pro, Premier and Nova 2). Nova takes cache points in ``system`` and
+  3.5 Haiku and later, Nova Micro, Lite, Pro, Premier and Nova 2), not Titan. Nova takes cache points in ``system`` and
   ``messages`` only, Claude also after tools. A checkpoint below the model's minimum prefix (1,024 tokens for most
   models) is accepted and simply not cached, so the gateway never has to count.
 - **Structured output**: ``outputConfig.textFormat`` where AWS lists native JSON-schema output (Claude 4.5+, and the
   open-weight families it names: Mistral, Qwen, DeepSeek, Gemma...; "Get validated JSON results from models");
   Nova has no ``textFormat`` but forced tool choice with constrained decoding (AWS, "Structured outputs with Amazon
   Nova"), so the schema becomes a forced tool; Llama and Cohere have neither (their Converse tool choice is
-  ``auto`` only), so the gateway refuses rather than hope for JSON.
+  ``auto`` only) and Titan has no tools, so the gateway refuses rather than hope for JSON.
 - **Reasoning**, in ``additionalModelRequestFields``: Claude ``thinking`` (Anthropic's own object) with
   ``outputConfig.effort``; Nova 2 ``reasoningConfig`` (``maxReasoningEffort`` low/medium/high); gpt-oss
   ``reasoning_effort``; DeepSeek R1 always reasons. Every other model cannot reason.
@@ -28,9 +28,8 @@ from finops.providers.bedrock.models import base_model_id, family_of
 
 StructuredOutput = Literal["text_format", "answer_tool"]
 
-_CACHING_FAMILIES = frozenset({"anthropic", "amazon"})
 _TOOL_CACHE_FAMILIES = frozenset({"anthropic"})
-_NO_STRUCTURED_OUTPUT = frozenset({"meta", "cohere"})
+_NO_STRUCTURED_OUTPUT = frozenset({"meta", "cohere", "amazon"})  # Amazon: Titan text (Nova is checked first)
 
 # Anthropic's effort levels above Converse families' "high" (Nova 2, gpt-oss) mean "as much as it has".
 _EFFORT_LEVEL = {"low": "low", "medium": "medium", "high": "high", "xhigh": "high", "max": "high"}
@@ -42,7 +41,7 @@ _BUDGET_LEVELS = ((4_000, "low"), (16_000, "medium"))
 
 def caches(model: str) -> bool:
     """Whether the model honours ``cachePoint`` blocks (a missed cache point is a missed saving)."""
-    return family_of(model) in _CACHING_FAMILIES
+    return family_of(model) == "anthropic" or _is_nova(model)
 
 
 def caches_tools(model: str) -> bool:
@@ -52,10 +51,9 @@ def caches_tools(model: str) -> bool:
 
 def structured_output(model: str) -> StructuredOutput | None:
     """How the model is held to a JSON schema: ``textFormat``, a forced answer tool, or not at all (``None``)."""
-    family = family_of(model)
-    if family == "amazon":
+    if _is_nova(model):
         return "answer_tool"
-    if family in _NO_STRUCTURED_OUTPUT:
+    if family_of(model) in _NO_STRUCTURED_OUTPUT:
         return None
     return "text_format"
 
@@ -111,6 +109,10 @@ def _level(thinking: ThinkingConfigParam | None, effort: str | None) -> str:
         budget = thinking["budget_tokens"]
         return next((level for limit, level in _BUDGET_LEVELS if budget < limit), "high")
     return _EFFORT_LEVEL.get(effort or _DEFAULT_EFFORT, _DEFAULT_EFFORT)
+
+
+def _is_nova(model: str) -> bool:
+    return base_model_id(model).startswith("amazon.nova-")
 
 
 def _is_nova_2(model: str) -> bool:
