@@ -74,6 +74,7 @@ def _model(model_id: str, display_name: str, created_at: str) -> dict[str, Any]:
 # still accepted.
 # ``created_at`` is the model's public release date (RFC 3339), like Anthropic's own model objects.
 KNOWN_MODELS: list[dict[str, Any]] = [
+    _model("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "Claude Sonnet 4.5 (US)", "2025-09-29T00:00:00Z"),
     _model("us.anthropic.claude-sonnet-4-20250514-v1:0", "Claude Sonnet 4 (US)", "2025-05-22T00:00:00Z"),
     _model("anthropic.claude-sonnet-4-20250514-v1:0", "Claude Sonnet 4", "2025-05-22T00:00:00Z"),
     _model("us.anthropic.claude-3-7-sonnet-20250219-v1:0", "Claude Sonnet 3.7 (US)", "2025-02-24T00:00:00Z"),
@@ -81,6 +82,7 @@ KNOWN_MODELS: list[dict[str, Any]] = [
     _model("anthropic.claude-3-5-sonnet-20241022-v2:0", "Claude Sonnet 3.5 v2", "2024-10-22T00:00:00Z"),
     _model("anthropic.claude-3-5-sonnet-20240620-v1:0", "Claude Sonnet 3.5", "2024-06-20T00:00:00Z"),
     _model("anthropic.claude-3-haiku-20240307-v1:0", "Claude Haiku 3", "2024-03-07T00:00:00Z"),
+    _model("us.amazon.nova-2-lite-v1:0", "Amazon Nova 2 Lite (US)", "2025-12-02T00:00:00Z"),
     _model("amazon.nova-pro-v1:0", "Amazon Nova Pro", "2024-12-03T00:00:00Z"),
     _model("amazon.nova-lite-v1:0", "Amazon Nova Lite", "2024-12-03T00:00:00Z"),
     _model("amazon.nova-micro-v1:0", "Amazon Nova Micro", "2024-12-03T00:00:00Z"),
