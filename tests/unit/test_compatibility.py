@@ -46,6 +46,7 @@ ROWS_BEYOND_THE_SDK = {
     "context_management: clear_tool_uses_20250919",
     "context_management: compact_20260112",
     "system: x-anthropic-billing-header",
+    "message.clear_at",
     "temperature",
     "top_p",
     "top_k",

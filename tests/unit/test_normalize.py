@@ -279,3 +279,23 @@ def test_a_body_without_claude_codes_features_is_the_same_dict() -> None:
     body = {"model": "gpt-4o-mini", "max_tokens": 10, "messages": [{"role": "user", "content": "Hi"}]}
     before = copy.deepcopy(body)
     assert normalize(body, OPENAI) is body and body == before
+
+
+# -- system messages shown for one turn -------------------------------------------------------------------------------
+
+
+def test_a_system_message_for_one_turn_goes_once_a_later_user_turn_exists() -> None:
+    once = {"role": "system", "content": "Answer in French this time.", "clear_at": "next_user_message"}
+    always = {"role": "system", "content": "Be brief.", "clear_at": "never"}
+    messages = [
+        {"role": "user", "content": "Hello"},
+        once,
+        always,
+        {"role": "assistant", "content": "Bonjour"},
+        {"role": "user", "content": "And now?"},
+    ]
+    sent = normalize(claude_code_body(messages=messages), GEMINI)
+    assert [message["content"] for message in sent["messages"] if message["role"] == "system"] == ["Be brief."]
+    assert all("clear_at" not in message for message in sent["messages"])
+    current = normalize(claude_code_body(messages=messages[:2]), OPENAI)  # its own turn: shown
+    assert current["messages"][1] == {"role": "system", "content": "Answer in French this time."}

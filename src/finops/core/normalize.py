@@ -17,6 +17,8 @@ these features:
   result) loads it. Deferred tools nobody loaded are left out of ``tools``; loaded ones lose the flag.
 * **tool_reference blocks** (inside ``tool_result`` content) become a short text block naming the tool, whose
   definition the request carries in ``tools``.
+* **clear_at** on a ``role: "system"`` message: ``"next_user_message"`` shows the message only for the user turn
+  it follows, so once a later user message exists it is left out; the field itself is then removed.
 * **metadata.user_id**: an end-user ID goes upstream only as an opaque ID of at most 64 characters (OpenAI's limit
   for ``safety_identifier``); a longer one (Claude Code's is a ~170-character JSON) is sent as its SHA-256 digest.
 
@@ -53,6 +55,7 @@ def normalize(params: JSON, column: str) -> JSON:
         return body
     if "context_management" in body:
         body = _apply_context_management(body)
+    body = _apply_clear_at(body)
     body = _resolve_tool_search(body)
     return _short_end_user_id(body)
 
@@ -115,6 +118,24 @@ def _clear_thinking(params: JSON, keep: int | None) -> JSON:
             message = {**message, "content": content}
         kept_messages.append(message)
     return {**params, "messages": kept_messages}
+
+
+# -- system messages shown for one turn ---------------------------------------------------------------------------
+
+
+def _apply_clear_at(params: JSON) -> JSON:
+    messages = params["messages"]
+    if not any(message["role"] == "system" and "clear_at" in message for message in messages):
+        return params
+    last_user = max((index for index, message in enumerate(messages) if message["role"] == "user"), default=-1)
+    kept = []
+    for index, message in enumerate(messages):
+        if message["role"] == "system" and "clear_at" in message:
+            if message["clear_at"] == "next_user_message" and index < last_user:
+                continue  # its turn is over: Anthropic no longer shows it
+            message = {key: value for key, value in message.items() if key != "clear_at"}
+        kept.append(message)
+    return {**params, "messages": kept}
 
 
 # -- tool search: deferred tools and tool references ----------------------------------------------------------

@@ -371,6 +371,16 @@ def _rows() -> Iterator[Row]:
         ),
     )
 
+    yield row(
+        "message.clear_at",
+        ROLES,
+        everywhere=translated(
+            'on a `role: "system"` message, applied by the gateway as Anthropic applies it: `next_user_message` '
+            "shows the message only for the user turn it follows (left out once a later user message exists), "
+            "`never` always"
+        ),
+    )
+
     yield from _block_rows()
     yield from _field_rows()
     yield from _source_rows()
