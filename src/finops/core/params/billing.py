@@ -23,6 +23,6 @@ def is_billing_block(block: Any) -> bool:
     text = block.get("text")
     return (
         isinstance(text, str)
-        and text.lstrip().startswith(BILLING_MARKER)
+        and text[:64].lstrip().startswith(BILLING_MARKER)  # a slice: system prompts run to tens of kB
         and BILLING_BLOCK.fullmatch(text.strip()) is not None
     )
