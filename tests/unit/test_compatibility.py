@@ -47,6 +47,7 @@ ROWS_BEYOND_THE_SDK = {
     "context_management: compact_20260112",
     "system: x-anthropic-billing-header",
     "message.clear_at",
+    "message.output_config",
     "temperature",
     "top_p",
     "top_k",

@@ -14,7 +14,7 @@ from finops.core.errors import InvalidRequestError
 from finops.core.normalize import TOOL_LOADED, normalize
 from finops.core.params import parse_message_params
 from finops.core.params.billing import is_billing_block
-from finops.core.policy import enforce_policy
+from finops.core.policy import ROWS, enforce_policy, features
 from finops.core.policy.rules import ANTHROPIC, BEDROCK_CLAUDE, BEDROCK_NOVA, GEMINI, OPENAI
 from finops.core.types import JSON
 
@@ -299,3 +299,28 @@ def test_a_system_message_for_one_turn_goes_once_a_later_user_turn_exists() -> N
     assert all("clear_at" not in message for message in sent["messages"])
     current = normalize(claude_code_body(messages=messages[:2]), OPENAI)  # its own turn: shown
     assert current["messages"][1] == {"role": "system", "content": "Answer in French this time."}
+
+
+def test_a_system_messages_effort_is_the_requests_from_that_turn_on() -> None:
+    messages = [
+        {"role": "user", "content": "Hello"},
+        {"role": "system", "content": [{"type": "text", "text": "# Environment"}], "output_config": {"effort": "low"}},
+        {"role": "assistant", "content": "Hi"},
+        {"role": "system", "content": "Think harder now.", "output_config": {"effort": "max"}},
+        {"role": "user", "content": "Prove it."},
+    ]
+    body = claude_code_body(messages=messages, output_config={"effort": "medium", "format": None})
+    sent = normalize(body, OPENAI)
+    assert sent["output_config"] == {"effort": "max", "format": None}
+    assert all("output_config" not in message for message in sent["messages"])
+    assert normalize(claude_code_body(messages=messages[:2]), GEMINI)["output_config"] == {"effort": "low"}
+
+
+def test_a_system_messages_effort_is_judged_as_the_requests() -> None:
+    system = {"role": "system", "content": "Think.", "output_config": {"effort": "high"}}
+    body = claude_code_body(messages=[{"role": "user", "content": "Hi"}, system])
+    found = {(feature.key, feature.path) for feature in features(body)}
+    assert ("output_config.effort", "messages.1.output_config.effort") in found
+    assert not any(key == "message.output_config" for key, _ in found)
+    for column, rule in ROWS["message.output_config"].rules.items():
+        assert rule.decision is ROWS["output_config.effort"].rules[column].decision, column

@@ -19,6 +19,8 @@ these features:
   definition the request carries in ``tools``.
 * **clear_at** on a ``role: "system"`` message: ``"next_user_message"`` shows the message only for the user turn
   it follows, so once a later user message exists it is left out; the field itself is then removed.
+* **output_config** on a ``role: "system"`` message (per-turn control: an ``effort`` from that turn on): the last
+  one that sets an effort gives the request's ``output_config.effort``, which every translator reads.
 * **metadata.user_id**: an end-user ID goes upstream only as an opaque ID of at most 64 characters (OpenAI's limit
   for ``safety_identifier``); a longer one (Claude Code's is a ~170-character JSON) is sent as its SHA-256 digest.
 
@@ -56,6 +58,7 @@ def normalize(params: JSON, column: str) -> JSON:
     if "context_management" in body:
         body = _apply_context_management(body)
     body = _apply_clear_at(body)
+    body = _apply_turn_effort(body)
     body = _resolve_tool_search(body)
     return _short_end_user_id(body)
 
@@ -136,6 +139,23 @@ def _apply_clear_at(params: JSON) -> JSON:
             message = {key: value for key, value in message.items() if key != "clear_at"}
         kept.append(message)
     return {**params, "messages": kept}
+
+
+def _apply_turn_effort(params: JSON) -> JSON:
+    messages = params["messages"]
+    if not any(message["role"] == "system" and "output_config" in message for message in messages):
+        return params
+    effort = (params.get("output_config") or {}).get("effort")
+    kept = []
+    for message in messages:
+        if message["role"] == "system" and "output_config" in message:
+            effort = (message["output_config"] or {}).get("effort") or effort
+            message = {key: value for key, value in message.items() if key != "output_config"}
+        kept.append(message)
+    body = {**params, "messages": kept}
+    if effort is not None:
+        body["output_config"] = {**(params.get("output_config") or {}), "effort": effort}
+    return body
 
 
 # -- tool search: deferred tools and tool references ----------------------------------------------------------

@@ -130,7 +130,11 @@ class Walk:
             yield f"role: {role}", role
             path.pop()
             if len(message) > 2:
-                yield from self._fields(message, "message", _MESSAGE_KEYS)
+                for key, value in self._fields(message, "message", _MESSAGE_KEYS):
+                    if key == "message.output_config" and isinstance(value, dict):  # judged as the request's
+                        yield from self._fields(value, "output_config", frozenset())
+                    else:
+                        yield key, value
             content = message["content"]
             if isinstance(content, list):
                 path.append("content")

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from .features import BILLING_BLOCK
-from .rules import Row, ignored, is_true, refused, row, translated
+from .rules import Decision, Row, Rule, ignored, is_true, refused, row, translated
 
 TOP = "Top-level fields"
 THINKING = "thinking"
@@ -790,4 +790,17 @@ def _tool_rows() -> Iterator[Row]:
     )
 
 
-ROWS: Mapping[str, Row] = {entry.key: entry for entry in _rows()}
+def _turn_effort(effort: Row) -> Row:
+    """``output_config`` on a system message (per-turn control, which Claude Code sends to ``claude-opus-5-5``):
+    the gateway makes the last such effort the request's (``core.normalize``), so it is decided, and judged, as
+    ``output_config.effort``."""
+    how = "judged as `output_config.effort`: the gateway makes the last system message's effort the request's"
+    rules = {
+        column: rule if rule.decision is Decision.PASSTHROUGH else Rule(rule.decision, f"{how}; {rule.note}")
+        for column, rule in effort.rules.items()
+    }
+    return Row("message.output_config", ROLES, rules)
+
+
+_ROWS = {entry.key: entry for entry in _rows()}
+ROWS: Mapping[str, Row] = {**_ROWS, "message.output_config": _turn_effort(_ROWS["output_config.effort"])}
