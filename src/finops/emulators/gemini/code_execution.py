@@ -40,7 +40,7 @@ def execute(request: str) -> Execution | None:
     else:
         outcome, output = "OUTCOME_OK", f"{format_number(value)}\n"
         answer = f"The code printed {format_number(value)}, so {' '.join(expression)} = {format_number(value)}."
-    parts = [
+    parts: list[dict[str, Any]] = [
         {"executableCode": {"language": "PYTHON", "code": code}},
         {"codeExecutionResult": {"outcome": outcome, "output": output}},
         {"text": answer},
