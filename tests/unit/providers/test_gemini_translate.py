@@ -495,11 +495,6 @@ REJECT_CASES = [
     RejectCase("missing_model", {"max_tokens": 1, "messages": USER_HI}, r"model: a Gemini model name is required"),
     RejectCase("no_messages", body(messages=[]), r"at least one message"),
     RejectCase(
-        "only_system_messages",
-        body(messages=[{"role": "system", "content": "x"}]),
-        r"at least one user or assistant message",
-    ),
-    RejectCase(
         "url_image",
         body(messages=image_message({"type": "url", "url": "https://example.com/cat.png"})),
         r"Gemini needs the bytes inline; the gateway does not fetch URLs",

@@ -111,8 +111,6 @@ def contents(messages: Sequence[Mapping[str, Any]], file_refs: Mapping[str, Gemi
             out[-1]["parts"].extend(parts)
         else:
             out.append({"role": role, "parts": parts})
-    if not out:
-        raise InvalidRequestError("messages: Gemini needs at least one user or assistant message with content")
     for content in out:
         if content["role"] == "user":
             content["parts"] = _function_responses_first(content["parts"])
