@@ -127,7 +127,8 @@ REFUSALS = {
     "gemini": Shape(
         "a web fetch server tool",
         {"tools": [{"type": "web_fetch_20250910", "name": "web_fetch"}]},
-        message="tools.0: tool type 'web_fetch_20250910' is not supported by provider 'gemini' (model gemini-2.0-flash)",
+        message="tools.0: tool type 'web_fetch_20250910' is not supported by provider 'gemini' (model gemini-2.0-"
+        "flash)",
     ),
     "bedrock": Shape(
         "a web search server tool",

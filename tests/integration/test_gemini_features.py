@@ -88,11 +88,12 @@ STREAMS = pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream
 
 
 @STREAMS
-def test_structured_output_is_json_valid_against_the_schema(sdk: anthropic.Anthropic, stream: bool) -> None:
+@pytest.mark.parametrize("model", [FLASH, "gemini-2.0-flash"], ids=["json_schema", "openapi_subset"])
+def test_structured_output_is_json_valid_against_the_schema(sdk: anthropic.Anthropic, stream: bool, model: str) -> None:
     message = answer(
         sdk,
         stream,
-        model=FLASH,
+        model=model,
         max_tokens=512,
         messages=[{"role": "user", "content": "Describe the weather in Paris today."}],
         output_config={"format": {"type": "json_schema", "schema": WEATHER_SCHEMA}},

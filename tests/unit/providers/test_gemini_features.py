@@ -754,3 +754,64 @@ def test_grounded_stream_reads_in_the_sdk_as_the_whole_answer() -> None:
     assert final.usage.server_tool_use is not None and final.usage.server_tool_use.web_search_requests == 2
     assert final.usage.output_tokens_details is not None and final.usage.output_tokens_details.thinking_tokens == 7
     assert (final.usage.input_tokens, final.usage.cache_read_input_tokens, final.usage.output_tokens) == (62, 8, 27)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Structured output on models before Gemini 2.5: the OpenAPI subset
+# ------------------------------------------------------------------------------------------------------------
+
+ZOD_WEATHER = {
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "type": "object",
+    "properties": {
+        "city": {"type": "string", "description": "City name"},
+        "temperature_c": {"type": "number", "minimum": -90},
+        "conditions": {"type": "string", "enum": ["sunny", "cloudy"]},
+        "note": {"type": ["string", "null"]},
+        "kind": {"const": "report"},
+        "tags": {"type": "array", "items": {"$ref": "#/$defs/tag"}, "maxItems": 3},
+    },
+    "required": ["city", "temperature_c", "conditions", "note", "kind", "tags"],
+    "additionalProperties": False,
+    "$defs": {"tag": {"type": "string", "minLength": 1}},
+}
+
+
+def test_older_models_get_the_openapi_subset_of_the_same_schema() -> None:
+    params = body("gemini-2.0-flash", output_config={"format": {"type": "json_schema", "schema": ZOD_WEATHER}})
+    _, request = to_generate_request(params)
+    config = request["generationConfig"]
+    assert config["responseMimeType"] == "application/json" and "responseJsonSchema" not in config
+    assert config["responseSchema"] == {
+        "type": "OBJECT",
+        "properties": {
+            "city": {"type": "STRING", "description": "City name"},
+            "temperature_c": {"type": "NUMBER", "minimum": -90},
+            "conditions": {"type": "STRING", "enum": ["sunny", "cloudy"]},
+            "note": {"type": "STRING", "nullable": True},
+            "kind": {"enum": ["report"]},
+            "tags": {"type": "ARRAY", "items": {"type": "STRING", "minLength": 1}, "maxItems": 3},
+        },
+        "propertyOrdering": ["city", "temperature_c", "conditions", "note", "kind", "tags"],
+        "required": ["city", "temperature_c", "conditions", "note", "kind", "tags"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("schema", "where"),
+    [
+        ({"type": "object", "properties": {"x": {"oneOf": [{"type": "string"}]}}}, r"schema\.properties\.x\.oneOf"),
+        ({"type": "object", "additionalProperties": {"type": "string"}}, r"schema\.additionalProperties"),
+        ({"type": ["string", "number"]}, r"schema\.type: a value of several types"),
+        (
+            {"$defs": {"n": {"type": "object", "properties": {"next": {"$ref": "#/$defs/n"}}}}, "$ref": "#/$defs/n"},
+            r"schema\.properties\.next\.\$ref: a recursive schema",
+        ),
+        ({"type": "object", "not": {"type": "null"}}, r"schema\.not"),
+    ],
+    ids=["one_of", "open_additional_properties", "several_types", "recursion", "not"],
+)
+def test_what_the_subset_cannot_say_is_refused_with_a_pointer_to_gemini_25(schema: JSON, where: str) -> None:
+    params = body("gemini-1.5-flash", output_config={"format": {"type": "json_schema", "schema": schema}})
+    with pytest.raises(InvalidRequestError, match=rf"^output_config\.format\.{where}.*use a Gemini 2\.5 or later"):
+        to_generate_request(params)

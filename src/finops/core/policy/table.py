@@ -222,7 +222,10 @@ def _rows() -> Iterator[Row]:
         "output_config.format",
         TOP,
         openai=refused("to do: `response_format` `json_schema` (strict)"),
-        gemini=translated("`generationConfig.responseMimeType: application/json` + `responseJsonSchema`"),
+        gemini=translated(
+            "`generationConfig.responseMimeType: application/json` + `responseJsonSchema` (the schema as is); before "
+            "Gemini 2.5, `responseSchema` (its OpenAPI subset; what it cannot say is a 400)"
+        ),
         converse=refused("to do: Converse `outputConfig`, or a forced tool where a family lacks it"),
     )
     yield row(

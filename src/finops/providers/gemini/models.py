@@ -33,6 +33,12 @@ class ModelFamily:
     """Google Search (and the other built-in tools) beside function declarations in one request: Gemini 3 only,
     and only with the server-side tool invocations circulated (Google's tool-combination guide)."""
 
+    @property
+    def reads_json_schema(self) -> bool:
+        """Structured output as JSON Schema (``responseJsonSchema``): Gemini 2.5 and later; earlier models take
+        only the OpenAPI subset (``responseSchema``)."""
+        return self.thinking != "none"
+
 
 _NO_THINKING = ModelFamily("Gemini before 2.5", "none")
 _UNKNOWN = ModelFamily("an unrecognised Gemini model", "unknown")

@@ -36,6 +36,7 @@ from finops.core.params import CountTokensParams, MessageParams
 from finops.providers.gemini.blocks import BlockAssembler, Event, blocks_from_events
 from finops.providers.gemini.contents import GeminiFileRef, contents, system_instruction
 from finops.providers.gemini.models import ModelFamily, model_family
+from finops.providers.gemini.schema import openapi_schema
 from finops.providers.gemini.thinking import thinking_config
 from finops.providers.gemini.tools import gemini_tools, uses_web_search
 from finops.providers.upstream_errors import UpstreamFault, gateway_error, redact
@@ -257,9 +258,13 @@ def _generation_config(params: Mapping[str, Any], model: str, family: ModelFamil
         config["thinkingConfig"] = thinking
     response_format = output_config.get("format")
     if response_format is not None:
-        # The JSON Schema as is (responseJsonSchema); the answer's text is the JSON.
+        # The answer's text is the JSON. Gemini 2.5 and later take the JSON Schema as is; earlier models only
+        # Gemini's OpenAPI subset (``schema.py``).
         config["responseMimeType"] = "application/json"
-        config["responseJsonSchema"] = response_format["schema"]
+        if family.reads_json_schema:
+            config["responseJsonSchema"] = response_format["schema"]
+        else:
+            config["responseSchema"] = openapi_schema(response_format["schema"], model)
     return config
 
 
