@@ -815,3 +815,38 @@ def test_what_the_subset_cannot_say_is_refused_with_a_pointer_to_gemini_25(schem
     params = body("gemini-1.5-flash", output_config={"format": {"type": "json_schema", "schema": schema}})
     with pytest.raises(InvalidRequestError, match=rf"^output_config\.format\.{where}.*use a Gemini 2\.5 or later"):
         to_generate_request(params)
+
+
+def test_code_execution_streams_as_whole_blocks_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = iter(["srvtoolu_A", "srvtoolu_B"])
+    monkeypatch.setattr("finops.providers.gemini.blocks.new_server_tool_use_id", lambda: next(ids))
+    chunks = [
+        {"candidates": [{"content": {"parts": [{"executableCode": {"language": "PYTHON", "code": "print(2 * 3)"}}]}}]},
+        {"candidates": [{"content": {"parts": [{"codeExecutionResult": {"outcome": "OUTCOME_OK", "output": "6\n"}}]}}]},
+        {
+            "candidates": [{"content": {"parts": [{"text": "It is 6."}]}, "finishReason": "STOP"}],
+            "usageMetadata": {"promptTokenCount": 9, "candidatesTokenCount": 12, "toolUsePromptTokenCount": 2},
+        },
+    ]
+    translator = GenerateStreamTranslator(model="gemini-2.5-flash", message_id="msg_1")
+    events = [event for chunk in chunks for event in translator.feed(chunk)] + translator.finish()
+    result = {"type": "code_execution_result", "stdout": "6\n", "stderr": "", "return_code": 0, "content": []}
+    block_events = [(name, data) for name, data in events if name.startswith("content_block")]
+    assert block_events == [
+        ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {
+            "type": "server_tool_use", "id": "srvtoolu_A", "name": "code_execution", "input": {}}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {
+            "type": "input_json_delta", "partial_json": '{"code":"print(2 * 3)"}'}}),
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        ("content_block_start", {"type": "content_block_start", "index": 1, "content_block": {
+            "type": "code_execution_tool_result", "tool_use_id": "srvtoolu_A", "content": result}}),
+        ("content_block_stop", {"type": "content_block_stop", "index": 1}),
+        ("content_block_start", {"type": "content_block_start", "index": 2, "content_block": {
+            "type": "text", "text": ""}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 2, "delta": {
+            "type": "text_delta", "text": "It is 6."}}),
+        ("content_block_stop", {"type": "content_block_stop", "index": 2}),
+    ]  # fmt: skip
+    assert translator.usage["input_tokens"] == 11 and translator.usage["output_tokens"] == 12
+    final = sdk_final_message(b"".join(encode_sse(name, data) for name, data in events))
+    assert [block.type for block in final.content] == ["server_tool_use", "code_execution_tool_result", "text"]
