@@ -40,7 +40,6 @@ SYSTEM_NOTE_OPEN, SYSTEM_NOTE_CLOSE = "<system-reminder>", "</system-reminder>"
 # Server-tool blocks of an earlier assistant turn that Gemini's own history leaves out: a grounded answer is
 # replayed as its text alone.
 _GROUNDING_HISTORY = frozenset({"web_search_tool_result"})
-_CODE_OUTCOMES = {0: "OUTCOME_OK"}
 
 
 class GeminiFileRef(NamedTuple):
@@ -175,14 +174,21 @@ def _server_tool_use_parts(block: Mapping[str, Any], where: str) -> list[JSON]:
 
 
 def _code_execution_result_part(block: Mapping[str, Any], where: str) -> JSON:
+    """A ``codeExecutionResult`` for an earlier ``code_execution_tool_result``: what the code printed, or why it
+    failed (``blocks.code_execution_result`` maps the other way)."""
     result = block["content"]
-    if not isinstance(result, dict) or result.get("type") != "code_execution_result":
-        kind = result.get("type") if isinstance(result, dict) else None
-        raise InvalidRequestError(f"{where}.content: a code execution result of type {kind!r} cannot go to Gemini")
-    return_code = result["return_code"]
-    output = result["stdout"] if return_code == 0 else (result["stderr"] or result["stdout"])
-    outcome = _CODE_OUTCOMES.get(return_code, "OUTCOME_FAILED")
-    return {"codeExecutionResult": {"outcome": outcome, "output": output}}
+    kind = result.get("type") if isinstance(result, dict) else None
+    if kind == "code_execution_result":
+        return_code = result["return_code"]
+        if return_code == 0:
+            return {"codeExecutionResult": {"outcome": "OUTCOME_OK", "output": result["stdout"]}}
+        output = result["stderr"] or result["stdout"]
+        return {"codeExecutionResult": {"outcome": "OUTCOME_FAILED", "output": output}}
+    if kind == "code_execution_tool_result_error":
+        if result["error_code"] == "execution_time_exceeded":
+            return {"codeExecutionResult": {"outcome": "OUTCOME_DEADLINE_EXCEEDED"}}
+        return {"codeExecutionResult": {"outcome": "OUTCOME_FAILED", "output": result["error_code"]}}
+    raise InvalidRequestError(f"{where}.content: a code execution result of type {kind!r} cannot go to Gemini")
 
 
 def _image_part(source: Mapping[str, Any], where: str, file_refs: Mapping[str, GeminiFileRef]) -> JSON:

@@ -6,12 +6,13 @@ Gemini's only effort knob is how much it thinks, so both Anthropic fields land t
   Anthropic budget is a ceiling, and the model cannot think past its own); ``adaptive`` is the dynamic budget
   (``-1``). ``effort`` caps the budget: low 1,024, medium 8,192, high leaves it (dynamic: the model's own
   default), xhigh and max ask for the model's largest budget.
-* Gemini 3 (``thinkingLevel``): ``effort`` picks the level (low, medium where the model has it, else high, and
-  high for high, xhigh and max); without an effort, ``enabled`` picks it from ``budget_tokens`` (under 8,192
-  low; under 16,384 medium where the model has it; else high) and ``adaptive`` leaves the model's dynamic default.
+* Gemini 3 (``thinkingLevel``, the spec's enum names): ``effort`` picks the level (LOW; MEDIUM where the model
+  has it, else HIGH, never less than asked; HIGH for high, xhigh and max); without an effort, ``enabled`` picks
+  it from ``budget_tokens`` (under 8,192 LOW; under 16,384 MEDIUM where the model has it; else HIGH) and
+  ``adaptive`` leaves the model's dynamic default.
 * ``disabled`` and ``between_tools`` (thinking off; Gemini writes no progress notes between tool calls, so this
   is ``disabled``, as the SDK's own fallback sends it) turn thinking off where the model can, else ask for its
-  least (2.5 Pro's smallest budget, Gemini 3 Pro's ``low``, Gemini 3 Flash's ``minimal``).
+  least (2.5 Pro's smallest budget, Gemini 3 Pro's ``LOW``, Gemini 3 Flash's ``MINIMAL``).
 * Thought summaries come back (``includeThoughts``) for ``enabled`` and ``adaptive`` unless ``display`` is
   ``omitted``: then Gemini still thinks (billed as output) but sends no thought text, so no thinking blocks
   come back. Their one use, continuity, does not need them: Gemini's signatures ride in ``tool_use`` ids.
