@@ -503,13 +503,6 @@ REJECTED_CASES = [
         message_contains="documents by URL are not supported by the openai provider",
     ),
     RejectedCase(
-        id="base64_document_not_pdf",
-        params=anthropic_request(
-            [user([{"type": "document", "source": {"type": "base64", "media_type": "text/csv", "data": "YQ=="}}])]
-        ),
-        message_contains="base64 documents must be application/pdf for the openai provider, got 'text/csv'",
-    ),
-    RejectedCase(
         id="unknown_user_block",
         params=anthropic_request([user([{"type": "container_upload", "file_id": "file_abc"}])]),
         message_contains="content block type 'container_upload' is not supported by the openai provider",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from .rules import Row, ignored, is_true, refused, row, translated
+from .rules import Row, Rule, ignored, is_true, refused, row, translated
 
 TOP = "Top-level fields"
 THINKING = "thinking"
@@ -51,6 +51,29 @@ _GEMINI_URLS = "only a Gemini Files API URI (`fileData`); any other URL is a 400
 _ANTHROPIC_TOOL = "an Anthropic-defined tool; to do: offer it as a custom tool with Anthropic's published schema"
 _SERVER_TOOL = "an Anthropic server tool (Anthropic runs it)"
 
+# -- openai cells shared by several rows -----------------------------------------------------------------------
+
+_OPENAI_SEARCH_RESULT = "a text part: the result's title, source and content (`citations.enabled` is a 400)"
+_OPENAI_WEB_SEARCH = (
+    "`web_search_options` (`user_location` as an approximate location) on OpenAI's search models "
+    "(gpt-4o-search-preview, gpt-4o-mini-search-preview, gpt-5-search-api…), which search once per request; the "
+    "answer's `url_citation`s come back as `server_tool_use` + `web_search_tool_result` and cited text blocks; "
+    "another model is a 400 naming the tool; `allowed_domains`/`blocked_domains` are a 400 (no domain filter)"
+)
+_OPENAI_WEB_SEARCH_HISTORY: Mapping[str, Rule] = {
+    "server_tool_use": translated("a `web_search` call is dropped (its results follow it); other server tools: 400"),
+    "web_search_tool_result": translated("a line of the assistant message naming each page found (title and URL)"),
+}
+
+
+def _openai_client_tool(kind: str) -> Rule:
+    if kind.startswith("computer_"):
+        return refused(
+            "clicking on a screenshot scaled to the display size is a contract trained into Claude; a function "
+            "schema cannot carry it to another model"
+        )
+    return translated("a `function` with Anthropic's published input schema and a description of the tool")
+
 
 def _rows() -> Iterator[Row]:
     # -- top-level fields ------------------------------------------------------------------------------------
@@ -85,7 +108,10 @@ def _rows() -> Iterator[Row]:
     yield row(
         "system",
         TOP,
-        openai=translated("a first `system` message (text blocks joined by newlines)"),
+        openai=translated(
+            "a first `system` message (`developer` on reasoning models, as OpenAI asks from o1 on; text blocks joined "
+            "by newlines)"
+        ),
         gemini=translated("`systemInstruction`"),
         converse=translated("`system` blocks (empty text left out)"),
     )
@@ -158,14 +184,23 @@ def _rows() -> Iterator[Row]:
     yield row(
         "output_config.effort",
         TOP,
-        openai=refused("to do: `reasoning_effort` for reasoning models"),
+        openai=translated(
+            "`reasoning_effort` on reasoning models: the nearest effort the model takes (`max` is `high` on o4-mini, "
+            "`xhigh` on gpt-5.2); a model that does not reason has no effort to set and answers as it always does"
+        ),
         gemini=refused("to do: `thinkingConfig.thinkingLevel` / `thinkingBudget`"),
         converse=refused("to do: the family's reasoning settings"),
     )
     yield row(
         "output_config.format",
         TOP,
-        openai=refused("to do: `response_format` `json_schema` (strict)"),
+        openai=translated(
+            "`response_format` `json_schema` with `strict: true`, the schema rewritten only where every answer still "
+            "validates against it (objects closed, optional properties required, a lone `allOf` merged, `default`/"
+            "`examples` moved into the description); a schema beyond strict mode's subset (`oneOf`, `minLength`, "
+            "`uniqueItems`, a `uri` format, a non-object root…) is sent with `strict: false`: JSON, but its match "
+            "is not guaranteed"
+        ),
         gemini=translated("`generationConfig.responseMimeType: application/json` + `responseJsonSchema`"),
         converse=refused("to do: Converse `outputConfig`, or a forced tool where a family lacks it"),
     )
@@ -196,21 +231,32 @@ def _rows() -> Iterator[Row]:
     yield row(
         "thinking: enabled",
         THINKING,
-        openai=refused("to do: `reasoning_effort` for reasoning models"),
+        openai=translated(
+            "`reasoning_effort` on reasoning models, from `output_config.effort` or else the budget (under 4,096 "
+            "low, 16,384 medium, 65,536 high, else xhigh; OpenAI caps reasoning only by `max_tokens`); no reasoning "
+            "text comes back, its size is `usage.output_tokens_details.thinking_tokens`; a model that does not "
+            "reason is a 400"
+        ),
         gemini=translated("`thinkingConfig.thinkingBudget` = `budget_tokens`, `includeThoughts`"),
         converse=refused("to do: the family's reasoning settings"),
     )
     yield row(
         "thinking: adaptive",
         THINKING,
-        openai=refused("to do: `reasoning_effort` for reasoning models"),
+        openai=translated(
+            "`reasoning_effort` from `output_config.effort` on reasoning models, else the model's default; a model "
+            "that does not reason answers without reasoning (the model decides)"
+        ),
         gemini=translated("`thinkingConfig.thinkingBudget: -1` (dynamic), `includeThoughts`"),
         converse=refused("to do: the family's reasoning settings"),
     )
     yield row(
         "thinking: disabled",
         THINKING,
-        openai=ignored("no reasoning is asked for and none is returned (reasoning models reason unseen, as always)"),
+        openai=translated(
+            "the model's least `reasoning_effort` on reasoning models (`none`, `minimal` on gpt-5, `low` on o-series, "
+            "which cannot stop reasoning); nothing on other models"
+        ),
         gemini=translated("`thinkingBudget: 0` on models that can stop thinking; others return no thoughts"),
         converse=ignored("no reasoning is asked for and none is returned"),
     )
@@ -226,7 +272,7 @@ def _rows() -> Iterator[Row]:
         THINKING,
         active=lambda value: value == "omitted",
         when='`"omitted"`',
-        openai=refused(),
+        openai=ignored("Chat Completions never returns reasoning text, so it is always omitted"),
         gemini=refused("Gemini returns thought summaries; to do: leave out `includeThoughts`"),
         converse=refused(),
     )
@@ -291,6 +337,7 @@ def _rows() -> Iterator[Row]:
         "role: system",
         ROLES,
         everywhere=(refused("to do: system instructions inside the conversation")),
+        openai=translated("a `system` message in place (`developer` on reasoning models)"),
     )
 
     yield from _block_rows()
@@ -339,7 +386,12 @@ def _block_rows() -> Iterator[Row]:
             gemini=translated("`inlineData`, text parts, or `fileData`"),
             converse=translated("a `document` block (bytes)"),
         )
-        yield row(f"{turn} turn: search_result", section, everywhere=(refused("to do: search results as text")))
+        yield row(
+            f"{turn} turn: search_result",
+            section,
+            everywhere=(refused("to do: search results as text")),
+            openai=translated(_OPENAI_SEARCH_RESULT) if user else None,
+        )
         yield row(
             f"{turn} turn: thinking",
             section,
@@ -383,7 +435,8 @@ def _block_rows() -> Iterator[Row]:
             "text_editor_code_execution_tool_result",
             "tool_search_tool_result",
         ):
-            yield row(f"{turn} turn: {kind}", section, everywhere=(refused(_SERVER_BLOCK)))
+            openai = _OPENAI_WEB_SEARCH_HISTORY.get(kind) if not user else None
+            yield row(f"{turn} turn: {kind}", section, everywhere=(refused(_SERVER_BLOCK)), openai=openai)
         yield row(
             f"{turn} turn: container_upload",
             section,
@@ -392,7 +445,8 @@ def _block_rows() -> Iterator[Row]:
 
 
 def _field_rows() -> Iterator[Row]:
-    for block in ("text", "image", "document", "tool_use", "tool_result"):
+    blocks = ("text", "image", "document", "tool_use", "tool_result")
+    for block in (*blocks, "search_result", "server_tool_use", "web_search_tool_result"):
         yield row(
             f"{block}.cache_control",
             BLOCK_FIELDS,
@@ -418,23 +472,32 @@ def _field_rows() -> Iterator[Row]:
     yield row(
         "document.context",
         BLOCK_FIELDS,
-        openai=refused("to do: send it as text beside the document"),
+        openai=translated('a text part before the document: "Document context: …"'),
         gemini=refused("to do: send it as text beside the document"),
         converse=translated("`document.context`"),
     )
     yield row(
         "document.title",
         BLOCK_FIELDS,
-        openai=refused("only a base64 PDF's filename carries it today; to do: send it as text beside the document"),
+        openai=translated('a text part before the document: "Document title: …" (and a base64 PDF\'s filename)'),
         gemini=refused("to do: send it as text beside the document"),
         converse=translated("the document's `name` (letters, digits, spaces, `-()[]`; made unique)"),
     )
+    for block in ("tool_use", "server_tool_use", "web_search_tool_result"):
+        yield row(
+            f"{block}.caller",
+            BLOCK_FIELDS,
+            active=lambda value: isinstance(value, dict) and value.get("type") != "direct",
+            when="not `direct`",
+            everywhere=(refused(_CODE_EXECUTION)),
+        )
     yield row(
-        "tool_use.caller",
+        "search_result.citations",
         BLOCK_FIELDS,
-        active=lambda value: isinstance(value, dict) and value.get("type") != "direct",
-        when="not `direct`",
-        everywhere=(refused(_CODE_EXECUTION)),
+        active=lambda value: isinstance(value, dict) and value.get("enabled") is True,
+        when="`{enabled: true}`",
+        everywhere=refused("to do: search result citations"),
+        openai=refused("OpenAI cites no search results; leave citations off to send the result as text"),
     )
     for block in ("tool_use", "tool_result"):
         yield row(f"{block}.toolset_name", BLOCK_FIELDS, everywhere=(refused(_TOOLSETS)))
@@ -538,6 +601,7 @@ def _source_rows() -> Iterator[Row]:
         "tool_result content: search_result",
         NESTED_BLOCKS,
         everywhere=(refused("to do: search results as text")),
+        openai=translated(_OPENAI_SEARCH_RESULT),
     )
     yield row("tool_result content: tool_reference", NESTED_BLOCKS, everywhere=(refused("belongs to tool search")))
     yield row("tool_result content: browser_state", NESTED_BLOCKS, everywhere=(refused(_TOOLSETS)))
@@ -602,11 +666,17 @@ def _tool_rows() -> Iterator[Row]:
         converse=translated("a `toolSpec`"),
     )
     for kind in _ANTHROPIC_TOOLS:
-        yield row(f"tool: {kind}", TOOLS, everywhere=(refused(_ANTHROPIC_TOOL)))
+        yield row(f"tool: {kind}", TOOLS, everywhere=(refused(_ANTHROPIC_TOOL)), openai=_openai_client_tool(kind))
     for kind in _TOOLSET_TOOLS:
         yield row(f"tool: {kind}", TOOLS, everywhere=refused(f"{_TOOLSETS} (the caller runs the actions)"))
     for kind, todo in _SERVER_TOOLS.items():
-        yield row(f"tool: {kind}", TOOLS, everywhere=(refused(f"{_SERVER_TOOL}; {todo}" if todo else _SERVER_TOOL)))
+        openai = translated(_OPENAI_WEB_SEARCH) if kind.startswith("web_search_") else None
+        yield row(
+            f"tool: {kind}",
+            TOOLS,
+            everywhere=(refused(f"{_SERVER_TOOL}; {todo}" if todo else _SERVER_TOOL)),
+            openai=openai,
+        )
 
     yield row(
         "tool.description",
@@ -654,6 +724,7 @@ def _tool_rows() -> Iterator[Row]:
         "tool.input_examples",
         TOOL_FIELDS,
         everywhere=(refused("to do: add the examples to the tool's description")),
+        openai=translated('appended to `function.description` under "Examples of input:", one JSON object a line'),
     )
 
 
