@@ -70,12 +70,20 @@ def block_stop(index: int) -> Event:
     return "content_block_stop", {"type": "content_block_stop", "index": index}
 
 
+_USAGE_DETAILS = ("output_tokens_details", "server_tool_use")
+"""Parts of a final usage that ``message_delta`` carries beside the four counts when the answer has them
+(reasoning tokens, server tool requests), as Anthropic's own ``message_delta.usage`` does."""
+
+
 def message_end(*, stop_reason: str | None, stop_sequence: str | None, usage: JSON) -> list[Event]:
-    """``message_delta`` (stop reason and the final usage, all four counts) followed by ``message_stop``."""
+    """``message_delta`` (stop reason and the final usage: all four counts, and the reasoning and server tool
+    details where ``usage`` has them) followed by ``message_stop``."""
+    delta_usage = {key: usage.get(key, 0) for key in USAGE_KEYS}
+    delta_usage.update({key: usage[key] for key in _USAGE_DETAILS if usage.get(key) is not None})
     delta = {
         "type": "message_delta",
         "delta": {"stop_reason": stop_reason, "stop_sequence": stop_sequence},
-        "usage": {key: usage.get(key, 0) for key in USAGE_KEYS},
+        "usage": delta_usage,
     }
     return [("message_delta", delta), ("message_stop", {"type": "message_stop"})]
 

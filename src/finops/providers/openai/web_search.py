@@ -25,6 +25,7 @@ from finops.providers.openai.capabilities import is_search_model
 JSON = dict[str, Any]
 
 WEB_SEARCH_TOOL_PREFIX = "web_search_"
+_CLAIM_LEAD = ".,;:!?)"
 _CITED_TEXT_LIMIT = 150  # Anthropic's cited_text never exceeds 150 characters
 _LOCATION_FIELDS = ("city", "region", "country", "timezone")
 _UNSUPPORTED_FIELDS = {
@@ -89,7 +90,9 @@ def search_blocks(text: str, annotations: Sequence[Mapping[str, Any]], *, tool_u
         index += len(group)
         if end <= start:
             continue  # a second annotation on text already cut off: its source is listed above
-        claim = text[start : min(citation[0] for citation in group)].strip() or text[start:end].strip()
+        # The words before the link, without the punctuation that closed the previous cited sentence.
+        claim = text[start : min(citation[0] for citation in group)].strip().lstrip(_CLAIM_LEAD).strip()
+        claim = claim or text[start:end].strip()
         blocks.append(
             {
                 "type": "text",
