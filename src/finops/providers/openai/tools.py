@@ -33,10 +33,12 @@ def chat_tools(tools: Sequence[Mapping[str, Any]], tool_choice: Mapping[str, Any
     ``web_search_options``)."""
     body: JSON = {}
     functions: list[JSON] = []
+    searches: set[str] = set()
     for index, tool in enumerate(tools):
         where = f"tools.{index}"
         if is_web_search_tool(tool):
             body["web_search_options"] = web_search_options(tool, where, model)
+            searches.add(str(tool.get("name")))
         else:
             functions.append({"type": "function", "function": _function(tool, where)})
     if not functions:
@@ -44,7 +46,7 @@ def chat_tools(tools: Sequence[Mapping[str, Any]], tool_choice: Mapping[str, Any
     body["tools"] = functions
     # OpenAI rejects tool_choice / parallel_tool_calls without tools, so both live under this branch.
     if tool_choice:
-        body["tool_choice"] = _tool_choice(tool_choice, {tool["function"]["name"] for tool in functions})
+        body["tool_choice"] = _tool_choice(tool_choice, searches)
         if tool_choice.get("disable_parallel_tool_use"):
             body["parallel_tool_calls"] = False
     return body
@@ -76,14 +78,14 @@ def _described(description: str, examples: Any) -> str:
     return "\n".join([description, "", _EXAMPLES_HEADING, *lines] if description else [_EXAMPLES_HEADING, *lines])
 
 
-def _tool_choice(tool_choice: Mapping[str, Any], functions: set[str]) -> str | JSON:
+def _tool_choice(tool_choice: Mapping[str, Any], searches: set[str]) -> str | JSON:
     kind = tool_choice.get("type")
     if kind == "tool":
         name = tool_choice["name"]
-        if name not in functions:
+        if name in searches:
             raise InvalidRequestError(
-                f"tool_choice.name: {name!r} is not a function tool on the openai provider; a search model searches "
-                "on every request, so web search needs no tool_choice"
+                f"tool_choice.name: {name!r} cannot be forced on the openai provider beside function tools; a search "
+                "model searches on every request, so web search needs no tool_choice"
             )
         return {"type": "function", "function": {"name": name}}
     if isinstance(kind, str) and kind in _TOOL_CHOICES:
