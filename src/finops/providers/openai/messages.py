@@ -17,16 +17,30 @@ A block the field policy lets through but that has no Chat Completions form here
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import orjson
 
 from finops.core.errors import InvalidRequestError
-from finops.core.params import MessageParams, TextBlockParam
+from finops.core.params import (
+    ContentBlockParam,
+    DocumentBlockParam,
+    ImageBlockParam,
+    MessageParams,
+    SearchResultBlockParam,
+    TextBlockParam,
+    ToolResultBlockParam,
+    ToolResultContentBlockParam,
+    ToolUseBlockParam,
+)
+from finops.core.params.blocks import ContentSourceBlockParam
+from finops.core.params.server_blocks import WebSearchToolResultBlockParam
 
 JSON = dict[str, Any]
 InstructionsRole = Literal["system", "developer"]
+UserBlock = ContentBlockParam | ToolResultContentBlockParam | ContentSourceBlockParam
+"""A block in a user turn, a tool result or a document built from blocks."""
 
 # Anthropic's own turns are concatenated segments of one reply (citations split them), so they rejoin with
 # nothing in between; system blocks and tool-result blocks are separate pieces of text, so a newline.
@@ -69,7 +83,7 @@ def _system_text(content: str | list[TextBlockParam]) -> str:
 # -- user turns -------------------------------------------------------------------------------------------------
 
 
-def _user_turn(content: str | list[Any], where: str) -> list[JSON]:
+def _user_turn(content: str | list[ContentBlockParam], where: str) -> list[JSON]:
     """One user turn can become several messages: tool results first, then whatever the user added."""
     if isinstance(content, str):
         return [{"role": "user", "content": content}]
@@ -92,20 +106,19 @@ def _user_turn(content: str | list[Any], where: str) -> list[JSON]:
     return tool_messages
 
 
-def _user_block(block: Mapping[str, Any], where: str) -> list[JSON]:
-    kind = block["type"]
-    if kind == "text":
+def _user_block(block: UserBlock, where: str) -> list[JSON]:
+    if block["type"] == "text":
         return [{"type": "text", "text": block["text"]}]
-    if kind == "image":
+    if block["type"] == "image":
         return [_image(block, where)]
-    if kind == "document":
+    if block["type"] == "document":
         return _document(block, where)
-    if kind == "search_result":
+    if block["type"] == "search_result":
         return [{"type": "text", "text": _search_result_text(block, where)}]
-    raise InvalidRequestError(f"{where}: content block type {kind!r} is not supported by the openai provider")
+    raise InvalidRequestError(f"{where}: content block type {block['type']!r} is not supported by the openai provider")
 
 
-def _image(block: Mapping[str, Any], where: str) -> JSON:
+def _image(block: ImageBlockParam, where: str) -> JSON:
     source = block["source"]
     if source["type"] == "base64":
         url = f"data:{source['media_type']};base64,{source['data']}"
@@ -116,7 +129,7 @@ def _image(block: Mapping[str, Any], where: str) -> JSON:
     return {"type": "image_url", "image_url": {"url": url}}
 
 
-def _document(block: Mapping[str, Any], where: str) -> list[JSON]:
+def _document(block: DocumentBlockParam, where: str) -> list[JSON]:
     # Chat Completions has no place for a document's title or context: they travel as text just before it.
     about = [f"Document title: {block['title']}"] if block.get("title") else []
     if block.get("context"):
@@ -125,10 +138,9 @@ def _document(block: Mapping[str, Any], where: str) -> list[JSON]:
     return heading + _document_parts(block, where)
 
 
-def _document_parts(block: Mapping[str, Any], where: str) -> list[JSON]:
+def _document_parts(block: DocumentBlockParam, where: str) -> list[JSON]:
     source = block["source"]
-    kind = source["type"]
-    if kind == "base64":
+    if source["type"] == "base64":
         media_type = source.get("media_type")
         if media_type != "application/pdf":
             raise InvalidRequestError(
@@ -138,9 +150,9 @@ def _document_parts(block: Mapping[str, Any], where: str) -> list[JSON]:
         filename = block.get("title") or "document.pdf"
         file_data = f"data:application/pdf;base64,{source['data']}"
         return [{"type": "file", "file": {"filename": filename, "file_data": file_data}}]
-    if kind == "text":
+    if source["type"] == "text":
         return [{"type": "text", "text": source["data"]}]
-    if kind == "content":
+    if source["type"] == "content":
         inner = source["content"]
         if isinstance(inner, str):
             return [{"type": "text", "text": inner}]
@@ -148,18 +160,18 @@ def _document_parts(block: Mapping[str, Any], where: str) -> list[JSON]:
         for index, inner_block in enumerate(inner):
             parts.extend(_user_block(inner_block, f"{where}.source.content.{index}"))
         return parts
-    if kind == "url":
+    if source["type"] == "url":
         raise InvalidRequestError(
             f"{where}: documents by URL are not supported by the openai provider; "
             "send the PDF inline as a base64 source"
         )
-    if kind == "file":
+    if source["type"] == "file":
         # The core has already swapped the caller's gateway file ID for OpenAI's own ``file-...`` ID.
         return [{"type": "file", "file": {"file_id": source["file_id"]}}]
     raise _unsupported_source("document", source, where)
 
 
-def _search_result_text(block: Mapping[str, Any], where: str) -> str:
+def _search_result_text(block: SearchResultBlockParam, where: str) -> str:
     if (block.get("citations") or {}).get("enabled"):
         raise InvalidRequestError(
             f"{where}.citations: not supported by provider 'openai'; OpenAI cites no search results "
@@ -170,7 +182,7 @@ def _search_result_text(block: Mapping[str, Any], where: str) -> str:
     return _BLOCK_TEXT_SEPARATOR.join(lines)
 
 
-def _unsupported_source(kind: str, source: Mapping[str, Any], where: str) -> InvalidRequestError:
+def _unsupported_source(kind: str, source: Mapping[str, object], where: str) -> InvalidRequestError:
     # Chat Completions takes uploaded files only as ``file`` parts (documents); images must travel inline.
     if source.get("type") == "file":
         return InvalidRequestError(
@@ -183,7 +195,7 @@ def _unsupported_source(kind: str, source: Mapping[str, Any], where: str) -> Inv
     )
 
 
-def _tool_result(block: Mapping[str, Any], where: str) -> tuple[JSON, list[JSON]]:
+def _tool_result(block: ToolResultBlockParam, where: str) -> tuple[JSON, list[JSON]]:
     """A ``role: tool`` message plus the media parts that must move to the following user message."""
     content = block.get("content")
     texts: list[str] = []
@@ -206,27 +218,26 @@ def _tool_result(block: Mapping[str, Any], where: str) -> tuple[JSON, list[JSON]
 # -- assistant turns --------------------------------------------------------------------------------------------
 
 
-def _assistant_turn(content: str | list[Any], where: str) -> JSON | None:
+def _assistant_turn(content: str | list[ContentBlockParam], where: str) -> JSON | None:
     if isinstance(content, str):
         return {"role": "assistant", "content": content}
     texts: list[str] = []
     tool_calls: list[JSON] = []
     for index, block in enumerate(content):
-        kind = block["type"]
-        if kind == "text":
+        if block["type"] == "text":
             texts.append(block["text"])
-        elif kind == "tool_use":
+        elif block["type"] == "tool_use":
             tool_calls.append(_tool_call(block))
-        elif kind == "server_tool_use" and block.get("name") == "web_search":
+        elif block["type"] == "server_tool_use" and block["name"] == "web_search":
             continue  # the search's results follow it, and they are what the model needs
-        elif kind == "web_search_tool_result":
-            texts.append(_search_results_text(block["content"]))
-        elif kind in _DROPPED_ASSISTANT_BLOCKS:
+        elif block["type"] == "web_search_tool_result":
+            texts.append(_search_results_text(block))
+        elif block["type"] in _DROPPED_ASSISTANT_BLOCKS:
             continue  # Anthropic thinking signatures mean nothing to OpenAI, which keeps its own reasoning hidden
         else:
             raise InvalidRequestError(
-                f"{where}.content.{index}: content block type {kind!r} is not supported in assistant turns by the "
-                "openai provider"
+                f"{where}.content.{index}: content block type {block['type']!r} is not supported in assistant turns "
+                "by the openai provider"
             )
     if not texts and not tool_calls:
         # A turn of only thinking has nothing OpenAI can read, and an empty assistant message is refused.
@@ -237,14 +248,15 @@ def _assistant_turn(content: str | list[Any], where: str) -> JSON | None:
     return message
 
 
-def _search_results_text(content: Iterable[Mapping[str, Any]] | Mapping[str, Any]) -> str:
-    if isinstance(content, Mapping):
-        return f"(Web search failed: {content.get('error_code')}.)\n\n"
-    pages = [f"- {result.get('title') or result['url']} ({result['url']})" for result in content]
+def _search_results_text(block: WebSearchToolResultBlockParam) -> str:
+    content = block["content"]
+    if not isinstance(content, list):
+        return f"(Web search failed: {content['error_code']}.)\n\n"
+    pages = [f"- {result['title'] or result['url']} ({result['url']})" for result in content]
     return "Web search results:\n" + "\n".join(pages) + "\n\n" if pages else "(Web search found nothing.)\n\n"
 
 
-def _tool_call(block: Mapping[str, Any]) -> JSON:
+def _tool_call(block: ToolUseBlockParam) -> JSON:
     return {
         "id": block["id"],
         "type": "function",
