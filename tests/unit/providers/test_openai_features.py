@@ -13,6 +13,7 @@ import pytest
 from finops.core.errors import InvalidRequestError
 from finops.core.params import parse_message_params
 from finops.providers.openai.anthropic_tools import CLIENT_TOOLS
+from finops.providers.openai.batch_lines import from_batch_output_line, to_batch_line
 from finops.providers.openai.stream import ChatStreamTranslator
 from finops.providers.openai.translate import from_chat_response, to_chat_request
 from finops.providers.sse import encode_sse
@@ -606,3 +607,29 @@ def test_search_results_travel_as_text_in_user_turns_and_tool_results() -> None:
     messages = to_chat_request(params)["messages"]
     assert messages[0] == {"role": "user", "content": [{"type": "text", "text": SEARCH_RESULT_TEXT}]}
     assert messages[2] == {"role": "tool", "tool_call_id": "toolu_1", "content": SEARCH_RESULT_TEXT}
+
+
+# -- batches use the same translator ------------------------------------------------------------------------------
+
+
+def test_a_batch_line_carries_the_same_mappings_and_its_result_the_same_usage() -> None:
+    params = request(
+        "o4-mini",
+        [system("Be exact."), user("What is 17 * 23?")],
+        thinking=enabled(2048),
+        output_config={"format": {"type": "json_schema", "schema": CLOSED_OBJECT}},
+    )
+    line = to_batch_line("req-1", params)
+    assert line["body"] == to_chat_request(params)
+    assert line["body"]["reasoning_effort"] == "low" and line["body"]["response_format"]["json_schema"]["strict"]
+    assert line["body"]["messages"][0] == {"role": "developer", "content": "Be exact."}
+
+    usage = {"prompt_tokens": 30, "completion_tokens": 50, "completion_tokens_details": {"reasoning_tokens": 30}}
+    output = {
+        "custom_id": "req-1",
+        "response": {"status_code": 200, "body": chat_completion('{"a":"391"}', usage=usage)},
+    }
+    result = from_batch_output_line(output)["result"]
+    assert result["type"] == "succeeded"
+    assert result["message"]["content"] == [{"type": "text", "text": '{"a":"391"}'}]
+    assert result["message"]["usage"]["output_tokens_details"] == {"thinking_tokens": 30}
