@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from finops.core.providers import ProviderName
+
+# ``finops serve --demo`` keeps its ledger here unless the config names a database; ``finops usage|keys --demo``
+# read it from the same place.
+DEMO_DATABASE_URL = "sqlite+aiosqlite:///finops-demo.db"
 
 
 class ConfigError(Exception):
@@ -32,6 +36,17 @@ class ServerSettings(_Section):
     max_message_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
     max_batch_bytes: int = Field(default=256 * 1024 * 1024, gt=0)
     max_file_bytes: int = Field(default=500 * 1024 * 1024, gt=0)
+    workers: int | Literal["auto"] = 1
+    """Serving processes sharing the port (``auto``: one per CPU); ``finops serve --workers`` overrides it."""
+    drain_seconds: float = Field(default=30.0, ge=0)
+    """On SIGTERM, how long open requests (streams) may run on while new ones are refused with 503."""
+
+    @field_validator("workers")
+    @classmethod
+    def _positive_workers(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and value < 1:
+            raise ValueError("must be at least 1 (or auto)")
+        return value
 
     @field_validator("public_url")
     @classmethod
@@ -82,12 +97,23 @@ class GovernanceSettings(_Section):
     """How often unfinished batches are checked so their cost can be recorded once they end."""
 
 
+class ConsoleSettings(_Section):
+    """The web console under ``/ui`` (sign-in with ``governance.admin_key`` or a virtual key)."""
+
+    enabled: bool = False
+    session_hours: float = Field(default=12.0, gt=0)
+    """A console session ends this long after sign-in (or at sign-out, or when its key is revoked)."""
+    login_attempts_per_minute: int = Field(default=10, gt=0)
+    """Failed sign-ins allowed per client address and minute before the form answers 429."""
+
+
 class Settings(_Section):
     server: ServerSettings = ServerSettings()
     database: DatabaseSettings = DatabaseSettings()
     redis: RedisSettings = RedisSettings()
     providers: dict[ProviderName, ProviderSettings] = Field(default_factory=dict)
     governance: GovernanceSettings = GovernanceSettings()
+    console: ConsoleSettings = ConsoleSettings()
 
 
 def _resolve_env(value: Any, path: str, environ: dict[str, str]) -> Any:

@@ -5,9 +5,10 @@ or Redis counters); ledger rows are written behind the request by ``UsageLedger`
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -73,17 +74,17 @@ class Governance:
         self.cache.invalidate(key_id)
         self.spend.forget(key_id)
 
-    async def start(self, batches: EndedBatchResults | None = None) -> None:
-        """Start the ledger writer and, given where batch results come from, the batch cost reconciler."""
+    async def start(self, batches: EndedBatchResults | None = None) -> BatchReconciler | None:
+        """Start the ledger writer and, given where batch results come from, build the batch cost reconciler. Its
+        polling (``run_once``) is the caller's to schedule: it runs as a leased background job
+        (``finops.governance.background``) in one process among all sharing the database."""
         self.ledger.start()
         if batches is not None:
             interval = self.settings.reconcile_interval_seconds
             self._reconciler = BatchReconciler(self.usage, batches, self.batch_recorded, interval=interval)
-            self._reconciler.start()
+        return self._reconciler
 
     async def stop(self) -> None:
-        if self._reconciler is not None:
-            await self._reconciler.stop()
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
         await self.ledger.stop()
@@ -162,26 +163,26 @@ class Governance:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    def record(self, admission: Admission, usage: JSON | None, request_id: str | None) -> None:
+    def record(self, admission: Admission, usage: JSON | None, request_id: str | None, *, status: int = 200) -> None:
         """Price the request and queue its ledger row; nothing here waits on I/O."""
         tokens = TokenUsage.from_anthropic(usage)
         cost = pricing.cost(admission.provider, admission.model, tokens)
         principal = admission.principal
+        elapsed = time.monotonic() - admission.started
         self.metrics.observe_usage(
             admission.provider,
             admission.model,
             principal.key_name,
             tokens,
             cost,
-            time.monotonic() - admission.started,
+            elapsed,
         )
         if principal.key_id and cost is not None:
             self.spend.add(principal.key_id, cost, queued=True)
         if admission.key is not None and admission.key.tpm is not None and tokens.total:
             self._later(self.counters.add(f"{admission.key.id}:tpm", tokens.total))
-        self.ledger.record(
-            usage_row(principal, admission.provider, admission.model, tokens, cost, request_id=request_id)
-        )
+        row = usage_row(principal, admission.provider, admission.model, tokens, cost, request_id=request_id)
+        self.ledger.record(replace(row, latency_ms=round(elapsed * 1000), status=status))
 
     def failed(self, admission: Admission, exc: GatewayError) -> None:
         self.metrics.observe_error(admission.provider, exc.error_type)
@@ -200,11 +201,11 @@ class Governance:
         except GatewayError as exc:
             self.failed(admission, exc)
             raise
-        # Priced two turns of the event loop later: the answer is rendered in this turn and its bytes written at the
-        # start of the next (finops.serving), so it does not wait for the pricing, metrics and ledger row (~20 µs).
-        # A request arriving meanwhile starts its handler after these callbacks, so its budget check sees this spend.
+        # Priced two turns of the event loop later, after the answer's bytes are handed to the transport, so it does
+        # not wait for the pricing, metrics and ledger row (~20 µs). A request arriving meanwhile starts its handler
+        # after these callbacks, so its budget check sees this spend.
         loop = asyncio.get_running_loop()
-        loop.call_soon(loop.call_soon, self.record, admission, result.usage, request_id)
+        loop.call_soon(loop.call_soon, functools.partial(self.record, admission, result.usage, request_id))
         return result
 
     async def metered_stream(
@@ -219,20 +220,23 @@ class Governance:
         client): the frames themselves are never re-read."""
         admission = await self.admit(principal, provider, model)
         stream: MessageStream | None = None
+        status = 200
         try:
             stream = await open_stream()
             async for frame in stream:
                 yield frame
         except GatewayError as exc:
+            status = exc.status_code  # the stream failed after usage was known: the row says so
             self.failed(admission, exc)
             raise
         finally:
             if stream is not None:
                 await stream.aclose()
                 if stream.error is not None:
+                    status = stream.error.status_code  # the stream failed after it began: the row says so
                     self.failed(admission, stream.error)
                 if stream.usage is not None:
-                    self.record(admission, stream.usage, request_id)
+                    self.record(admission, stream.usage, request_id, status=status)
 
     # Admin ------------------------------------------------------------------------------------------------------
 
