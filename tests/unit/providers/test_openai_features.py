@@ -633,3 +633,17 @@ def test_a_batch_line_carries_the_same_mappings_and_its_result_the_same_usage() 
     assert result["type"] == "succeeded"
     assert result["message"]["content"] == [{"type": "text", "text": '{"a":"391"}'}]
     assert result["message"]["usage"]["output_tokens_details"] == {"thinking_tokens": 30}
+
+
+def test_a_search_models_refusal_is_plain_text_streamed_or_not() -> None:
+    usage = {"prompt_tokens": 10, "completion_tokens": 5, "prompt_tokens_details": {"cached_tokens": 0}}
+    chunks = [chunk({"role": "assistant", "refusal": "I can't "}), chunk({"refusal": "help."}), chunk({}, "stop")]
+    final = sdk_final_message(
+        streamed(ChatStreamTranslator(model=SEARCH_MODEL, searching=True), [*chunks, usage_chunk(usage)])
+    )
+    completion = chat_completion("", usage=usage)
+    completion["choices"][0]["message"].update(content=None, refusal="I can't help.")
+    message = from_chat_response(completion, model=SEARCH_MODEL)
+    assert message["content"] == [{"type": "text", "text": "I can't help."}] and message["stop_reason"] == "refusal"
+    assert [(block.type, block.text) for block in final.content] == [("text", "I can't help.")]
+    assert final.stop_reason == "refusal"

@@ -153,6 +153,9 @@ class ChatStreamTranslator:
         if self._searching:
             self._held_text.append(text)
             return []
+        return self._emit_text(text)
+
+    def _emit_text(self, text: str) -> list[Event]:
         events: list[Event] = []
         if self._open_block != "text":
             events.extend(self._close_block())
@@ -163,9 +166,8 @@ class ChatStreamTranslator:
     def _search_answer(self) -> list[Event]:
         """The held-back answer of a search model, as the blocks the non-streamed answer has."""
         text = "".join(self._held_text)
-        if self._refused:
-            self._searching = False
-            return self._text(text) if text else []
+        if self._refused:  # a refusal is no search answer, as in the non-streamed one
+            return self._emit_text(text) if text else []
         events: list[Event] = []
         for block in search_blocks(text, self._annotations, tool_use_id=new_server_tool_use_id()):
             events.extend(self._close_block())
