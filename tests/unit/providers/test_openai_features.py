@@ -647,3 +647,13 @@ def test_a_search_models_refusal_is_plain_text_streamed_or_not() -> None:
     assert message["content"] == [{"type": "text", "text": "I can't help."}] and message["stop_reason"] == "refusal"
     assert [(block.type, block.text) for block in final.content] == [("text", "I can't help.")]
     assert final.stop_reason == "refusal"
+
+
+def test_a_search_result_in_an_assistant_turn_is_part_of_its_text() -> None:
+    params = request(
+        messages=[user("Docs?"), assistant([SEARCH_RESULT, {"type": "text", "text": "See above."}]), user("Ok")]
+    )
+    assert to_chat_request(params)["messages"][1] == {
+        "role": "assistant",
+        "content": SEARCH_RESULT_TEXT + "\n\nSee above.",
+    }

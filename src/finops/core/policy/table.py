@@ -299,7 +299,7 @@ def _rows() -> Iterator[Row]:
     yield row(
         "thinking: between_tools",
         THINKING,
-        openai=refused("to do: `reasoning_effort` for reasoning models"),
+        openai=refused("OpenAI's reasoning models reason before every answer; no setting limits it to tool turns"),
         gemini=refused("to do: `thinkingConfig`"),
         converse=refused("to do: the family's reasoning settings"),
     )
@@ -429,7 +429,7 @@ def _block_rows() -> Iterator[Row]:
         yield row(
             f"{turn} turn: search_result",
             section,
-            openai=translated(_OPENAI_SEARCH_RESULT) if user else refused("to do: search results as text"),
+            openai=translated(_OPENAI_SEARCH_RESULT if user else f"{_OPENAI_SEARCH_RESULT}, in the assistant message"),
             gemini=refused("to do: search results as text"),
             converse=translated(_SEARCH_RESULT_TEXT),
         )

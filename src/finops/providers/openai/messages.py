@@ -10,7 +10,7 @@
 - An assistant turn becomes one assistant message: its text and its tool calls. Earlier reasoning (``thinking``,
   ``redacted_thinking``) is dropped (OpenAI keeps its own hidden, Anthropic drops it from the context too); an
   earlier web search's ``server_tool_use`` is dropped and its results become a line of text naming each page,
-  which is what the model needs of them (their encrypted content is Anthropic's).
+  which is what the model needs of them (their encrypted content is Anthropic's); a search result is text there too.
 
 A block the field policy lets through but that has no Chat Completions form here raises ``InvalidRequestError``.
 """
@@ -232,6 +232,8 @@ def _assistant_turn(content: str | list[ContentBlockParam], where: str) -> JSON 
             continue  # the search's results follow it, and they are what the model needs
         elif block["type"] == "web_search_tool_result":
             texts.append(_search_results_text(block))
+        elif block["type"] == "search_result":
+            texts.append(_search_result_text(block, f"{where}.content.{index}") + "\n\n")
         elif block["type"] in _DROPPED_ASSISTANT_BLOCKS:
             continue  # Anthropic thinking signatures mean nothing to OpenAI, which keeps its own reasoning hidden
         else:
