@@ -54,6 +54,7 @@ _TRANSLATABLE_BLOCKS = frozenset(
         "search_result",
         "server_tool_use",
         "web_search_tool_result",
+        "code_execution_tool_result",
     }
 )
 """Blocks whose fields and sources matter: every other kind is judged whole (refused or passed on)."""

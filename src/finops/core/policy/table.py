@@ -85,6 +85,59 @@ def _openai_client_tool(kind: str) -> Rule:
     return translated("a `function` with Anthropic's published input schema and a description of the tool")
 
 
+# -- Gemini's server tools and Anthropic's client tools (providers/gemini/tools.py, grounding.py, contents.py) -----
+
+_GEMINI_SEARCH = translated(
+    "`googleSearch` grounding: `server_tool_use` + `web_search_tool_result` per query, text `citations` "
+    "(`web_search_result_location`), `usage.server_tool_use.web_search_requests`; `allowed_domains`, "
+    "`blocked_domains` and `user_location` are a 400 (Google Search takes none), `max_uses` cannot be enforced; "
+    "not beside function tools (a 400)"
+)
+_GEMINI_FETCH = refused(
+    "Gemini's `url_context` reads a page but returns neither its content nor a document, which "
+    "`web_fetch_tool_result` must carry"
+)
+_GEMINI_BASH_EXECUTION = refused(
+    "this version runs bash and edits files; Gemini's `codeExecution` runs Python only: use code_execution_20250522"
+)
+_GEMINI_SERVER_TOOLS: Mapping[str, Rule] = {
+    **dict.fromkeys(("web_search_20250305", "web_search_20260209", "web_search_20260318"), _GEMINI_SEARCH),
+    **dict.fromkeys(
+        ("web_fetch_20250910", "web_fetch_20260209", "web_fetch_20260309", "web_fetch_20260318"), _GEMINI_FETCH
+    ),
+    "code_execution_20250522": translated(
+        "`codeExecution` (Python): `executableCode` / `codeExecutionResult` parts become `server_tool_use` "
+        "`code_execution` + `code_execution_tool_result`; not beside function tools (a 400)"
+    ),
+    **dict.fromkeys(
+        ("code_execution_20250825", "code_execution_20260120", "code_execution_20260521"), _GEMINI_BASH_EXECUTION
+    ),
+}
+_GEMINI_SERVER_HISTORY: Mapping[str, Rule] = {
+    "server_tool_use": translated(
+        "`code_execution`: an `executableCode` part; `web_search`: left out, as Gemini's own history of a "
+        "grounded answer holds only its text; other tools: a 400 from the translator"
+    ),
+    "web_search_tool_result": translated("left out, as Gemini's own history of a grounded answer holds only its text"),
+    "code_execution_tool_result": translated("a `codeExecutionResult` part (stdout, or stderr when it failed)"),
+}
+_GEMINI_CLIENT_TOOLS = frozenset(
+    {
+        "bash_20250124",
+        "bash_20241022",
+        "text_editor_20250124",
+        "text_editor_20250429",
+        "text_editor_20250728",
+        "text_editor_20241022",
+        "memory_20250818",
+    }
+)
+_GEMINI_CLIENT_TOOL = translated(
+    "a `functionDeclaration` with the input schema Anthropic documents for it, under its name; the client runs it"
+)
+_GEMINI_COMPUTER = "a screenshot-driven tool Gemini was not trained to drive; Gemini's own `computerUse` differs"
+
+
 def _rows() -> Iterator[Row]:
     # -- top-level fields ------------------------------------------------------------------------------------
     yield row(
@@ -199,7 +252,11 @@ def _rows() -> Iterator[Row]:
             "`reasoning_effort` on reasoning models: the nearest effort the model takes (`max` is `high` on o4-mini, "
             "`xhigh` on gpt-5.2); a model that does not reason has no effort to set and answers as it always does"
         ),
-        gemini=refused("to do: `thinkingConfig.thinkingLevel` / `thinkingBudget`"),
+        gemini=translated(
+            "`thinkingConfig`: Gemini 3 `thinkingLevel` (low; medium where the model has it, else high; high for "
+            "high, xhigh, max), Gemini 2.5 a `thinkingBudget` ceiling (low 1,024, medium 8,192, high the dynamic "
+            "default, xhigh/max the model's largest); a 400 on models before 2.5, which cannot think"
+        ),
         converse=ignored("these models have one effort level: the answer is the same at every level"),
         nova=translated(
             "with `thinking`, Nova 2's `maxReasoningEffort` (`xhigh` and `max` are `high`); without, Nova has one "
@@ -220,7 +277,10 @@ def _rows() -> Iterator[Row]:
             "`uniqueItems`, a `uri` format, a non-object root…) is sent with `strict: false`: JSON, but its match "
             "is not guaranteed"
         ),
-        gemini=translated("`generationConfig.responseMimeType: application/json` + `responseJsonSchema`"),
+        gemini=translated(
+            "`generationConfig.responseMimeType: application/json` + `responseJsonSchema` (the schema as is); before "
+            "Gemini 2.5, `responseSchema` (its OpenAPI subset; what it cannot say is a 400)"
+        ),
         converse=translated("`outputConfig.textFormat` (`json_schema`, the schema as a JSON string)"),
         nova=translated(
             "Nova has no `textFormat`: a forced tool `json_answer` whose input schema is the schema; its input "
@@ -263,7 +323,11 @@ def _rows() -> Iterator[Row]:
             "text comes back, its size is `usage.output_tokens_details.thinking_tokens`; a model that does not "
             "reason is a 400"
         ),
-        gemini=translated("`thinkingConfig.thinkingBudget` = `budget_tokens`, `includeThoughts`"),
+        gemini=translated(
+            "`includeThoughts`; Gemini 2.5 `thinkingBudget` = `budget_tokens` clamped to the model's range, Gemini 3 "
+            "a `thinkingLevel` (under 8,192 low, under 16,384 medium where the model has it, else high); a 400 on "
+            "models before 2.5"
+        ),
         converse=refused(_CANNOT_REASON),
         nova=translated(
             "Nova 2: `reasoningConfig` with `maxReasoningEffort` from the budget (under 4k low, under 16k medium, "
@@ -278,7 +342,10 @@ def _rows() -> Iterator[Row]:
             "`reasoning_effort` from `output_config.effort` on reasoning models, else the model's default; a model "
             "that does not reason answers without reasoning (the model decides)"
         ),
-        gemini=translated("`thinkingConfig.thinkingBudget: -1` (dynamic), `includeThoughts`"),
+        gemini=translated(
+            "`includeThoughts`; Gemini 2.5 `thinkingBudget: -1` (dynamic), Gemini 3 its dynamic default level; a 400 "
+            "on models before 2.5"
+        ),
         converse=ignored(_ADAPTIVE_NO_THINKING),
         nova=translated(
             "Nova 2: `reasoningConfig`, `maxReasoningEffort` from `output_config.effort` (default high); Nova 1 "
@@ -293,14 +360,19 @@ def _rows() -> Iterator[Row]:
             "the model's least `reasoning_effort` on reasoning models (`none`, `minimal` on gpt-5, `low` on o-series, "
             "which cannot stop reasoning); nothing on other models"
         ),
-        gemini=translated("`thinkingBudget: 0` on models that can stop thinking; others return no thoughts"),
+        gemini=translated(
+            "`thinkingBudget: 0`; the least thinking where a model cannot stop (2.5 Pro budget 128, Gemini 3 Pro "
+            "`LOW`, Gemini 3 Flash `MINIMAL`); no thoughts are returned"
+        ),
         converse=ignored("no reasoning is asked for and none is returned"),
     )
     yield row(
         "thinking: between_tools",
         THINKING,
         openai=refused("OpenAI's reasoning models reason before every answer; no setting limits it to tool turns"),
-        gemini=refused("to do: `thinkingConfig`"),
+        gemini=translated(
+            "as `disabled` (Gemini writes no progress notes between tool calls), as the SDK's fallback sends it"
+        ),
         converse=refused("to do: the family's reasoning settings"),
     )
     yield row(
@@ -309,7 +381,10 @@ def _rows() -> Iterator[Row]:
         active=lambda value: value == "omitted",
         when='`"omitted"`',
         openai=ignored("Chat Completions never returns reasoning text, so it is always omitted"),
-        gemini=refused("Gemini returns thought summaries; to do: leave out `includeThoughts`"),
+        gemini=translated(
+            "`includeThoughts` left out: Gemini thinks (billed, `thinking_tokens`) and sends no thought text, so no "
+            "thinking blocks come back; the signatures continuity needs ride in `tool_use` ids"
+        ),
         converse=translated("thinking blocks come back with empty text (the reasoning still happens and is billed)"),
     )
 
@@ -373,7 +448,11 @@ def _rows() -> Iterator[Row]:
         "role: system",
         ROLES,
         openai=translated("a `system` message in place (`developer` on reasoning models)"),
-        gemini=refused("to do: system instructions inside the conversation"),
+        gemini=translated(
+            "before the first user or assistant turn: joins `systemInstruction`; later: a user-turn text part in "
+            "`<system-reminder>` tags where it stands (the prompt's beginning, which implicit caching reuses, "
+            "stays the same)"
+        ),
         converse=translated(
             "a Converse `system` message in place (botocore's `ConversationRole` lists `system`); turns of one "
             "role around it merge, the system message following them"
@@ -430,7 +509,7 @@ def _block_rows() -> Iterator[Row]:
             f"{turn} turn: search_result",
             section,
             openai=translated(_OPENAI_SEARCH_RESULT if user else f"{_OPENAI_SEARCH_RESULT}, in the assistant message"),
-            gemini=refused("to do: search results as text"),
+            gemini=translated("a text part (title, source, text); `citations.enabled` is a 400"),
             converse=translated(_SEARCH_RESULT_TEXT),
         )
         yield row(
@@ -476,8 +555,15 @@ def _block_rows() -> Iterator[Row]:
             "text_editor_code_execution_tool_result",
             "tool_search_tool_result",
         ):
-            openai = _OPENAI_WEB_SEARCH_HISTORY.get(kind) if not user else None
-            yield row(f"{turn} turn: {kind}", section, everywhere=(refused(_SERVER_BLOCK)), openai=openai)
+            openai_rule = _OPENAI_WEB_SEARCH_HISTORY.get(kind) if not user else None
+            gemini_rule = _GEMINI_SERVER_HISTORY.get(kind) if not user else None
+            yield row(
+                f"{turn} turn: {kind}",
+                section,
+                everywhere=refused(_SERVER_BLOCK),
+                openai=openai_rule,
+                gemini=gemini_rule,
+            )
         yield row(
             f"{turn} turn: container_upload",
             section,
@@ -495,28 +581,37 @@ def _field_rows() -> Iterator[Row]:
             converse=ignored(_NO_CACHING),
             nova=translated(_CACHE_POINT),
         )
-    for block in ("server_tool_use", "web_search_tool_result"):
-        yield row(
-            f"{block}.cache_control",
-            BLOCK_FIELDS,
-            everywhere=refused(_SERVER_BLOCK),
-            openai=ignored(_AUTO_CACHE),
-        )
     yield row(
         "search_result.cache_control",
         BLOCK_FIELDS,
         openai=ignored(_AUTO_CACHE),
-        gemini=refused(_NO_SEARCH_RESULTS),
+        gemini=ignored(_AUTO_CACHE),
         converse=ignored(_NO_CACHING),
         nova=translated(_CACHE_POINT),
     )
+    for block in ("server_tool_use", "web_search_tool_result", "code_execution_tool_result"):
+        yield row(
+            f"{block}.cache_control",
+            BLOCK_FIELDS,
+            everywhere=refused(_SERVER_BLOCK),
+            openai=ignored(_AUTO_CACHE) if block != "code_execution_tool_result" else None,
+            gemini=ignored(_AUTO_CACHE),
+        )
+    for block in ("server_tool_use", "web_search_tool_result"):
+        yield row(
+            f"{block}.caller",
+            BLOCK_FIELDS,
+            active=lambda value: isinstance(value, dict) and value.get("type") != "direct",
+            when="not `direct`",
+            everywhere=refused(_CODE_EXECUTION),
+        )
     yield row(
         "search_result.citations",
         BLOCK_FIELDS,
         active=lambda value: isinstance(value, dict) and value.get("enabled") is True,
         when="`{enabled: true}`",
         openai=refused("OpenAI cites no search results; leave citations off to send the result as text"),
-        gemini=refused(_NO_SEARCH_RESULTS),
+        gemini=refused("Gemini cites no search results a client passes in"),
         converse=refused("sent as text, a search result cannot be cited"),
     )
     yield row("text.citations", BLOCK_FIELDS, everywhere=(ignored(_CITED_ANSWER)))
@@ -542,24 +637,23 @@ def _field_rows() -> Iterator[Row]:
         "document.context",
         BLOCK_FIELDS,
         openai=translated('a text part before the document: "Document context: …"'),
-        gemini=refused("to do: send it as text beside the document"),
+        gemini=translated("a text part just before the document"),
         converse=translated("`document.context`"),
     )
     yield row(
         "document.title",
         BLOCK_FIELDS,
         openai=translated('a text part before the document: "Document title: …" (and a base64 PDF\'s filename)'),
-        gemini=refused("to do: send it as text beside the document"),
+        gemini=translated("a text part just before the document"),
         converse=translated("the document's `name` (letters, digits, spaces, `-()[]`; made unique)"),
     )
-    for block in ("tool_use", "server_tool_use", "web_search_tool_result"):
-        yield row(
-            f"{block}.caller",
-            BLOCK_FIELDS,
-            active=lambda value: isinstance(value, dict) and value.get("type") != "direct",
-            when="not `direct`",
-            everywhere=(refused(_CODE_EXECUTION)),
-        )
+    yield row(
+        "tool_use.caller",
+        BLOCK_FIELDS,
+        active=lambda value: isinstance(value, dict) and value.get("type") != "direct",
+        when="not `direct`",
+        everywhere=(refused(_CODE_EXECUTION)),
+    )
     for block in ("tool_use", "tool_result"):
         yield row(f"{block}.toolset_name", BLOCK_FIELDS, everywhere=(refused(_TOOLSETS)))
     yield row(
@@ -662,7 +756,7 @@ def _source_rows() -> Iterator[Row]:
         "tool_result content: search_result",
         NESTED_BLOCKS,
         openai=translated(_OPENAI_SEARCH_RESULT),
-        gemini=refused("to do: search results as text"),
+        gemini=translated("text of `functionResponse.response.content` (title, source, text)"),
         converse=translated(_SEARCH_RESULT_TEXT),
     )
     yield row("tool_result content: tool_reference", NESTED_BLOCKS, everywhere=(refused("belongs to tool search")))
@@ -728,16 +822,21 @@ def _tool_rows() -> Iterator[Row]:
         converse=translated("a `toolSpec`"),
     )
     for kind in _ANTHROPIC_TOOLS:
-        yield row(f"tool: {kind}", TOOLS, everywhere=(refused(_ANTHROPIC_TOOL)), openai=_openai_client_tool(kind))
-    for kind in _TOOLSET_TOOLS:
-        yield row(f"tool: {kind}", TOOLS, everywhere=refused(f"{_TOOLSETS} (the caller runs the actions)"))
-    for kind, todo in _SERVER_TOOLS.items():
-        openai = translated(_OPENAI_WEB_SEARCH) if kind.startswith("web_search_") else None
+        gemini_rule = _GEMINI_CLIENT_TOOL if kind in _GEMINI_CLIENT_TOOLS else refused(_GEMINI_COMPUTER)
         yield row(
             f"tool: {kind}",
             TOOLS,
-            everywhere=(refused(f"{_SERVER_TOOL}; {todo}" if todo else _SERVER_TOOL)),
-            openai=openai,
+            everywhere=refused(_ANTHROPIC_TOOL),
+            openai=_openai_client_tool(kind),
+            gemini=gemini_rule,
+        )
+    for kind in _TOOLSET_TOOLS:
+        yield row(f"tool: {kind}", TOOLS, everywhere=refused(f"{_TOOLSETS} (the caller runs the actions)"))
+    for kind, todo in _SERVER_TOOLS.items():
+        rule = refused(f"{_SERVER_TOOL}; {todo}" if todo else _SERVER_TOOL)
+        openai_rule = translated(_OPENAI_WEB_SEARCH) if kind.startswith("web_search_") else rule
+        yield row(
+            f"tool: {kind}", TOOLS, everywhere=rule, openai=openai_rule, gemini=_GEMINI_SERVER_TOOLS.get(kind, rule)
         )
 
     yield row(
@@ -787,7 +886,7 @@ def _tool_rows() -> Iterator[Row]:
         "tool.input_examples",
         TOOL_FIELDS,
         openai=translated('appended to `function.description` under "Examples of input:", one JSON object a line'),
-        gemini=refused("to do: add the examples to the tool's description"),
+        gemini=translated("appended to the `description` as JSON lines"),
         converse=translated("appended to `toolSpec.description`, one JSON example a line"),
     )
 
