@@ -333,7 +333,7 @@ def test_rejected_gateway_key_is_a_500_that_leaks_nothing(sqlite_url: str) -> No
         with running_gateway(providers, sqlite_url) as base:
             for body in (params(), params(stream=True)):
                 response = httpx.post(f"{base}/anthropic/v1/messages", headers=KEY, json=body)
-                assert_envelope(response, 500, "api_error", "rejected the gateway's credentials")
+                assert_envelope(response, 500, "api_error", "the gateway's gemini credentials were rejected")
                 assert UPSTREAM_KEY not in response.text and "caller-key-a" not in response.text
 
 

@@ -20,8 +20,12 @@ from finops.emulators.openai.app import create_app as openai_emulator_app
 from finops.providers.openai import batch_plan
 from finops.providers.openai.batch_lines import to_batch_line
 from finops.providers.openai.batch_status import merge_status
-from finops.providers.openai.sse import relay_chat_stream
+from finops.providers.openai.sse import chat_events
 from finops.providers.openai.stream import ChatStreamTranslator
+from finops.providers.openai.translate import openai_fault
+from finops.providers.relay import relay_events
+from finops.providers.sse import Event
+from finops.providers.upstream_errors import ErrorPolicy
 from tests.support.anthropic_api import assert_envelope, results_of, wait_ended
 from tests.support.emulator import EmulatorHandle
 from tests.support.gateway import running_gateway
@@ -107,9 +111,9 @@ def test_streaming_event_sequence(openai_gateway: str) -> None:
     ) as response:
         assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
         events = [line.removeprefix("event: ") for line in response.iter_lines() if line.startswith("event: ")]
-    assert events[0] == "message_start" and events[-2:] == ["message_delta", "message_stop"]
-    assert events[1] == "content_block_start" and events[-3] == "content_block_stop"
-    assert set(events[2:-3]) == {"content_block_delta"}
+    assert events[:3] == ["message_start", "ping", "content_block_start"]  # the ping where Anthropic sends it
+    assert events[-3:] == ["content_block_stop", "message_delta", "message_stop"]
+    assert set(events[3:-3]) == {"content_block_delta"}
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
@@ -477,22 +481,25 @@ def test_rejected_gateway_credentials_are_a_500_and_do_not_leak(tmp_path: Path) 
         with running_gateway(providers, f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}") as base:
             for stream in (False, True):
                 response = httpx.post(f"{base}/anthropic/v1/messages", headers=KEY, json=params(stream=stream))
-                assert_envelope(response, 500, "api_error", "rejected the gateway's credentials")
+                assert_envelope(response, 500, "api_error", "the gateway's openai credentials were rejected")
                 assert UPSTREAM_KEY[:12] not in response.text and "sk-" not in response.text
 
 
 # -- mid-stream errors (the emulator cannot fail half-way, so the relay is fed directly) -----------------
 
 
-async def _lines(*lines: str) -> AsyncGenerator[str, None]:
-    for line in lines:
-        yield line
+async def _body(*events: str) -> AsyncGenerator[bytes, None]:
+    for event in events:
+        yield event.encode() + b"\n\n"
 
 
-def _relay(*lines: str) -> list[bytes]:
+def _relay(*events: str) -> list[bytes]:
+    async def source() -> AsyncGenerator[Event, None]:
+        async for event in chat_events(_body(*events), ChatStreamTranslator(model=MODEL)):
+            yield event
+
     async def collect() -> list[bytes]:
-        translator = ChatStreamTranslator(model=MODEL)
-        return [frame async for frame in relay_chat_stream(_lines(*lines), translator)]
+        return [frame async for frame in relay_events(ErrorPolicy("openai", [], openai_fault), source())]
 
     return asyncio.run(collect())
 
@@ -503,7 +510,7 @@ def _chunk(content: str) -> str:
 
 def test_error_after_the_first_frame_becomes_an_error_event() -> None:
     error = {"error": {"message": "server overloaded", "type": "server_error"}}
-    frames = _relay(_chunk("Hel"), "", "data: " + orjson.dumps(error).decode())
+    frames = _relay(_chunk("Hel"), "data: " + orjson.dumps(error).decode())
     assert frames[-1].startswith(b"event: error\n")
     assert b"server overloaded" in frames[-1] and b"message_stop" not in b"".join(frames)
 

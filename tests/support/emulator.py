@@ -23,3 +23,9 @@ class EmulatorHandle:
     def fail_next(self, status: int, *, count: int = 1, path_prefix: str = "", delay_seconds: float = 0.0) -> None:
         spec = {"status": status, "count": count, "path_prefix": path_prefix, "delay_seconds": delay_seconds}
         httpx.post(f"{self.base_url}/_emulator/faults", json=spec).raise_for_status()
+
+    def cut_next(self, after_bytes: int, *, mode: str = "reset", path_prefix: str = "") -> None:
+        """The next matching answer stops after ``after_bytes`` body bytes: the connection drops (``reset``) or
+        the body ends cleanly (``end``)."""
+        spec = {"status": 0, "count": 1, "path_prefix": path_prefix, "cut_after_bytes": after_bytes, "cut": mode}
+        httpx.post(f"{self.base_url}/_emulator/faults", json=spec).raise_for_status()

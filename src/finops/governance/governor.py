@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from finops.config import Settings
 from finops.core.errors import GatewayError, PermissionDeniedError, RateLimitError
-from finops.core.types import JSON, Principal
+from finops.core.types import JSON, MessageResult, MessageStream, Principal
 from finops.governance import pricing
 from finops.governance.auth import KeyCache, VirtualKeyAuthenticator
 from finops.governance.keys import KeyAdmin
@@ -28,8 +28,6 @@ from finops.governance.ratelimit import counters_for
 from finops.governance.reconciler import BatchReconciler, EndedBatchResults
 from finops.governance.reports import usage_report
 from finops.governance.spend import SpendTracker
-from finops.governance.sse_usage import SSEUsage
-from finops.providers.base import CallContext
 from finops.store.keys import KeyRepository, VirtualKeyRecord
 from finops.store.usage import PendingBatch, UsageRepository, UsageRow
 
@@ -189,44 +187,52 @@ class Governance:
         self.metrics.observe_error(admission.provider, exc.error_type)
 
     async def metered(
-        self, principal: Principal, provider: str, model: str, ctx: CallContext, call: Callable[[], Awaitable[JSON]]
-    ) -> JSON:
+        self,
+        principal: Principal,
+        provider: str,
+        model: str,
+        request_id: str,
+        call: Callable[[], Awaitable[MessageResult]],
+    ) -> MessageResult:
         admission = await self.admit(principal, provider, model)
         try:
-            message = await call()
+            result = await call()
         except GatewayError as exc:
             self.failed(admission, exc)
             raise
         # Priced two turns of the event loop later: the answer is rendered in this turn and its bytes written at the
         # start of the next (finops.serving), so it does not wait for the pricing, metrics and ledger row (~20 µs).
         # A request arriving meanwhile starts its handler after these callbacks, so its budget check sees this spend.
-        usage = message.get("usage") if isinstance(message, dict) else None
         loop = asyncio.get_running_loop()
-        loop.call_soon(loop.call_soon, self.record, admission, usage, ctx.request_id)
-        return message
+        loop.call_soon(loop.call_soon, self.record, admission, result.usage, request_id)
+        return result
 
     async def metered_stream(
         self,
         principal: Principal,
         provider: str,
         model: str,
-        ctx: CallContext,
-        open_stream: Callable[[], AsyncIterator[bytes]],
+        request_id: str,
+        open_stream: Callable[[], Awaitable[MessageStream]],
     ) -> AsyncIterator[bytes]:
-        """The stream, priced from its final usage when it ends (or is abandoned by the client)."""
+        """The stream's frames, priced from the usage the stream reports when it ends (or is abandoned by the
+        client): the frames themselves are never re-read."""
         admission = await self.admit(principal, provider, model)
-        sniffer = SSEUsage()
+        stream: MessageStream | None = None
         try:
-            async for chunk in open_stream():
-                sniffer.feed(chunk)
-                yield chunk
+            stream = await open_stream()
+            async for frame in stream:
+                yield frame
         except GatewayError as exc:
             self.failed(admission, exc)
             raise
         finally:
-            usage = ctx.usage or sniffer.usage
-            if usage:
-                self.record(admission, usage, ctx.request_id)
+            if stream is not None:
+                await stream.aclose()
+                if stream.error is not None:
+                    self.failed(admission, stream.error)
+                if stream.usage is not None:
+                    self.record(admission, stream.usage, request_id)
 
     # Admin ------------------------------------------------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 The gateway speaks Anthropic's dialect (``finops.core.types``): an adapter receives Anthropic-shaped request
 bodies and returns Anthropic-shaped answers, translating to and from its provider's native API with the pure
 functions in its ``translate.py`` / ``stream.py``. Adapters own their upstream HTTP client, auth and error
-mapping (upstream failures become ``finops.core.errors`` classes, never raw upstream bodies).
+mapping (upstream failures become ``finops.core.errors`` classes through ``upstream_errors``, never raw upstream
+bodies). Every streamed answer goes through ``relay``, which owns the stream's error rule and its usage.
 
 An adapter that cannot do something (Bedrock has no inline batches or files) says so in ``capabilities`` and
 the core refuses the call before anything is stored or sent.
@@ -14,10 +15,27 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, BinaryIO, Literal, Protocol
+from typing import Literal, Protocol
+
+from finops.core.types import JSON, CallContext, FileRef, FileUpload, MessageResult, MessageStream
+
+__all__ = [
+    "JSON",
+    "BatchRef",
+    "BatchStatus",
+    "CallContext",
+    "Capabilities",
+    "Download",
+    "FileRef",
+    "FileUpload",
+    "MessageResult",
+    "MessageStream",
+    "Provider",
+    "UpstreamBatch",
+    "UpstreamFile",
+]
 
 ProcessingStatus = Literal["in_progress", "canceling", "ended"]
-JSON = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -26,40 +44,6 @@ class Capabilities:
     batches: bool = True
     refusal: str = ""
     """Message for a refused files/batches call (why, and what to use instead)."""
-
-
-@dataclass(frozen=True)
-class FileRef:
-    """A file a Messages body references, by the upstream's own ID (the core has already rewritten it)."""
-
-    upstream_id: str
-    mime_type: str
-
-
-@dataclass
-class CallContext:
-    """Per-call facts an adapter may need; ``usage`` is filled by adapters once a stream's usage is known."""
-
-    request_id: str
-    anthropic_beta: str | None = None
-    anthropic_version: str | None = None
-    usage: JSON | None = None
-    model: str | None = None
-    files: dict[str, FileRef] = field(default_factory=dict)
-    """Files the body references, keyed by upstream ID (Gemini needs their MIME types to build ``fileData``)."""
-    raw_body: bytes | None = None
-    """The client's body exactly as sent, when the gateway did not change it (lets passthrough skip a dump)."""
-
-
-@dataclass(frozen=True)
-class FileUpload:
-    """An upload spooled by the API layer (to disk past 1 MB); adapters stream it upstream from ``file``."""
-
-    file: BinaryIO
-    filename: str
-    content_type: str
-    size_bytes: int
-    purpose: str | None = None
 
 
 @dataclass(frozen=True)
@@ -117,10 +101,11 @@ class Provider(Protocol):
     async def aclose(self) -> None: ...
 
     # Messages
-    async def create_message(self, body: JSON, ctx: CallContext) -> JSON: ...
-    def stream_message(self, body: JSON, ctx: CallContext) -> AsyncIterator[bytes]:
-        """Anthropic SSE frames (``event: ...\\ndata: ...\\n\\n``), relayed as they arrive. Errors before the
-        first frame raise; errors after it are sent as an ``event: error`` frame."""
+    async def create_message(self, body: JSON, ctx: CallContext) -> MessageResult: ...
+    def stream_message(self, body: JSON, ctx: CallContext) -> MessageStream:
+        """Anthropic SSE frames (``event: ...\\ndata: ...\\n\\n``), relayed as they arrive by
+        ``finops.providers.relay`` (nothing is sent upstream before the first iteration). Errors before the first
+        frame raise; errors after it are sent as an ``event: error`` frame; ``usage`` is set as frames go out."""
         ...
 
     async def count_tokens(self, body: JSON, ctx: CallContext) -> JSON: ...

@@ -5,26 +5,18 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import re
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import httpx
 
 from finops.config import ProviderSettings
-from finops.core.errors import (
-    GatewayError,
-    UpstreamError,
-    UpstreamTimeoutError,
-    UpstreamUnavailableError,
-    error_for_status,
-)
+from finops.core.errors import GatewayError
 from finops.providers.client import UpstreamClient
 from finops.providers.pool import POOL_WAITED
+from finops.providers.upstream_errors import broke_off, timed_out, unreachable
 
 UpstreamErrorMapper = Callable[[httpx.Response, bytes], GatewayError]
 """Turns a non-2xx upstream response (and its body) into the gateway error to raise."""
-
-_KEY_LIKE = re.compile(r"(sk-[A-Za-z0-9_\-]{8,}|AIza[0-9A-Za-z_\-]{20,}|AKIA[0-9A-Z]{16}|ASIA[0-9A-Z]{16})")
 
 
 def build_client(settings: ProviderSettings, base_url: str, headers: dict[str, str] | None = None) -> UpstreamClient:
@@ -38,41 +30,17 @@ def build_client(settings: ProviderSettings, base_url: str, headers: dict[str, s
     )
 
 
-def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """Remove the given secrets and anything shaped like a provider key from text bound for a caller."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "[redacted]")
-    return _KEY_LIKE.sub("[redacted]", text)
-
-
-def upstream_error(
-    provider: str,
-    status: int,
-    message: str,
-    *,
-    secrets: Iterable[str | None] = (),
-    headers: dict[str, str] | None = None,
-) -> GatewayError:
-    """The gateway error for an upstream's non-2xx answer, its message scrubbed of secrets.
-
-    A 401 from the upstream means the *gateway's* credentials were refused: telling the caller
-    "authentication_error" would send them hunting for a problem with their own key, so it is a 500.
-    """
-    if status == 401:
-        return UpstreamError(f"the {provider} upstream rejected the gateway's credentials; check its configuration")
-    return error_for_status(status)(redact(message, secrets), headers=headers)
-
-
 @contextlib.contextmanager
 def transport_errors(provider: str) -> Iterator[None]:
-    """Connection-level failures as gateway errors; the message names the provider, never its address."""
+    """Connection-level failures as gateway errors (``upstream_errors`` words them)."""
     try:
         yield
     except httpx.TimeoutException as exc:
-        raise UpstreamTimeoutError(f"the {provider} upstream did not answer in time") from exc
+        raise timed_out(provider) from exc
+    except (httpx.ConnectError, httpx.ProxyError, httpx.UnsupportedProtocol) as exc:
+        raise unreachable(provider) from exc
     except httpx.TransportError as exc:
-        raise UpstreamUnavailableError(f"the {provider} upstream could not be reached") from exc
+        raise broke_off(provider) from exc
 
 
 _pool_waits: collections.Counter[str] = collections.Counter()

@@ -1,4 +1,4 @@
-"""Small governance parts: SSE usage capture, budget periods, local rate counters, the write-behind ledger and
+"""Small governance parts: budget periods, local rate counters, the write-behind ledger and
 the batch lease."""
 
 from __future__ import annotations
@@ -9,38 +9,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import orjson
-
 from finops.governance.ledger import UsageLedger
 from finops.governance.metrics import GatewayMetrics
 from finops.governance.ratelimit import MemoryCounters
 from finops.governance.spend import SpendTracker, period_start
-from finops.governance.sse_usage import SSEUsage
 from finops.store import Store
 from finops.store.usage import PendingBatch, UsageRepository, UsageRow
-
-
-def _frame(event: str, data: dict) -> bytes:
-    return b"event: " + event.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
-
-
-def test_sse_usage_survives_frames_split_anywhere() -> None:
-    stream = b"".join(
-        [
-            _frame(
-                "message_start",
-                {"type": "message_start", "message": {"usage": {"input_tokens": 12, "output_tokens": 1}}},
-            ),
-            _frame("content_block_delta", {"type": "content_block_delta", "delta": {"text": "hi"}}),
-            _frame("message_delta", {"type": "message_delta", "usage": {"output_tokens": 34}}),
-            _frame("message_stop", {"type": "message_stop"}),
-        ]
-    )
-    for size in (1, 7, 64, len(stream)):
-        sniffer = SSEUsage()
-        for start in range(0, len(stream), size):
-            sniffer.feed(stream[start : start + size])
-        assert sniffer.usage == {"input_tokens": 12, "output_tokens": 34}
 
 
 def test_budget_periods() -> None:

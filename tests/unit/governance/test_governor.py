@@ -41,3 +41,53 @@ def test_unknown_model_is_recorded_unpriced(tmp_path: Path) -> None:
     assert by_model["claude-3-sonnet-20240229"]["unpriced_requests"] == 0
     assert unpriced == 1
     assert abs(cost - (1000 * 3 + 100 * 15) / 1e6) < 1e-12
+
+
+class _Stream:
+    """A ``MessageStream`` whose usage grows as frames go out, as the relay's does."""
+
+    def __init__(self, frames: list[tuple[bytes, dict[str, int]]]) -> None:
+        self.usage: dict[str, int] | None = None
+        self.error = None
+        self.closed = False
+        self._frames = frames
+
+    def __aiter__(self) -> _Stream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if not self._frames:
+            raise StopAsyncIteration
+        frame, self.usage = self._frames.pop(0)
+        return frame
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+def test_a_stream_is_priced_from_the_usage_it_reports_even_when_abandoned(tmp_path: Path) -> None:
+    start = {"input_tokens": 1000, "output_tokens": 1}
+    stream = _Stream([(b"message_start", start), (b"delta", {**start, "output_tokens": 50}), (b"stop", start)])
+
+    async def run() -> list[dict]:
+        settings = parse_settings({"database": {"url": f"sqlite+aiosqlite:///{tmp_path / 'gov.db'}"}})
+        store = await Store.open(settings.database.url)
+        governance = Governance(settings, store.engine)
+        await governance.start()
+
+        async def open_stream() -> _Stream:
+            return stream
+
+        frames = governance.metered_stream(
+            Principal(owner="anon:abc"), "anthropic", "claude-3-sonnet-20240229", "req_1", open_stream
+        )
+        assert [await anext(frames), await anext(frames)] == [b"message_start", b"delta"]
+        await frames.aclose()  # the client went away
+        await governance.stop()
+        rows = await governance.usage.report("model", None, None)
+        await store.close()
+        return rows
+
+    [row] = asyncio.run(run())
+    assert (row["requests"], row["input_tokens"], row["output_tokens"]) == (1, 1000, 50)
+    assert stream.closed

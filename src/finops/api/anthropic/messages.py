@@ -21,13 +21,12 @@ async def create_message(request: Request) -> Response:
     provider = provider_of(request)
     raw = await read_body(request, services.settings.server.max_message_bytes)
     body = parse_json(raw)
-    ctx = call_context(request)
-    ctx.raw_body = raw
+    ctx = call_context(request, raw_body=raw)
     if isinstance(body, dict) and body.get("stream"):
         frames = services.messages.stream(principal, provider, body, ctx)
         return await streamed(frames, "text/event-stream", _SSE_HEADERS)
-    message = await services.messages.create(principal, provider, body, ctx)
-    return json_response(message)
+    result = await services.messages.create(principal, provider, body, ctx)
+    return json_response(result.message)
 
 
 async def count_tokens(request: Request) -> Response:

@@ -12,7 +12,7 @@ from starlette.types import Message
 
 from finops.core.errors import InvalidRequestError, RequestTooLargeError
 from finops.core.routing import provider_from_header
-from finops.providers.base import CallContext
+from finops.core.types import CallContext
 
 from .errors import request_id_of
 
@@ -115,11 +115,13 @@ def provider_of(request: Request) -> str:
     return provider_from_header(request.headers.get("x-model-provider"))
 
 
-def call_context(request: Request) -> CallContext:
+def call_context(request: Request, *, raw_body: bytes | None = None) -> CallContext:
+    """The call's inputs from its headers; ``raw_body`` is the body exactly as received, when it was read whole."""
     return CallContext(
         request_id=request_id_of(request) or "",
         anthropic_beta=request.headers.get("anthropic-beta"),
         anthropic_version=request.headers.get("anthropic-version"),
+        raw_body=raw_body,
     )
 
 

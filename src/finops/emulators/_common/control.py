@@ -7,7 +7,9 @@ never get there) and to inject upstream failures (429, 5xx, slow answers) withou
 - ``POST /_emulator/reset``    -> forget the request log, any pending faults and the model's prompt caches
 - ``POST /_emulator/faults``   -> ``{"status": 429, "count": 1, "path_prefix": "/v1", "delay_seconds": 0}``:
   the next ``count`` matching requests answer ``status`` in the provider's own error shape (or, with
-  ``delay_seconds``, are held that long first).
+  ``delay_seconds``, are held that long first). With ``"cut_after_bytes": N`` (and status 0) they are answered
+  normally but their body stops after N bytes: ``"cut": "reset"`` drops the connection there (the client
+  sees an incomplete chunked body), ``"cut": "end"`` ends the body cleanly as if nothing more was coming.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ class Fault:
     remaining: int
     path_prefix: str = ""
     delay_seconds: float = 0.0
+    cut_after_bytes: int | None = None
+    cut: str = "reset"
 
 
 @dataclass
@@ -76,6 +80,8 @@ class EmulatorControl:
                 body, headers = self.render_error(fault.status)
                 await _send_bytes(send, fault.status, body, headers)
                 return
+            if fault.cut_after_bytes is not None:
+                send = _cutting(send, fault.cut_after_bytes, reset=fault.cut == "reset")
         await self.app(scope, receive, send)
 
     async def _control(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -96,11 +102,38 @@ class EmulatorControl:
                     remaining=int(spec.get("count", 1)),
                     path_prefix=str(spec.get("path_prefix", "")),
                     delay_seconds=float(spec.get("delay_seconds", 0.0)),
+                    cut_after_bytes=spec.get("cut_after_bytes"),
+                    cut=str(spec.get("cut", "reset")),
                 )
             )
             await _send_json(send, 200, {"ok": True})
         else:
             await _send_json(send, 404, {"error": "unknown emulator control route"})
+
+
+def _cutting(send: Any, limit: int, *, reset: bool) -> Any:
+    """``send`` for a response body that stops after ``limit`` bytes (see ``cut_after_bytes``)."""
+    remaining: int | None = limit
+
+    async def cut_send(message: dict[str, Any]) -> None:
+        nonlocal remaining
+        if message["type"] != "http.response.body":
+            await send(message)
+            return
+        if remaining is None:
+            return  # already cut: whatever the app still sends goes nowhere
+        body = message.get("body", b"")
+        if len(body) < remaining:
+            remaining -= len(body)
+            await send(message)
+            return
+        await send({"type": "http.response.body", "body": body[:remaining], "more_body": True})
+        remaining = None
+        if reset:
+            raise ConnectionResetError("emulated: the connection dropped mid-answer")
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    return cut_send
 
 
 async def _read_body(receive: Any) -> bytes:

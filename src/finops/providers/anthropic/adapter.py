@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -12,23 +11,27 @@ import httpx
 import orjson
 
 from finops.config import ProviderSettings
-from finops.core.errors import GatewayError
 from finops.providers.base import (
+    JSON,
     BatchRef,
     BatchStatus,
     CallContext,
     Capabilities,
     Download,
     FileUpload,
+    MessageResult,
+    MessageStream,
     UpstreamBatch,
     UpstreamFile,
 )
-from finops.providers.http import build_client, iter_body, send, upstream_error
+from finops.providers.http import build_client, iter_body, send
+from finops.providers.relay import relay_sse
+from finops.providers.upstream_errors import ErrorPolicy
+from finops.providers.usage import message_result
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 DEFAULT_VERSION = "2023-06-01"
 FILES_BETA = "files-api-2025-04-14"
-_RETRY_HEADERS = ("retry-after", "retry-after-ms")
 
 
 def _parse_time(value: str | None) -> datetime | None:
@@ -52,6 +55,7 @@ class AnthropicProvider:
         self._api_key = settings.api_key.get_secret_value() if settings.api_key else ""
         self._base_url = (settings.base_url or DEFAULT_BASE_URL).rstrip("/")
         self._client = build_client(settings, self._base_url, {"x-api-key": self._api_key})
+        self._errors = ErrorPolicy(self.name, [self._api_key])
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -69,44 +73,38 @@ class AnthropicProvider:
             headers["anthropic-beta"] = ",".join(betas)
         return headers
 
-    def _error(self, response: httpx.Response, body: bytes) -> GatewayError:
-        message = f"anthropic upstream answered HTTP {response.status_code}"
-        with contextlib.suppress(orjson.JSONDecodeError, KeyError, TypeError):
-            message = orjson.loads(body)["error"]["message"]
-        headers = {name: response.headers[name] for name in _RETRY_HEADERS if name in response.headers}
-        return upstream_error(self.name, response.status_code, message, secrets=[self._api_key], headers=headers)
-
-    async def _call(self, method: str, url: str, ctx: CallContext, *, files_api: bool = False, **kwargs: Any) -> Any:
+    async def _call(self, method: str, url: str, ctx: CallContext, *, files_api: bool = False, **kwargs: Any) -> JSON:
         headers = self._headers(ctx, files_api=files_api, json_body="content" in kwargs)
         request = self._client.build_request(method, url, headers=headers, **kwargs)
-        response = await send(self._client, request, provider=self.name, on_error=self._error)
-        return orjson.loads(response.content)
+        response = await send(self._client, request, provider=self.name, on_error=self._errors.for_response)
+        answer: JSON = orjson.loads(response.content)
+        return answer
 
     async def _open(
         self, method: str, url: str, ctx: CallContext, *, files_api: bool = False, **kwargs: Any
     ) -> httpx.Response:
         headers = self._headers(ctx, files_api=files_api, json_body="content" in kwargs)
         request = self._client.build_request(method, url, headers=headers, **kwargs)
-        return await send(self._client, request, provider=self.name, on_error=self._error, stream=True)
+        return await send(self._client, request, provider=self.name, on_error=self._errors.for_response, stream=True)
 
     # -- messages ---------------------------------------------------------------------------------------
 
     def _body(self, body: dict[str, Any], ctx: CallContext) -> bytes:
         return ctx.raw_body if ctx.raw_body is not None else orjson.dumps(body)
 
-    async def create_message(self, body: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
-        return await self._call("POST", "/v1/messages", ctx, content=self._body(body, ctx))
+    async def create_message(self, body: dict[str, Any], ctx: CallContext) -> MessageResult:
+        return message_result(await self._call("POST", "/v1/messages", ctx, content=self._body(body, ctx)))
 
-    async def stream_message(self, body: dict[str, Any], ctx: CallContext) -> AsyncIterator[bytes]:
-        response = await self._open("POST", "/v1/messages", ctx, content=self._body(body, ctx))
-        async for chunk in iter_body(response, self.name):
-            yield chunk
+    def stream_message(self, body: dict[str, Any], ctx: CallContext) -> MessageStream:
+        content = self._body(body, ctx)
+        return relay_sse(self._errors, lambda: self._open("POST", "/v1/messages", ctx, content=content))
 
     async def count_tokens(self, body: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         return await self._call("POST", "/v1/messages/count_tokens", ctx, content=orjson.dumps(body))
 
     async def list_models(self, ctx: CallContext) -> list[dict[str, Any]]:
-        return (await self._call("GET", "/v1/models", ctx, params={"limit": 1000}))["data"]
+        models: list[JSON] = (await self._call("GET", "/v1/models", ctx, params={"limit": 1000}))["data"]
+        return models
 
     # -- files ------------------------------------------------------------------------------------------
 

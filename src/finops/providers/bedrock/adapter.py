@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import base64
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import httpx
 import orjson
 
 from finops.config import ProviderSettings
-from finops.core.errors import GatewayError, InvalidRequestError, UpstreamError
+from finops.core.errors import InvalidRequestError, UpstreamError
 from finops.providers.base import (
     BatchRef,
     BatchStatus,
@@ -24,6 +24,8 @@ from finops.providers.base import (
     Capabilities,
     Download,
     FileUpload,
+    MessageResult,
+    MessageStream,
     UpstreamBatch,
     UpstreamFile,
 )
@@ -32,15 +34,17 @@ from finops.providers.bedrock.eventstream import DecodedFrame, EventStreamDecode
 from finops.providers.bedrock.models import KNOWN_MODELS, is_anthropic_model, model_path
 from finops.providers.bedrock.stream import ConverseStreamTranslator, InvokeStreamTranslator
 from finops.providers.bedrock.translate import (
-    from_bedrock_error,
+    bedrock_fault,
     from_converse_response,
     from_invoke_response,
-    normalize_usage,
     to_converse_request,
     to_invoke_body,
 )
-from finops.providers.http import build_client, iter_body, redact, send
-from finops.providers.sse import encode_sse
+from finops.providers.http import build_client, iter_body, send
+from finops.providers.relay import relay_events
+from finops.providers.sse import Event
+from finops.providers.upstream_errors import ErrorPolicy
+from finops.providers.usage import message_result
 
 JSON = dict[str, Any]
 
@@ -79,6 +83,7 @@ class BedrockProvider:
         region = region_of(settings)
         self._base_url = (settings.base_url or f"https://bedrock-runtime.{region}.amazonaws.com").rstrip("/")
         self._auth = build_auth(settings)
+        self._errors = ErrorPolicy(self.name, self._auth.secrets, bedrock_fault)
         self._client = build_client(settings, self._base_url)
         self._models = [_model_entry(model_id) for model_id in settings.models] if settings.models else KNOWN_MODELS
 
@@ -86,25 +91,6 @@ class BedrockProvider:
         await self._client.aclose()
 
     # -- plumbing ---------------------------------------------------------------------------------------
-
-    def _scrub(self, error: GatewayError) -> GatewayError:
-        """The same error with every configured credential (and anything key-shaped) removed from its text:
-        from_bedrock_error already redacts AWS-shaped secrets, but a custom key ID or a bearer token may not
-        look like one."""
-        message = redact(error.message, self._auth.secrets())
-        if message == error.message:
-            return error
-        scrubbed = type(error)(message, headers=error.headers)
-        scrubbed.__cause__ = error.__cause__
-        return scrubbed
-
-    def _error(self, response: httpx.Response, body: bytes) -> GatewayError:
-        payload: JSON | None = None
-        with contextlib.suppress(orjson.JSONDecodeError):
-            parsed = orjson.loads(body) if body else None
-            payload = parsed if isinstance(parsed, dict) else None
-        error = from_bedrock_error(response.status_code, response.headers.get("x-amzn-errortype"), payload)
-        return self._scrub(error)
 
     async def _send(
         self, path: str, payload: JSON, *, accept: str = _JSON_TYPE, stream: bool = False
@@ -118,7 +104,7 @@ class BedrockProvider:
             headers["x-amzn-bedrock-accept"] = _JSON_TYPE
         signed = await self._auth.sign("POST", url, body, headers)
         request = self._client.build_request("POST", url, content=body, headers=signed)
-        return await send(self._client, request, provider=self.name, on_error=self._error, stream=stream)
+        return await send(self._client, request, provider=self.name, on_error=self._errors.for_response, stream=stream)
 
     async def _call(self, path: str, payload: JSON) -> JSON:
         response = await self._send(path, payload)
@@ -130,95 +116,63 @@ class BedrockProvider:
             raise UpstreamError("Bedrock answered with a body that is not a JSON object")
         return answer
 
-    async def _frames(self, response: httpx.Response) -> AsyncIterator[DecodedFrame]:
+    async def _frames(self, response: httpx.Response) -> AsyncGenerator[DecodedFrame, None]:
         """The event frames of a streamed answer (CRC-checked); an exception frame raises its gateway error."""
         decoder = EventStreamDecoder()
-        async with contextlib.aclosing(iter_body(response, self.name)) as chunks:
-            async for chunk in chunks:
+        try:
+            async for chunk in iter_body(response, self.name):
                 for frame in decoder.feed(chunk):
                     message_type, event_type, payload = frame
                     if message_type != "event":
                         # Exception frames carry no HTTP status; their type names the error.
-                        raise self._scrub(from_bedrock_error(500, event_type, payload))
+                        raise self._errors.read(500, {"x-amzn-errortype": event_type}, payload)
                     yield frame
+        finally:
+            await response.aclose()  # also when the client went away mid-stream
         decoder.close()
-
-    async def _relay(self, events: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-        """Errors before the first frame raise (the client gets a status and envelope); after it, the HTTP
-        status is already sent, so the error becomes Anthropic's ``event: error`` frame and the stream ends."""
-        started = False
-        async with contextlib.aclosing(events):
-            try:
-                async for frame in events:
-                    started = True
-                    yield frame
-            except GatewayError as exc:
-                if not started:
-                    raise
-                error = self._scrub(exc)
-                yield encode_sse(
-                    "error", {"type": "error", "error": {"type": error.error_type, "message": error.message}}
-                )
 
     # -- messages ---------------------------------------------------------------------------------------
 
-    async def create_message(self, body: JSON, ctx: CallContext) -> JSON:
+    async def create_message(self, body: JSON, ctx: CallContext) -> MessageResult:
         model = body["model"]
         if is_anthropic_model(model):
             invoke_body = to_invoke_body(body, anthropic_beta=_betas(ctx))
-            message = from_invoke_response(
-                await self._call(f"/model/{model_path(model)}/invoke", invoke_body), model=model
-            )
-        else:
-            answer = await self._call(f"/model/{model_path(model)}/converse", to_converse_request(body))
-            message = from_converse_response(answer, model=model)
-        ctx.usage = message["usage"]
-        return message
+            answer = await self._call(f"/model/{model_path(model)}/invoke", invoke_body)
+            return message_result(from_invoke_response(answer, model=model))
+        answer = await self._call(f"/model/{model_path(model)}/converse", to_converse_request(body))
+        return message_result(from_converse_response(answer, model=model))
 
-    def stream_message(self, body: JSON, ctx: CallContext) -> AsyncIterator[bytes]:
+    def stream_message(self, body: JSON, ctx: CallContext) -> MessageStream:
         model = body["model"]
         events = (
-            self._invoke_stream(model, body, ctx)
-            if is_anthropic_model(model)
-            else self._converse_stream(model, body, ctx)
+            self._invoke_stream(model, body, ctx) if is_anthropic_model(model) else self._converse_stream(model, body)
         )
-        return self._relay(events)
+        return relay_events(self._errors, events)
 
-    async def _invoke_stream(self, model: str, body: JSON, ctx: CallContext) -> AsyncIterator[bytes]:
+    async def _invoke_stream(self, model: str, body: JSON, ctx: CallContext) -> AsyncGenerator[Event, None]:
         invoke_body = to_invoke_body(body, anthropic_beta=_betas(ctx))
         path = f"/model/{model_path(model)}/invoke-with-response-stream"
         response = await self._send(path, invoke_body, accept=_EVENTSTREAM_TYPE, stream=True)
         translator = InvokeStreamTranslator(model)
-        last_event = None
-        try:
-            async with contextlib.aclosing(self._frames(response)) as frames:
-                async for _, event_type, payload in frames:
-                    if event_type != "chunk":
-                        continue  # only chunk events carry the model's output
-                    for last_event, event in translator.feed(payload):
-                        yield encode_sse(last_event, event)
-            if last_event != "message_stop":
-                # Well-formed frames that simply stop: the client must not take a cut-off answer for a whole one.
-                raise UpstreamError("Bedrock's stream ended before message_stop")
-        finally:
-            # Set even when the stream breaks off: tokens produced so far were still billed.
-            ctx.usage = normalize_usage(translator.usage)
+        async with contextlib.aclosing(self._frames(response)) as frames:
+            async for _, event_type, payload in frames:
+                if event_type != "chunk":
+                    continue  # only chunk events carry the model's output
+                for event in translator.feed(payload):
+                    yield event
 
-    async def _converse_stream(self, model: str, body: JSON, ctx: CallContext) -> AsyncIterator[bytes]:
+    async def _converse_stream(self, model: str, body: JSON) -> AsyncGenerator[Event, None]:
         request = to_converse_request(body)
         response = await self._send(
             f"/model/{model_path(model)}/converse-stream", request, accept=_EVENTSTREAM_TYPE, stream=True
         )
         translator = ConverseStreamTranslator(model=model)
-        try:
-            async with contextlib.aclosing(self._frames(response)) as frames:
-                async for _, event_type, payload in frames:
-                    for name, event in translator.feed(event_type, payload):
-                        yield encode_sse(name, event)
-            for name, event in translator.finish():
-                yield encode_sse(name, event)
-        finally:
-            ctx.usage = dict(translator.usage)
+        async with contextlib.aclosing(self._frames(response)) as frames:
+            async for _, event_type, payload in frames:
+                for event in translator.feed(event_type, payload):
+                    yield event
+        for event in translator.finish():
+            yield event
 
     async def count_tokens(self, body: JSON, ctx: CallContext) -> JSON:
         """Bedrock's CountTokens (``POST /model/{id}/count-tokens``): the exact count, never an estimate."""

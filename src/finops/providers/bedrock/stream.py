@@ -3,13 +3,12 @@
 Two sources:
 
 - InvokeModelWithResponseStream (Claude): every ``chunk`` frame carries
-  ``{"bytes": base64(<Anthropic event>)}``, so the events only need unwrapping, the model name fixing and
-  usage recording.
+  ``{"bytes": base64(<Anthropic event>)}``, so the events only need unwrapping and the model name fixing.
 - ConverseStream (other families): Converse events are rebuilt into Anthropic's exact sequence
   ``message_start``, per block ``content_block_start`` / ``_delta`` / ``_stop``, ``message_delta``,
   ``message_stop``.
 
-Both keep a running ``usage`` (Anthropic-shaped) for the ledger.
+The relay (``finops.providers.relay``) takes the usage from the events both produce.
 """
 
 from __future__ import annotations
@@ -23,20 +22,14 @@ import orjson
 
 from finops.core.errors import UpstreamError
 from finops.core.ids import new_message_id
-from finops.providers.bedrock.translate import (
-    from_converse_usage,
-    map_stop_reason,
-    normalize_usage,
-)
-from finops.providers.sse import message_end, message_start
+from finops.providers.bedrock.translate import from_converse_usage, map_stop_reason
+from finops.providers.sse import block_delta, block_start, block_stop, message_end, message_start
 
 JSON = dict[str, Any]
 SSEEvent = tuple[str, JSON]
 
 # Bedrock's own accounting, appended to the last InvokeModel stream event; not part of Anthropic's dialect.
 _INVOCATION_METRICS_KEY = "amazon-bedrock-invocationMetrics"
-
-_USAGE_KEYS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -61,14 +54,13 @@ def invoke_stream_events(decoded_payload: JSON) -> SSEEvent | None:
 
 
 class InvokeStreamTranslator:
-    """Unwraps InvokeModel stream chunks, reports the requested ``model`` (Bedrock echoes its own name) and
-    keeps ``usage``: input and cache tokens from ``message_start``, cumulative counts from
-    ``message_delta``."""
+    """Unwraps InvokeModel stream chunks and reports the requested ``model`` (Bedrock echoes its own name).
+    Bedrock's ``message_delta.usage`` holds only ``output_tokens``; the relay completes it from
+    ``message_start``, so clients that read the final delta see the input and cache counts too."""
 
     def __init__(self, model: str, *, message_id: str | None = None) -> None:
         self.model = model
         self.message_id = message_id
-        self.usage: JSON = normalize_usage(None)
 
     def feed(self, payload: JSON) -> list[SSEEvent]:
         unwrapped = invoke_stream_events(payload)
@@ -80,17 +72,7 @@ class InvokeStreamTranslator:
             message["model"] = self.model
             if self.message_id:
                 message["id"] = self.message_id
-            self._record_usage(message.get("usage"))
-        elif event_type == "message_delta":
-            self._record_usage(event.get("usage"))
         return [(event_type, event)]
-
-    def _record_usage(self, usage: JSON | None) -> None:
-        # message_delta counts are cumulative, so the latest non-null value of each key wins.
-        for key in _USAGE_KEYS:
-            value = (usage or {}).get(key)
-            if value is not None:
-                self.usage[key] = int(value)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -191,7 +173,7 @@ class ConverseStreamTranslator:
         opened = self._open.pop(payload.get("contentBlockIndex", 0), None)
         if opened is None:
             return []  # a block that never produced anything was never announced either
-        return [("content_block_stop", {"type": "content_block_stop", "index": opened[0]})]
+        return [block_stop(opened[0])]
 
     def _on_message_stop(self, payload: JSON) -> list[SSEEvent]:
         self._stop_reason = payload.get("stopReason") or "end_turn"
@@ -222,17 +204,13 @@ class ConverseStreamTranslator:
         index = self._next_index
         self._next_index += 1
         self._open[bedrock_index] = (index, block["type"])
-        return [("content_block_start", {"type": "content_block_start", "index": index, "content_block": block})]
+        return [block_start(index, block)]
 
     def _delta(self, bedrock_index: int, delta: JSON) -> SSEEvent:
-        index = self._open[bedrock_index][0]
-        return "content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}
+        return block_delta(self._open[bedrock_index][0], delta)
 
     def _close_open_blocks(self) -> list[SSEEvent]:
-        events = [
-            ("content_block_stop", {"type": "content_block_stop", "index": index})
-            for index, _ in sorted(self._open.values())
-        ]
+        events = [block_stop(index) for index, _ in sorted(self._open.values())]
         self._open.clear()
         return events
 

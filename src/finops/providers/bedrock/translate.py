@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from finops.core.errors import (
@@ -27,6 +27,7 @@ from finops.core.errors import (
 from finops.core.ids import new_message_id
 from finops.core.params import CountTokensParams, MessageParams
 from finops.providers.bedrock.models import is_anthropic_model, model_family
+from finops.providers.upstream_errors import UpstreamFault, gateway_error
 
 JSON = dict[str, Any]
 
@@ -492,11 +493,6 @@ def _from_converse_block(block: JSON) -> JSON | None:
 # Errors
 # ------------------------------------------------------------------------------------------------------------
 
-_CREDENTIALS_REJECTED = (
-    "Bedrock rejected the gateway's AWS credentials ({error_type}); the gateway's Bedrock configuration "
-    "needs fixing, the caller's API key is not at fault"
-)
-
 _ERROR_CLASS_MAP: dict[str, type[GatewayError]] = {
     "ThrottlingException": RateLimitError,
     "ServiceQuotaExceededException": RateLimitError,
@@ -520,22 +516,6 @@ _ERROR_CLASS_MAP: dict[str, type[GatewayError]] = {
 
 _CREDENTIAL_ERROR_TYPES = frozenset(name for name, cls in _ERROR_CLASS_MAP.items() if cls is PermissionDeniedError)
 
-# Anything that could carry a secret: access key IDs, SigV4 Credential/Signature fragments, session tokens,
-# bearer tokens (Bedrock API keys start with ABSK).
-_SECRET_PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"\b(?:AKIA|ASIA|AIDA|AROA|ANPA|ANVA|AGPA|AIPA)[0-9A-Z]{16}\b"), "[REDACTED]"),
-    (re.compile(r"(Credential=)[^,\s]+"), r"\1[REDACTED]"),
-    (re.compile(r"(Signature=)[^,\s]+"), r"\1[REDACTED]"),
-    (re.compile(r"(x-amz-security-token[:=]\s*)\S+", re.IGNORECASE), r"\1[REDACTED]"),
-    (re.compile(r"(Bearer\s+)\S+", re.IGNORECASE), r"\1[REDACTED]"),
-    (re.compile(r"\bABSK[A-Za-z0-9+/=]+"), "[REDACTED]"),
-]
-
-# An InvalidSignatureException explains itself with the whole canonical request, whose signed headers include
-# the session token: everything from here on is dropped, not just redacted.
-_SIGNATURE_DETAIL_MARKER = "The Canonical String for this request"
-_MAX_MESSAGE_LENGTH = 1000
-
 
 def normalize_error_type(raw: str | None) -> str | None:
     """``ThrottlingException`` from ``ThrottlingException:http://internal.amazon.com/...``,
@@ -546,29 +526,24 @@ def normalize_error_type(raw: str | None) -> str | None:
     return name[:1].upper() + name[1:] if name else None
 
 
-def redact_secrets(text: str) -> str:
-    """``text`` with AWS key IDs, SigV4 fragments and tokens replaced by ``[REDACTED]``."""
-    text = text.split(_SIGNATURE_DETAIL_MARKER, 1)[0].rstrip()
-    for pattern, replacement in _SECRET_PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text[:_MAX_MESSAGE_LENGTH]
-
-
-def from_bedrock_error(status: int, error_type: str | None, body: JSON | None) -> GatewayError:
-    """The gateway error for a failed Bedrock call. ``error_type`` is the ``x-amzn-ErrorType`` header, if any;
-    otherwise the body's ``__type`` or ``code`` names the error. The message never carries credentials."""
-    body = body or {}
-    name = normalize_error_type(error_type) or normalize_error_type(body.get("__type") or body.get("code"))
-    upstream_message = redact_secrets(str(body.get("message") or body.get("Message") or "").strip())
-
-    if name in _CREDENTIAL_ERROR_TYPES or (name is None and status in (401, 403)):
-        # The gateway's own AWS identity failed: a 401 would tell the caller its key is wrong.
-        message = _CREDENTIALS_REJECTED.format(error_type=name or f"HTTP {status}")
-        if upstream_message:
-            message += f": {upstream_message}"
-        return PermissionDeniedError(message)
-
+def bedrock_fault(status: int, headers: Mapping[str, str], body: Any) -> UpstreamFault:
+    """What a failed Bedrock call (or an exception frame in a stream) says. The error is named by the
+    ``x-amzn-ErrorType`` header, else the body's ``__type`` or ``code``. AccessDenied, UnrecognizedClient, the
+    signature and token errors, or a bare 401/403, mean AWS refused the gateway's own credentials."""
+    body = body if isinstance(body, dict) else {}
+    name = normalize_error_type(headers.get("x-amzn-errortype")) or normalize_error_type(
+        body.get("__type") or body.get("code")
+    )
+    upstream_message = str(body.get("message") or body.get("Message") or "").strip()
+    credentials = name in _CREDENTIAL_ERROR_TYPES or (name is None and status in (401, 403))
     error_class = _ERROR_CLASS_MAP.get(name or "") or error_for_status(status)
     label = name or f"HTTP {status}"
     message = f"Bedrock {label}: {upstream_message}" if upstream_message else f"Bedrock {label}"
-    return error_class(message)
+    return UpstreamFault(error_class, message, credentials_rejected=credentials)
+
+
+def from_bedrock_error(status: int, error_type: str | None, body: JSON | None) -> GatewayError:
+    """The gateway error for a failed Bedrock call; ``error_type`` is the ``x-amzn-ErrorType`` header or the
+    exception frame's type."""
+    headers = {"x-amzn-errortype": error_type} if error_type else {}
+    return gateway_error("bedrock", bedrock_fault(status, headers, body))

@@ -9,7 +9,7 @@ IDs and never shows them to callers.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -17,7 +17,7 @@ from urllib.parse import quote
 import orjson
 
 from finops.config import ProviderSettings
-from finops.core.errors import GatewayError, InvalidRequestError, NotFoundError, UpstreamError
+from finops.core.errors import InvalidRequestError, NotFoundError, UpstreamError
 from finops.providers.base import (
     BatchRef,
     BatchStatus,
@@ -25,12 +25,14 @@ from finops.providers.base import (
     Capabilities,
     Download,
     FileUpload,
+    MessageResult,
+    MessageStream,
     UpstreamBatch,
     UpstreamFile,
 )
 from finops.providers.gemini.batches import GeminiBatches
 from finops.providers.gemini.client import GeminiClient
-from finops.providers.gemini.stream import GenerateStreamTranslator
+from finops.providers.gemini.stream import GenerateStreamTranslator, generate_events
 from finops.providers.gemini.translate import (
     GeminiFileRef,
     as_int,
@@ -41,14 +43,15 @@ from finops.providers.gemini.translate import (
     to_generate_request,
 )
 from finops.providers.http import iter_body
-from finops.providers.sse import encode_sse
+from finops.providers.relay import relay_events
+from finops.providers.sse import Event
+from finops.providers.usage import message_result
 
 JSON = dict[str, Any]
 DOWNLOAD_REFUSAL = (
     "Gemini only allows downloading files it generated, e.g. batch results; uploaded files cannot be downloaded"
 )
 _MODELS_PAGE_SIZE = "1000"
-_PING = encode_sse("ping", {"type": "ping"})
 
 
 def _model_path(model: str) -> str:
@@ -59,7 +62,7 @@ def _model_path(model: str) -> str:
 def _file_path(api: str, upstream_id: str) -> str:
     name = upstream_id.removeprefix("files/")
     if not name or upstream_id == name:
-        raise NotFoundError(f"File not found: {upstream_id}")
+        raise NotFoundError("File not found")  # the upstream's name is never shown
     return f"{api}/files/{quote(name, safe='-')}"
 
 
@@ -68,24 +71,6 @@ def _time(value: Any) -> datetime:
         with contextlib.suppress(ValueError):
             return datetime.fromisoformat(value.replace("Z", "+00:00"))
     return datetime.now(UTC)
-
-
-async def _sse_data(lines: AsyncIterator[str]) -> AsyncIterator[str]:
-    """The ``data`` of each SSE event (multi-line data joined, as the SSE spec says)."""
-    data: list[str] = []
-    async for line in lines:
-        if not line:
-            if data:
-                yield "\n".join(data)
-                data = []
-        elif line.startswith("data:"):
-            data.append(line[5:].removeprefix(" "))
-    if data:
-        yield "\n".join(data)
-
-
-def _error_frame(error: GatewayError) -> bytes:
-    return encode_sse("error", {"type": "error", "error": {"type": error.error_type, "message": error.message}})
 
 
 class GeminiProvider:
@@ -111,16 +96,17 @@ class GeminiProvider:
             for upstream_id, ref in ctx.files.items()
         }
 
-    async def create_message(self, body: JSON, ctx: CallContext) -> JSON:
+    async def create_message(self, body: JSON, ctx: CallContext) -> MessageResult:
         model, request = to_generate_request(body, file_refs=self._file_refs(ctx))
         response = await self._http.call(
             "POST", f"{self._api}/models/{_model_path(model)}:generateContent", content=orjson.dumps(request)
         )
-        message = from_generate_response(response, model=body["model"])
-        ctx.usage = message["usage"]
-        return message
+        return message_result(from_generate_response(response, model=body["model"]))
 
-    async def stream_message(self, body: JSON, ctx: CallContext) -> AsyncIterator[bytes]:
+    def stream_message(self, body: JSON, ctx: CallContext) -> MessageStream:
+        return relay_events(self._http.errors, self._stream_events(body, ctx))
+
+    async def _stream_events(self, body: JSON, ctx: CallContext) -> AsyncGenerator[Event, None]:
         model, request = to_generate_request(body, file_refs=self._file_refs(ctx))
         response = await self._http.open(
             "POST",
@@ -128,32 +114,13 @@ class GeminiProvider:
             content=orjson.dumps(request),
             params={"alt": "sse"},
         )
-        translator = GenerateStreamTranslator(model=body["model"])
-        sent = False
         try:
-            async with contextlib.aclosing(_sse_data(self._http.lines(response))) as events:
-                async for data in events:
-                    try:
-                        chunk = orjson.loads(data)
-                    except orjson.JSONDecodeError as exc:
-                        raise UpstreamError("the gemini upstream sent an unreadable stream event") from exc
-                    if not isinstance(chunk, dict):
-                        continue
-                    for name, payload in translator.feed(chunk):
-                        yield encode_sse(name, payload)
-                        sent = True
-                        if name == "message_start":
-                            yield _PING  # as Anthropic does; SDKs expect and ignore it
-            for name, payload in translator.finish():
-                yield encode_sse(name, payload)
-                sent = True
-        except GatewayError as error:
-            if not sent:
-                raise  # nothing sent yet: the caller gets a proper status and error envelope
-            yield _error_frame(error)
+            async for event in generate_events(
+                self._http.body(response), GenerateStreamTranslator(model=body["model"])
+            ):
+                yield event
         finally:
-            ctx.usage = translator.usage
-            await response.aclose()
+            await response.aclose()  # also when the client went away mid-stream
 
     async def count_tokens(self, body: JSON, ctx: CallContext) -> JSON:
         model, request = to_count_tokens_request(body, file_refs=self._file_refs(ctx))

@@ -10,6 +10,7 @@ import orjson
 
 from finops.core.types import JSON
 from finops.providers.gemini.tool_ids import encode_tool_use_id
+from finops.providers.sse import block_delta, block_start, block_stop
 
 Event = tuple[str, JSON]
 """An Anthropic stream event: (event name, data object whose ``type`` is the same name)."""
@@ -50,7 +51,7 @@ class BlockAssembler:
             }
             index = self._start(block, events)
             arguments = orjson.dumps(function_call.get("args") or {}).decode()
-            events.append(_delta(index, {"type": "input_json_delta", "partial_json": arguments}))
+            events.append(block_delta(index, {"type": "input_json_delta", "partial_json": arguments}))
             events += self._stop()
             self.has_tool_use = True
             return events
@@ -63,7 +64,7 @@ class BlockAssembler:
                 self._start({"type": "thinking", "thinking": "", "signature": ""}, events)
                 self._open = "thinking"
             if text:
-                events.append(_delta(self.block_count - 1, {"type": "thinking_delta", "thinking": text}))
+                events.append(block_delta(self.block_count - 1, {"type": "thinking_delta", "thinking": text}))
             if signature:
                 self._signature = signature
             return events
@@ -74,7 +75,7 @@ class BlockAssembler:
                 events += self.close()
                 self._start({"type": "text", "text": ""}, events)
                 self._open = "text"
-            events.append(_delta(self.block_count - 1, {"type": "text_delta", "text": text}))
+            events.append(block_delta(self.block_count - 1, {"type": "text_delta", "text": text}))
         return events
 
     def close(self) -> list[Event]:
@@ -83,23 +84,19 @@ class BlockAssembler:
             return []
         events: list[Event] = []
         if self._open == "thinking" and self._signature:
-            events.append(_delta(self.block_count - 1, {"type": "signature_delta", "signature": self._signature}))
+            events.append(block_delta(self.block_count - 1, {"type": "signature_delta", "signature": self._signature}))
         return events + self._stop()
 
     def _start(self, block: JSON, events: list[Event]) -> int:
         index = self.block_count
         self.block_count += 1
-        events.append(("content_block_start", {"type": "content_block_start", "index": index, "content_block": block}))
+        events.append(block_start(index, block))
         return index
 
     def _stop(self) -> list[Event]:
         self._open, self._signature = None, None
         index = self.block_count - 1
-        return [("content_block_stop", {"type": "content_block_stop", "index": index})]
-
-
-def _delta(index: int, delta: JSON) -> Event:
-    return ("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
+        return [block_stop(index)]
 
 
 def blocks_from_events(events: list[Event]) -> list[JSON]:

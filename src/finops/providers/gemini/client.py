@@ -6,8 +6,7 @@ logs and error messages) and never to an upload session URL (the session id is t
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit, urlunsplit
 
@@ -15,16 +14,15 @@ import httpx
 import orjson
 
 from finops.config import ProviderSettings
-from finops.core.errors import AuthenticationError, GatewayError, RateLimitError, UpstreamError
-from finops.providers.gemini.translate import from_gemini_error
+from finops.core.errors import UpstreamError
+from finops.providers.gemini.translate import gemini_fault
 from finops.providers.gemini.uploads import upload_resumable
-from finops.providers.http import build_client, iter_lines, redact, send, upstream_error
+from finops.providers.http import build_client, iter_body, iter_lines, send
+from finops.providers.upstream_errors import ErrorPolicy
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 DEFAULT_API_VERSION = "v1beta"
 _API_VERSIONS = ("v1", "v1beta", "v1alpha")
-# Signs that a 403 is about the key itself (missing, wrong project, revoked), not about a resource.
-_KEY_PROBLEMS = ("api key", "api_key", "unregistered callers")
 
 JSON = dict[str, Any]
 
@@ -40,15 +38,6 @@ def split_base_url(base_url: str | None) -> tuple[str, str]:
     return urlunsplit((parts.scheme, parts.netloc, path, "", "")), version
 
 
-def _about_the_key(payload: Any) -> bool:
-    error = payload.get("error") if isinstance(payload, dict) else None
-    if not isinstance(error, dict):
-        return False
-    reasons = [str(d.get("reason", "")) for d in error.get("details") or [] if isinstance(d, dict)]
-    message = str(error.get("message", "")).lower()
-    return any(r.startswith("API_KEY") for r in reasons) or any(p in message for p in _KEY_PROBLEMS)
-
-
 class GeminiClient:
     name = "gemini"
 
@@ -58,6 +47,7 @@ class GeminiClient:
         self.api = f"/{self.version}"
         # No default headers: the key is added per request, so the upload session URL never receives it.
         self._client = build_client(settings, self.base_url)
+        self.errors = ErrorPolicy(self.name, [self._api_key], gemini_fault)
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -65,26 +55,6 @@ class GeminiClient:
     @property
     def _auth(self) -> dict[str, str]:
         return {"x-goog-api-key": self._api_key}
-
-    # -- errors -----------------------------------------------------------------------------------------------
-
-    def map_error(self, status: int, payload: Any, headers: Mapping[str, str] | None = None) -> GatewayError:
-        """The gateway error for a failed call (HTTP status + Google error envelope)."""
-        error = from_gemini_error(status, payload if isinstance(payload, dict) else None)
-        if status == 401 or isinstance(error, AuthenticationError) or (status == 403 and _about_the_key(payload)):
-            # The gateway's own key was refused: the caller's key is fine, so this is the gateway's 500.
-            return upstream_error(self.name, 401, "")
-        error.message = redact(error.message, [self._api_key])
-        retry_after = (headers or {}).get("retry-after")
-        if isinstance(error, RateLimitError) and retry_after and "retry-after" not in error.headers:
-            error.headers["retry-after"] = retry_after
-        return error
-
-    def _on_error(self, response: httpx.Response, body: bytes) -> GatewayError:
-        payload = None
-        with contextlib.suppress(orjson.JSONDecodeError):
-            payload = orjson.loads(body)
-        return self.map_error(response.status_code, payload, response.headers)
 
     # -- calls ------------------------------------------------------------------------------------------------
 
@@ -98,7 +68,7 @@ class GeminiClient:
         self, method: str, path: str, *, content: bytes | None = None, params: dict[str, str] | None = None
     ) -> JSON:
         request = self._request(method, path, content=content, params=params)
-        response = await send(self._client, request, provider=self.name, on_error=self._on_error)
+        response = await send(self._client, request, provider=self.name, on_error=self.errors.for_response)
         if not response.content:
             return {}
         try:
@@ -112,10 +82,13 @@ class GeminiClient:
     ) -> httpx.Response:
         """A streamed response (the caller reads it with ``lines`` or ``iter_body``, which close it)."""
         request = self._request(method, path, content=content, params=params)
-        return await send(self._client, request, provider=self.name, on_error=self._on_error, stream=True)
+        return await send(self._client, request, provider=self.name, on_error=self.errors.for_response, stream=True)
 
     def lines(self, response: httpx.Response) -> AsyncIterator[str]:
         return iter_lines(response, self.name)
+
+    def body(self, response: httpx.Response) -> AsyncIterator[bytes]:
+        return iter_body(response, self.name)
 
     async def upload(self, file: BinaryIO, size: int, mime_type: str, display_name: str) -> JSON:
         """Resumable upload of ``size`` bytes from ``file``; returns the Gemini File resource."""
@@ -129,5 +102,5 @@ class GeminiClient:
             mime_type=mime_type,
             display_name=display_name,
             provider=self.name,
-            on_error=self._on_error,
+            on_error=self.errors.for_response,
         )

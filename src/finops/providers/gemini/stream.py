@@ -1,7 +1,7 @@
 """Gemini ``streamGenerateContent?alt=sse`` chunks -> the exact Anthropic Messages event sequence.
 
-Pure and synchronous: the adapter parses each SSE ``data:`` line into a GenerateContentResponse, feeds it
-here, and writes the returned events with ``encode_sse``. Blocks come from the same ``BlockAssembler`` the
+Pure and synchronous: the adapter parses each SSE event's data into a GenerateContentResponse, feeds it
+here, and hands the returned events to ``finops.providers.relay``. Blocks come from the same ``BlockAssembler`` the
 non-streaming translation uses, so both paths agree part for part.
 
     message_start
@@ -12,6 +12,11 @@ non-streaming translation uses, so both paths agree part for part.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
+import orjson
+
+from finops.core.errors import UpstreamError
 from finops.core.ids import new_message_id
 from finops.providers.gemini.blocks import BlockAssembler, Event
 from finops.providers.gemini.translate import (
@@ -22,7 +27,7 @@ from finops.providers.gemini.translate import (
     map_stop_reason,
     map_usage,
 )
-from finops.providers.sse import message_end, message_start
+from finops.providers.sse import SSEDecoder, message_end, message_start
 
 
 class GenerateStreamTranslator:
@@ -68,9 +73,12 @@ class GenerateStreamTranslator:
         return events
 
     def finish(self) -> list[Event]:
-        """Close the open block and end the message. Safe to call once; later calls return nothing."""
+        """Close the open block and end the message. Safe to call once; later calls return nothing. A stream
+        that ended with neither a finish reason nor a blocked prompt was cut off, and raises ``UpstreamError``."""
         if self._finished:
             return []
+        if self._finish_reason is None and self._block_reason is None:
+            raise UpstreamError("the gemini upstream ended its stream before a finish reason")
         self._finished = True
         events: list[Event] = []
         if not self._started:
@@ -94,3 +102,20 @@ class GenerateStreamTranslator:
             "output_tokens": 0,
         }
         return message_start(message_id=self.message_id, model=self.model, usage=usage)
+
+
+async def generate_events(chunks: AsyncIterator[bytes], translator: GenerateStreamTranslator) -> AsyncIterator[Event]:
+    """The Anthropic events for a ``streamGenerateContent?alt=sse`` body read from ``chunks`` (the caller closes
+    the response they come from), for ``finops.providers.relay``."""
+    decoder = SSEDecoder()
+    async for chunk in chunks:
+        for _, data in decoder.feed(chunk):
+            try:
+                parsed = orjson.loads(data)
+            except orjson.JSONDecodeError as exc:
+                raise UpstreamError("the gemini upstream sent an unreadable stream event") from exc
+            if isinstance(parsed, dict):
+                for event in translator.feed(parsed):
+                    yield event
+    for event in translator.finish():
+        yield event

@@ -12,7 +12,6 @@ events. Tool-use ids carry Gemini's ``thoughtSignature`` across turns (``tool_id
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -33,6 +32,7 @@ from finops.core.ids import new_message_id
 from finops.core.params import CountTokensParams, MessageParams
 from finops.providers.gemini.blocks import BlockAssembler, Event, blocks_from_events
 from finops.providers.gemini.tool_ids import decode_tool_use_id
+from finops.providers.upstream_errors import UpstreamFault, gateway_error, redact
 
 JSON = dict[str, Any]
 
@@ -570,20 +570,8 @@ def from_models_list(response: JSON) -> list[JSON]:
 # Errors
 # ------------------------------------------------------------------------------------------------------------
 
-# API keys must never reach a client: Google keys (AIza + 35 chars), OAuth access tokens, and ``key=``
-# query parameters that Google sometimes echoes inside URLs in error messages.
-_SECRET_PATTERNS = (
-    re.compile(r"AIza[0-9A-Za-z_-]{10,}"),
-    re.compile(r"ya29\.[0-9A-Za-z._-]+"),
-    re.compile(r"(?i)(key=)[^&\s\"']+"),
-)
-_MAX_ERROR_MESSAGE = 1000
-
-
-def redact_secrets(text: str) -> str:
-    for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(lambda match: (match.group(1) if match.groups() else "") + "[redacted]", text)
-    return text
+# Signs that a 403 is about the key itself (missing, wrong project, revoked), not about a resource.
+_KEY_PROBLEMS = ("api key", "api_key", "unregistered callers")
 
 
 def error_class_for_status(status_name: str | None, code: int | None) -> type[GatewayError]:
@@ -603,7 +591,7 @@ def _status_details(error: JSON) -> tuple[bool, str | None]:
     for detail in error.get("details") or []:
         if not isinstance(detail, dict):
             continue
-        if detail.get("reason") == "API_KEY_INVALID":
+        if str(detail.get("reason", "")).startswith("API_KEY"):
             key_invalid = True
         delay = detail.get("retryDelay")
         if isinstance(delay, str) and delay.endswith("s"):
@@ -612,24 +600,33 @@ def _status_details(error: JSON) -> tuple[bool, str | None]:
     return key_invalid, retry_after
 
 
-def from_gemini_error(status: int, body: JSON | None) -> GatewayError:
-    """The gateway error for a failed Gemini call: HTTP ``status`` plus the Google error envelope
-    ``{"error": {code, message, status, details}}``. Messages are redacted of keys and tokens."""
-    error = (body or {}).get("error") if isinstance(body, dict) else None
+def gemini_fault(status: int, headers: Mapping[str, str], body: Any) -> UpstreamFault:
+    """What a failed Gemini call says: HTTP ``status`` plus the Google error envelope ``{"error": {code, message,
+    status, details}}`` (also found inside a stream, with status 200). The gateway's key was refused when Gemini
+    says so however it does: 401, ``UNAUTHENTICATED``, an ``API_KEY_*`` reason (a 400 ``INVALID_ARGUMENT`` for a
+    bad key), or a 403 about the key."""
+    error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict):
         error_class = error_for_status(status) if status >= 400 else UpstreamError
-        return error_class(f"Gemini API error (HTTP {status})")
+        return UpstreamFault(error_class, f"Gemini API error (HTTP {status})", credentials_rejected=status == 401)
     status_name = error.get("status") if isinstance(error.get("status"), str) else None
     code = status if status >= 400 else as_int(error.get("code")) or None
     key_invalid, retry_after = _status_details(error)
-    if key_invalid:
-        # Gemini reports a bad key as 400 INVALID_ARGUMENT; it is the gateway's configured key that failed.
-        return AuthenticationError("Gemini rejected the API key configured for the gateway's gemini provider")
+    message = str(error.get("message") or "no message")
     error_class = error_class_for_status(status_name, code)
-    message = redact_secrets(str(error.get("message") or "no message"))[:_MAX_ERROR_MESSAGE]
+    about_the_key = status == 403 and any(problem in message.lower() for problem in _KEY_PROBLEMS)
     label = status_name or f"HTTP {code or status}"
-    headers = {"retry-after": retry_after} if retry_after and error_class is RateLimitError else None
-    return error_class(f"Gemini API error ({label}): {message}", headers=headers)
+    return UpstreamFault(
+        error_class,
+        f"Gemini API error ({label}): {message}",
+        credentials_rejected=key_invalid or about_the_key or status == 401 or error_class is AuthenticationError,
+        retry_after=retry_after if error_class is RateLimitError else None,
+    )
+
+
+def from_gemini_error(status: int, body: JSON | None) -> GatewayError:
+    """The gateway error for a Gemini error envelope, e.g. one met inside a stream."""
+    return gateway_error("gemini", gemini_fault(status, {}, body))
 
 
 def status_to_anthropic_error(error: JSON) -> JSON:
@@ -637,5 +634,7 @@ def status_to_anthropic_error(error: JSON) -> JSON:
     status_name = error.get("status") if isinstance(error.get("status"), str) else None
     code = as_int(error.get("code")) or None
     error_class = error_class_for_status(status_name, code)
-    message = redact_secrets(str(error.get("message") or "the request failed"))[:_MAX_ERROR_MESSAGE]
-    return {"type": error_class.error_type, "message": f"Gemini: {message}"}
+    return {
+        "type": error_class.error_type,
+        "message": redact(f"Gemini: {error.get('message') or 'the request failed'}"),
+    }

@@ -28,25 +28,30 @@ from finops.providers.base import (
     Capabilities,
     Download,
     FileUpload,
+    MessageResult,
+    MessageStream,
     UpstreamBatch,
     UpstreamFile,
 )
-from finops.providers.http import build_client, iter_body, iter_lines, send, upstream_error
+from finops.providers.http import build_client, iter_body, iter_lines, send
 from finops.providers.openai.batch_lines import CHAT_COMPLETIONS_ENDPOINT
 from finops.providers.openai.batch_plan import PartFile, write_batch_parts
 from finops.providers.openai.batch_results import part_results
 from finops.providers.openai.batch_status import merge_status
 from finops.providers.openai.models import to_model_object
-from finops.providers.openai.sse import relay_chat_stream
+from finops.providers.openai.sse import chat_events
 from finops.providers.openai.stream import ChatStreamTranslator
 from finops.providers.openai.tokens import count_tokens
-from finops.providers.openai.translate import from_chat_response, openai_error_message, to_chat_request
+from finops.providers.openai.translate import from_chat_response, openai_fault, to_chat_request
+from finops.providers.relay import relay_events
+from finops.providers.sse import Event
+from finops.providers.upstream_errors import ErrorPolicy
+from finops.providers.usage import message_result
 
 JSON = dict[str, Any]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 COMPLETION_WINDOW = "24h"
-_RETRY_HEADERS = ("retry-after", "retry-after-ms")
 _JSONL_TYPES = frozenset({"application/jsonl", "application/x-ndjson", "application/x-jsonlines", "application/ndjson"})
 # OpenAI serves the content of batch files (input and output) but refuses it for user_data uploads.
 _DOWNLOADABLE_PURPOSES = frozenset({"batch", "batch_output"})
@@ -68,20 +73,12 @@ class OpenAIProvider:
         self._api_key = settings.api_key.get_secret_value() if settings.api_key else ""
         self._base_url = (settings.base_url or DEFAULT_BASE_URL).rstrip("/")
         self._client = build_client(settings, self._base_url, {"authorization": f"Bearer {self._api_key}"})
+        self._errors = ErrorPolicy(self.name, [self._api_key], openai_fault)
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
     # -- plumbing ---------------------------------------------------------------------------------------
-
-    def _error(self, response: httpx.Response, body: bytes) -> GatewayError:
-        parsed = None
-        with contextlib.suppress(orjson.JSONDecodeError):
-            parsed = orjson.loads(body)
-        message = f"openai: {openai_error_message(response.status_code, parsed)}"
-        headers = {name: response.headers[name] for name in _RETRY_HEADERS if name in response.headers}
-        # upstream_error, not translate.from_openai_error: an upstream 401 is the gateway's misconfiguration.
-        return upstream_error(self.name, response.status_code, message, secrets=[self._api_key], headers=headers)
 
     def _request(self, method: str, url: str, *, json_body: Any = None, **kwargs: Any) -> httpx.Request:
         if json_body is not None:
@@ -89,34 +86,40 @@ class OpenAIProvider:
             kwargs["headers"] = {"content-type": "application/json"}
         return self._client.build_request(method, url, **kwargs)
 
-    async def _call(self, method: str, url: str, *, json_body: Any = None, **kwargs: Any) -> Any:
+    async def _call(self, method: str, url: str, *, json_body: Any = None, **kwargs: Any) -> JSON:
         request = self._request(method, url, json_body=json_body, **kwargs)
-        response = await send(self._client, request, provider=self.name, on_error=self._error)
-        return orjson.loads(response.content)
+        response = await send(self._client, request, provider=self.name, on_error=self._errors.for_response)
+        answer: JSON = orjson.loads(response.content)
+        return answer
 
     async def _open(self, method: str, url: str, *, json_body: Any = None, **kwargs: Any) -> httpx.Response:
         request = self._request(method, url, json_body=json_body, **kwargs)
-        return await send(self._client, request, provider=self.name, on_error=self._error, stream=True)
+        return await send(self._client, request, provider=self.name, on_error=self._errors.for_response, stream=True)
 
     # -- messages ---------------------------------------------------------------------------------------
 
-    async def create_message(self, body: JSON, ctx: CallContext) -> JSON:
+    async def create_message(self, body: JSON, ctx: CallContext) -> MessageResult:
         chat = to_chat_request(body)
         completion = await self._call("POST", "/chat/completions", json_body=chat)
-        message = from_chat_response(completion, model=body["model"], stop_sequences=body.get("stop_sequences"))
-        ctx.usage = message["usage"]
-        return message
+        return message_result(
+            from_chat_response(completion, model=body["model"], stop_sequences=body.get("stop_sequences"))
+        )
 
-    async def stream_message(self, body: JSON, ctx: CallContext) -> AsyncIterator[bytes]:
+    def stream_message(self, body: JSON, ctx: CallContext) -> MessageStream:
+        return relay_events(self._errors, self._stream_events(body))
+
+    async def _stream_events(self, body: JSON) -> AsyncGenerator[Event, None]:
         chat = to_chat_request(body, stream=True)
         response = await self._open("POST", "/chat/completions", json_body=chat)
         # OpenAI reports usage only at the end, so message_start says 0 input tokens and the real count arrives in
         # message_delta, which every Anthropic SDK folds into the final message (as for Bedrock's ConverseStream).
         # Estimating it up front cost a tokenizer pass and a thread hop on every streamed request.
         translator = ChatStreamTranslator(model=body["model"], stop_sequences=body.get("stop_sequences"))
-        async for frame in relay_chat_stream(iter_lines(response, self.name), translator):
-            yield frame
-        ctx.usage = translator.usage
+        try:
+            async for event in chat_events(iter_body(response, self.name), translator):
+                yield event
+        finally:
+            await response.aclose()  # also when the client went away mid-stream
 
     async def count_tokens(self, body: JSON, ctx: CallContext) -> JSON:
         return {"input_tokens": await asyncio.to_thread(count_tokens, body)}

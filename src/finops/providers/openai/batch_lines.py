@@ -14,9 +14,9 @@ from finops.providers.base import ProcessingStatus
 from finops.providers.openai.translate import (
     from_chat_response,
     openai_error_message,
-    redact_secrets,
     to_chat_request,
 )
+from finops.providers.upstream_errors import redact
 
 JSON = dict[str, Any]
 
@@ -73,7 +73,7 @@ def from_batch_output_line(line: JSON) -> JSON:
         unfinished = _UNFINISHED_RESULT_BY_ERROR_CODE.get(error.get("code") or "")
         if unfinished is not None:
             return {"custom_id": custom_id, "result": {"type": unfinished}}
-        message_text = redact_secrets(error.get("message") or f"request failed ({error.get('code')})")
+        message_text = redact(error.get("message") or f"request failed ({error.get('code')})")
         return _errored(custom_id, _LINE_ERROR_TYPE, message_text, None)
 
     return _errored(custom_id, "api_error", "the openai provider returned a result with no response or error", None)

@@ -1,53 +1,39 @@
-"""Relay an upstream Chat Completions SSE body as Anthropic SSE frames.
+"""An upstream Chat Completions SSE body as Anthropic events, for ``finops.providers.relay``.
 
-Reads ``data: {...}`` lines up to ``data: [DONE]``, feeds each chunk to ``ChatStreamTranslator`` and yields
-``encode_sse`` frames. Errors before the first frame raise (the gateway can still answer with a status and an
-error envelope); once frames have gone out the status line is sent, so an error becomes Anthropic's
-``event: error`` frame and the stream stops.
+Reads ``data: {...}`` events up to ``data: [DONE]`` and feeds each chunk to ``ChatStreamTranslator``. A body
+that ends without ``[DONE]`` was cut off and raises: the relay then tells the client with ``event: error``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import aclosing
+from collections.abc import AsyncIterator
+from typing import Any
 
 import orjson
 
-from finops.core.errors import GatewayError, UpstreamError
+from finops.core.errors import UpstreamError
 from finops.providers.openai.stream import ChatStreamTranslator
-from finops.providers.sse import encode_sse
+from finops.providers.sse import Event, SSEDecoder
 
-_DONE = "[DONE]"
-
-
-async def relay_chat_stream(lines: AsyncGenerator[str, None], translator: ChatStreamTranslator) -> AsyncIterator[bytes]:
-    sent = False
-    try:
-        async with aclosing(lines):
-            finished = False
-            async for line in lines:
-                if not line.startswith("data:"):
-                    continue  # blank separators, comments (": keep-alive"), event names
-                data = line[5:].strip()
-                if data == _DONE:
-                    finished = True
-                    break
-                for event, payload in translator.feed(_parse(data)):
-                    sent = True
-                    yield encode_sse(event, payload)
-        if not finished:
-            # Without [DONE] the answer may be cut anywhere; calling it complete would be a lie.
-            raise UpstreamError("openai: the upstream stream ended before it was complete")
-    except GatewayError as exc:
-        if not sent:
-            raise
-        yield encode_sse("error", {"type": "error", "error": {"type": exc.error_type, "message": exc.message}})
-        return
-    for event, payload in translator.finish():
-        yield encode_sse(event, payload)
+_DONE = b"[DONE]"
 
 
-def _parse(data: str) -> dict:
+async def chat_events(chunks: AsyncIterator[bytes], translator: ChatStreamTranslator) -> AsyncIterator[Event]:
+    """The Anthropic events for the body read from ``chunks`` (the caller closes the response they come from)."""
+    decoder = SSEDecoder()
+    async for chunk in chunks:
+        for _, data in decoder.feed(chunk):
+            if data == _DONE:
+                for event in translator.finish():
+                    yield event
+                return
+            for event in translator.feed(_parse(data)):
+                yield event
+    # Without [DONE] the answer may be cut anywhere; calling it complete would be a lie.
+    raise UpstreamError("openai: the upstream stream ended before it was complete")
+
+
+def _parse(data: bytes) -> dict[str, Any]:
     try:
         chunk = orjson.loads(data)
     except orjson.JSONDecodeError:

@@ -23,7 +23,7 @@ from finops.providers.openai.translate import (
     map_stop_reason,
     map_usage,
 )
-from finops.providers.sse import message_end, message_start
+from finops.providers.sse import block_delta, block_start, block_stop, message_end, message_start
 
 JSON = dict[str, Any]
 Event = tuple[str, JSON]
@@ -48,7 +48,7 @@ class ChatStreamTranslator:
         self.input_tokens_hint = input_tokens_hint
         self.stop_sequences = list(stop_sequences or [])
         self.usage: JSON | None = None
-        """Final Anthropic usage, set by ``finish()`` so the gateway can price the stream."""
+        """Final Anthropic usage, set by ``finish()`` (and carried by its ``message_delta``)."""
 
         self._started = False
         self._finished = False
@@ -157,7 +157,7 @@ class ChatStreamTranslator:
             events.extend(self._close_block())
             self._saw_tool_calls = True
             tool_call_id = tool_call_id or new_tool_use_id()
-            block = {"type": "tool_use", "id": tool_call_id, "name": function.get("name") or "", "input": {}}
+            block: JSON = {"type": "tool_use", "id": tool_call_id, "name": function.get("name") or "", "input": {}}
             events.append(self._open(block, "tool_use"))
             self._open_tool_call_index = tool_call_index
             self._open_tool_call_id = tool_call_id
@@ -169,16 +169,10 @@ class ChatStreamTranslator:
         self._open_block = kind
         self._open_index = self._next_index
         self._next_index += 1
-        return (
-            "content_block_start",
-            {"type": "content_block_start", "index": self._open_index, "content_block": content_block},
-        )
+        return block_start(self._open_index, content_block)
 
     def _delta(self, delta: JSON) -> Event:
-        return (
-            "content_block_delta",
-            {"type": "content_block_delta", "index": self._open_index, "delta": delta},
-        )
+        return block_delta(self._open_index, delta)
 
     def _close_block(self) -> list[Event]:
         if self._open_block is None:
@@ -186,4 +180,4 @@ class ChatStreamTranslator:
         self._open_block = None
         self._open_tool_call_index = None
         self._open_tool_call_id = None
-        return [("content_block_stop", {"type": "content_block_stop", "index": self._open_index})]
+        return [block_stop(self._open_index)]

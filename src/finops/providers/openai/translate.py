@@ -10,7 +10,7 @@ who sent it, before anything reaches OpenAI (bad input never costs money).
 
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -18,6 +18,7 @@ import orjson
 from finops.core.errors import GatewayError, InvalidRequestError, UpstreamError, error_for_status
 from finops.core.ids import new_message_id
 from finops.core.params import MessageParams
+from finops.providers.upstream_errors import UpstreamFault, gateway_error, redact
 
 JSON = dict[str, Any]
 
@@ -47,12 +48,6 @@ _BLOCK_TEXT_SEPARATOR = "\n"
 TOOL_ERROR_PREFIX = "Error: "
 
 _DROPPED_ASSISTANT_BLOCKS = frozenset({"thinking", "redacted_thinking"})
-
-_SECRET_PATTERNS = (
-    # A key may hold dots but never ends with one (a full stop survives); \b spares words like "task-force".
-    re.compile(r"\bsk-[A-Za-z0-9_\-*.]*[A-Za-z0-9_\-*]"),
-    re.compile(r"(?i)bearer\s+[A-Za-z0-9_\-*.=]*[A-Za-z0-9_\-*=]"),
-)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -224,8 +219,9 @@ def _unsupported_source(kind: str, source: JSON, where: str) -> InvalidRequestEr
     # Chat Completions takes uploaded files only as ``file`` parts (documents); images must travel inline.
     if source.get("type") == "file":
         return InvalidRequestError(
-            f"{where}: {kind} source of type 'file' (file_id {source.get('file_id')!r}) cannot be sent "
-            f"to the openai provider; send the {kind} inline as a base64 source"
+            # No file_id in the message: the core has already swapped in OpenAI's own ID, which callers never see.
+            f"{where}: {kind} source of type 'file' cannot be sent to the openai provider; "
+            f"send the {kind} inline as a base64 source"
         )
     return InvalidRequestError(
         f"{where}: {kind} source type {source.get('type')!r} is not supported by the openai provider"
@@ -440,23 +436,26 @@ def map_usage(usage: JSON | None) -> JSON:
 # Errors
 
 
+def openai_fault(status: int, headers: Mapping[str, str], body: Any) -> UpstreamFault:
+    """What a failed OpenAI call (or an ``error`` object inside a stream) says. A 401 is OpenAI refusing the
+    gateway's key."""
+    return UpstreamFault(
+        error_for_status(status),
+        f"openai: {openai_error_message(status, body)}",
+        credentials_rejected=status == 401,
+    )
+
+
 def from_openai_error(status: int, body: JSON | None) -> GatewayError:
-    """The gateway error for an OpenAI error response; OpenAI's message is kept, with any key redacted."""
-    error_class = error_for_status(status)
-    return error_class(f"openai: {openai_error_message(status, body)}")
+    """The gateway error for an OpenAI error body, e.g. an ``error`` chunk in the middle of a stream."""
+    return gateway_error("openai", openai_fault(status, {}, body))
 
 
-def openai_error_message(status: int, body: JSON | None) -> str:
+def openai_error_message(status: int, body: Any) -> str:
+    """OpenAI's own explanation, redacted (``upstream_errors.redact``)."""
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict) and isinstance(error.get("message"), str) and error["message"]:
-        return redact_secrets(error["message"])
+        return redact(error["message"])
     if isinstance(error, str) and error:
-        return redact_secrets(error)
+        return redact(error)
     return f"upstream returned HTTP {status}"
-
-
-def redact_secrets(text: str) -> str:
-    """Remove anything that looks like an API key (OpenAI echoes part of a bad key in its 401 message)."""
-    for pattern in _SECRET_PATTERNS:
-        text = pattern.sub("[redacted]", text)
-    return text
