@@ -437,7 +437,6 @@ def test_exception_frame_end_to_end() -> None:
     )
     translator = ConverseStreamTranslator(model=MODEL, message_id="msg_test")
     sse: list[tuple[str, JSON]] = []
-    error = None
     for message_type, name, payload in EventStreamDecoder().feed(wire):
         if message_type == "event":
             sse += translator.feed(name, payload)
