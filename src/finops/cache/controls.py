@@ -159,9 +159,7 @@ def resolve(defaults: CacheDefaults, key: CacheControls, request: CacheControls)
     """Request over key over gateway."""
     mode = request.mode or key.mode or defaults.mode
     ttl = request.ttl_seconds or key.ttl_seconds or defaults.ttl_seconds
-    threshold = next(
-        value for value in (request.threshold, key.threshold, defaults.threshold) if value is not None
-    )
+    threshold = next(value for value in (request.threshold, key.threshold, defaults.threshold) if value is not None)
     truncated = next(
         value for value in (request.store_truncated, key.store_truncated, defaults.store_truncated) if value is not None
     )

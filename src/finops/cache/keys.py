@@ -51,7 +51,7 @@ class RequestKeys:
 
 
 def _without_cache_control(block: Any) -> Any:
-    if not isinstance(block, dict) or "cache_control" not in block and block.get("type") != "tool_result":
+    if not isinstance(block, dict) or ("cache_control" not in block and block.get("type") != "tool_result"):
         return block
     cleaned = {key: value for key, value in block.items() if key != "cache_control"}
     content = cleaned.get("content")

@@ -56,7 +56,7 @@ class CachedAnswer:
     expires_at: float
 
 
-def _head(row: sa.Row[Any]) -> CacheEntryHead:
+def _head(row: Any) -> CacheEntryHead:
     return CacheEntryHead(
         seq=row.seq,
         exact_key=row.exact_key,
