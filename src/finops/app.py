@@ -19,6 +19,7 @@ from finops.api.anthropic.services import Services
 from finops.api.health import health
 from finops.api.metrics import metrics
 from finops.api.middleware import GatewayMiddleware
+from finops.cache.setup import build_cache
 from finops.config import Settings
 from finops.core.batches import BatchService
 from finops.core.errors import GatewayError
@@ -45,17 +46,20 @@ def create_app(settings: Settings, *, providers: ProviderRegistry | None = None)
         governance = Governance(settings, store.engine, gateway_metrics)
         app.state.governance = governance
         batches = BatchService(store, registry, governance)
+        cache = build_cache(settings, store.engine, registry)
         app.state.services = Services(
             settings=settings,
             authenticator=governance.authenticator,
-            messages=MessageService(registry, store.files, governance),
+            messages=MessageService(registry, store.files, governance, cache),
             files=FileService(store, registry),
             batches=batches,
         )
         await governance.start(batches)  # its reconciler reads ended batches' results through the batch service
+        cache.start()
         try:
             yield
         finally:
+            await cache.stop()  # writes the answers still being stored
             await governance.stop()  # drains the usage ledger: a clean shutdown loses no row
             await registry.aclose()
             await store.close()

@@ -73,6 +73,18 @@ class GatewayMetrics:
         self.refused = Counter(
             "finops_refused_requests", "Requests refused by governance", ("reason",), registry=self.registry
         )
+        self.cache_requests = Counter(
+            "finops_cache_requests",
+            "Messages requests the response cache was in play for, by result (hit, miss, bypass)",
+            ("result",),
+            registry=self.registry,
+        )
+        self.cache_saved = Counter(
+            "finops_cache_saved_usd",
+            "What response-cache hits would have cost live (USD)",
+            labels,
+            registry=self.registry,
+        )
         self.ledger_dropped = Counter(
             "finops_ledger_write_failures", "Usage rows that could not be written", registry=self.registry
         )
@@ -107,6 +119,15 @@ class GatewayMetrics:
             self._child(self.cost, provider, model_label, key_label).inc(float(cost))
         if seconds is not None:
             self._child(self.latency, provider, model_label).observe(seconds)
+
+    def observe_cache(self, result: str) -> None:
+        self._child(self.cache_requests, result).inc()
+
+    def observe_saving(self, provider: str, model: str, key: str | None, saved: Decimal | None) -> None:
+        """A cache hit: counted as a request (no tokens, no cost) and, when priced, as money saved."""
+        model_label, key_label = self._model(model), self._key(key)
+        if saved:
+            self._child(self.cache_saved, provider, model_label, key_label).inc(float(saved))
 
     def observe_error(self, provider: str, error_type: str) -> None:
         self.errors.labels(provider, error_type).inc()
