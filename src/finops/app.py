@@ -47,6 +47,7 @@ def create_app(settings: Settings, *, providers: ProviderRegistry | None = None)
         app.state.governance = governance
         batches = BatchService(store, registry, governance)
         cache = build_cache(settings, store.engine, registry)
+        gateway_metrics.count_cache(cache.stats)
         app.state.services = Services(
             settings=settings,
             authenticator=governance.authenticator,

@@ -89,6 +89,11 @@ class ResponseCache:
         self._sync_lock = asyncio.Lock()
         self._writes: set[asyncio.Task[Any]] = set()
         self._task: asyncio.Task[None] | None = None
+        self._evicted = 0
+
+    def stats(self) -> tuple[int, int]:
+        """(entries mirrored here, entries this process removed from the store) for ``/metrics``."""
+        return len(self.mirror), self._evicted
 
     # Lifecycle --------------------------------------------------------------------------------------------------
 
@@ -327,6 +332,7 @@ class ResponseCache:
         """Drop expired entries and the least recently used past ``max_entries`` from the store, Redis and here."""
         await self._flush_touches()
         gone = await self._repository.evict(self._clock(), self.settings.max_entries)
+        self._evicted += len(gone)
         for seq, _ in gone:
             self.mirror.remove(seq)
         if gone and self._redis is not None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from cachetools import FIFOCache
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from finops.governance.pricing import TokenUsage
 
@@ -136,6 +136,24 @@ class GatewayMetrics:
         """Expose ``read()`` (provider -> upstream requests that waited for a free connection) at every scrape as
         ``finops_upstream_pool_waits_total``: a count that keeps growing means ``max_connections`` is too low."""
         self.registry.register(_PoolWaits(read))
+
+
+    def count_cache(self, read: Callable[[], tuple[int, int]]) -> None:
+        """Expose ``read()`` (entries this process mirrors, entries it evicted) at every scrape as
+        ``finops_cache_entries`` and ``finops_cache_evictions_total``."""
+        self.registry.register(_CacheSize(read))
+
+
+class _CacheSize:
+    def __init__(self, read: Callable[[], tuple[int, int]]) -> None:
+        self._read = read
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        entries, evictions = self._read()
+        yield GaugeMetricFamily("finops_cache_entries", "Response-cache entries this process mirrors", value=entries)
+        yield CounterMetricFamily(
+            "finops_cache_evictions", "Response-cache entries expired or evicted by this process", value=evictions
+        )
 
 
 class _PoolWaits:
