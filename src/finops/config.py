@@ -110,12 +110,6 @@ class CacheSettings(_Section):
     sync_seconds: float = Field(default=1.0, gt=0)
     """How often a process catches up with entries other processes stored (also done on every semantic miss)."""
 
-    @model_validator(mode="after")
-    def _semantic_needs_embedding(self) -> CacheSettings:
-        if self.enabled and self.mode == "semantic" and self.embedding is None:
-            raise ValueError("mode semantic needs cache.embedding {provider, model}")
-        return self
-
 
 class Settings(_Section):
     server: ServerSettings = ServerSettings()
@@ -127,6 +121,8 @@ class Settings(_Section):
 
     @model_validator(mode="after")
     def _embedding_provider_configured(self) -> Settings:
+        if self.cache.enabled and self.cache.mode == "semantic" and self.cache.embedding is None:
+            raise ValueError("cache.mode: semantic needs cache.embedding {provider, model}")
         embedding = self.cache.embedding
         if embedding is not None and embedding.provider not in self.providers:
             raise ValueError(f"cache.embedding.provider: {embedding.provider} is not configured under providers")
@@ -153,10 +149,8 @@ def _first_error(exc: ValidationError) -> str:
     message = error["msg"]
     if error["type"] == "extra_forbidden":
         message = "unknown key"
-    if error["type"] == "value_error":
-        message = message.removeprefix("Value error, ")
-        if not error["loc"]:  # a check across sections names its own key
-            return message
+    if error["type"] == "value_error" and not error["loc"]:  # a check across sections names its own key
+        return message.removeprefix("Value error, ")
     return f"{location}: {message}"
 
 

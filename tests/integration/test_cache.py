@@ -21,8 +21,8 @@ from finops.emulators.gemini.app import create_app as gemini_app
 from finops.emulators.openai.app import create_app as openai_app
 from tests.conftest import UPSTREAM_KEY
 from tests.support.emulator import EmulatorHandle
-from tests.support.governance import ADMIN, create_key, governance_section, report, wait_for
 from tests.support.gateway import running_gateway
+from tests.support.governance import ADMIN, create_key, governance_section, report, wait_for
 from tests.support.servers import serve_in_thread
 
 BEDROCK_CREDENTIALS = {"access_key_id": "AKIAFINOPSEMULATOR", "secret_access_key": "finops-emulator-secret"}
@@ -268,7 +268,7 @@ def test_semantic_needs_an_embedding_model(emulators: dict[str, EmulatorHandle],
     with running_gateway(provider_settings(emulators), sqlite_url, cache={"enabled": True}) as base:
         sdk = client(base, "openai")
         assert create(sdk, ask("Hello there", "openai"))[1]["x-finops-cache"] == "miss"
-        with pytest.raises(anthropic.BadRequestError, match="cache.embedding"):
+        with pytest.raises(anthropic.BadRequestError, match=r"cache\.embedding"):
             create(sdk, ask("Hello there", "openai"), **{"x-finops-cache": "semantic"})
 
 
