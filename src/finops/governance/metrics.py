@@ -137,7 +137,6 @@ class GatewayMetrics:
         ``finops_upstream_pool_waits_total``: a count that keeps growing means ``max_connections`` is too low."""
         self.registry.register(_PoolWaits(read))
 
-
     def count_cache(self, read: Callable[[], tuple[int, int]]) -> None:
         """Expose ``read()`` (entries this process mirrors, entries it evicted) at every scrape as
         ``finops_cache_entries`` and ``finops_cache_evictions_total``."""
