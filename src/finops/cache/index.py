@@ -24,7 +24,7 @@ PROMOTE_AT = 1024
 """Vectors a group holds before it moves from brute force to HNSW."""
 
 _CONNECTIVITY = 16
-_EXPANSION_ADD = 64
+_EXPANSION_ADD = 32
 _EXPANSION_SEARCH = 64
 _CANDIDATES = 4
 """Neighbours an HNSW search returns: its best may be one removed a moment ago (usearch removes lazily)."""

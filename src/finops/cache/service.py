@@ -48,6 +48,8 @@ _PROVISIONAL = 1 << 62
 _SETTLE_SECONDS = 30.0
 """How long after its insert a row may still appear behind rows with larger seqs (transactions commit late)."""
 _ANSWER_BYTES = 64 << 20
+_SYNC_CHUNK = 64
+"""Entries mirrored between two turns of the event loop when catching up (a few ms at most, HNSW groups included)."""
 
 
 @dataclass(frozen=True)
@@ -317,10 +319,11 @@ class ResponseCache:
             now = self._clock()
             seqs, settled = await self._repository.new_since(self._settled, now - _SETTLE_SECONDS)
             unseen = [seq for seq in seqs if seq not in self.mirror]
-            if unseen:
-                for head in await self._repository.heads(unseen, now):
+            for start in range(0, len(unseen), _SYNC_CHUNK):
+                for head in await self._repository.heads(unseen[start : start + _SYNC_CHUNK], now):
                     if head.seq not in self.mirror:
                         self._mirror_head(head)
+                await asyncio.sleep(0)  # a large catch-up (start-up) lets requests run between chunks
             self._settled = settled
             self._loaded = True
 
