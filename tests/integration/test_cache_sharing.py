@@ -4,6 +4,7 @@ processes on PostgreSQL) or one Redis (the exact layer's shared copy)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -129,7 +130,7 @@ def test_redis_shares_the_exact_layer(emulators: dict[str, EmulatorHandle], tmp_
         running_gateway(providers, f"sqlite+aiosqlite:///{tmp_path / 'one.db'}", **sections) as one,
         running_gateway(providers, f"sqlite+aiosqlite:///{tmp_path / 'two.db'}", **sections) as two,
     ):
-        question = ask(f"Which metal conducts best? ({tmp_path.name})", "bedrock")
+        question = ask(f"Which metal conducts best? ({uuid.uuid4().hex})", "bedrock")  # Redis outlives the test
         stored, headers = create(client(one, "bedrock"), question)
         assert headers["x-finops-cache"] == "miss"
         wait_stored(client(two, "bedrock"), question)

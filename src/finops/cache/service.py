@@ -1,12 +1,13 @@
 """The response cache: look a request up (exact, then semantic), offer its answer for storing, keep the process's
 mirror in step with the store.
 
-Where an answer is looked for, in order: this process's mirror (no I/O); for the exact layer, the shared copy
-(Redis when ``redis.url`` is set, else the store) by key; for the semantic layer, the mirror's vector index, then
-again after catching up with entries other processes stored. An answer offered on a miss goes into the mirror at
-once (so this process hits on it from the next request) and into the store (and Redis) in the background, so a
-miss waits for no write. A background task catches up with other processes' entries, writes hit times for the
-LRU, drops expired entries and, past ``max_entries``, evicts the least recently used.
+Where an answer is looked for, in order: this process's mirror (no I/O); then Redis by key when ``redis.url`` is
+set (exact layer); else the mirror again after catching up with the entries other processes stored (at most one
+catch-up query per ``_CATCH_UP_SECONDS``, shared by every miss meanwhile, so a miss mostly costs no I/O). An
+answer offered on a miss goes into the mirror at once (so this process hits on it from the next request) and into
+the store (and Redis) in the background, so a miss waits for no write. A background task catches up with other
+processes' entries every ``cache.sync_seconds``, writes hit times for the LRU, drops expired entries and, past
+``max_entries``, evicts the least recently used.
 
 A failing store, Redis or embedding call never fails a request: the request is then a miss (logged).
 """
@@ -48,6 +49,10 @@ _PROVISIONAL = 1 << 62
 _SETTLE_SECONDS = 30.0
 """How long after its insert a row may still appear behind rows with larger seqs (transactions commit late)."""
 _ANSWER_BYTES = 64 << 20
+_CATCH_UP_SECONDS = 0.1
+"""Least time between two on-miss catch-ups with the store (the periodic one runs every ``sync_seconds``)."""
+_SWEEP_EVERY = 60
+"""Sync ticks between two sweeps of expired entries (a pass over every mirrored entry)."""
 _SYNC_CHUNK = 64
 """Entries mirrored between two turns of the event loop when catching up (a few ms at most, HNSW groups included)."""
 
@@ -88,6 +93,7 @@ class ResponseCache:
         self._touched: dict[int, tuple[float, int]] = {}
         self._settled = 0
         self._loaded = False
+        self._synced_at = 0.0
         self._sync_lock = asyncio.Lock()
         self._writes: set[asyncio.Task[Any]] = set()
         self._task: asyncio.Task[None] | None = None
@@ -120,14 +126,15 @@ class ResponseCache:
             await asyncio.gather(*list(self._writes), return_exceptions=True)
 
     async def _run(self) -> None:
-        while True:
+        for tick in itertools.count():
             try:
                 await self.sync()
                 await self._flush_touches()
-                now = self._clock()
-                for seq in self.mirror.expired(now):
-                    self.mirror.remove(seq)
-                if len(self.mirror) > self.settings.max_entries:
+                sweep = tick % _SWEEP_EVERY == 0
+                if sweep:  # expiry is checked on every lookup anyway: this only frees the memory and the rows
+                    for seq in self.mirror.expired(self._clock()):
+                        self.mirror.remove(seq)
+                if sweep or len(self.mirror) > self.settings.max_entries:
                     await self.evict()
             except asyncio.CancelledError:
                 raise
@@ -215,22 +222,26 @@ class ResponseCache:
             self.mirror.add(Entry(seq, exact, None, expires_at), answer=answer)
             self._touch(seq, now)
             return answer
-        found = await self._repository.by_key(exact, now)
-        if found is None:
+        if not await self._catch_up():
             return None
-        head, answer = found
-        self._mirror_head(head, answer)
-        self._touch(head.seq, now)
-        return answer
+        entry = self.mirror.by_key(exact, self._clock())
+        return await self._answer(entry, now) if entry is not None else None
 
     async def find_similar(self, keys: RequestKeys, vector: Vector, threshold: float) -> tuple[bytes, float] | None:
         assert keys.context is not None
         context = keys.context.hex()
         found = await self._nearest(context, vector, threshold)
-        if found is None and self._loaded:
-            await self.sync()  # another process may have stored it a moment ago
+        if found is None and await self._catch_up():
             found = await self._nearest(context, vector, threshold)
         return found
+
+    async def _catch_up(self) -> bool:
+        """On a miss: another process may have stored the answer a moment ago. Catches up at most every
+        ``_CATCH_UP_SECONDS`` (one indexed query; a burst of misses shares it); ``True`` if it did."""
+        if not self._loaded or self._clock() - self._synced_at < _CATCH_UP_SECONDS:
+            return False
+        await self.sync()
+        return True
 
     async def _nearest(self, context: str, vector: Vector, threshold: float) -> tuple[bytes, float] | None:
         match = self.mirror.nearest(context, vector)
@@ -316,7 +327,7 @@ class ResponseCache:
             async with self._sync_lock:  # someone is at it: wait for their result instead of asking again
                 return
         async with self._sync_lock:
-            now = self._clock()
+            now = self._synced_at = self._clock()
             seqs, settled = await self._repository.new_since(self._settled, now - _SETTLE_SECONDS)
             unseen = [seq for seq in seqs if seq not in self.mirror]
             for start in range(0, len(unseen), _SYNC_CHUNK):

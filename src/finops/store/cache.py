@@ -104,14 +104,6 @@ class CacheRepository:
             row = (await connection.execute(query)).first()
         return CachedAnswer(row.seq, row.message, row.expires_at) if row else None
 
-    async def by_key(self, exact_key: str, now: float) -> tuple[CacheEntryHead, bytes] | None:
-        query = sa.select(*_HEAD_COLUMNS, cache_entries.c.message).where(
-            cache_entries.c.exact_key == exact_key, cache_entries.c.expires_at > now
-        )
-        async with self._engine.connect() as connection:
-            row = (await connection.execute(query)).first()
-        return (_head(row), row.message) if row else None
-
     async def new_since(self, settled: int, settle_before: float) -> tuple[list[int], int]:
         """The seqs above ``settled`` and the new settled mark: the largest seq of a row created before
         ``settle_before`` (rows after it may still be joined by smaller seqs committing late)."""
