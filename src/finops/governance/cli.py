@@ -58,7 +58,7 @@ def _payload(args: argparse.Namespace) -> dict[str, Any]:
 def _cache_payload(args: argparse.Namespace) -> dict[str, Any] | None:
     """``--cache-mode none`` clears the key's cache settings; other ``--cache-*`` options set one each."""
     if getattr(args, "cache_mode", None) == "none":
-        return None if not hasattr(args, "key_id") else {name: None for name in _CACHE_OPTIONS}
+        return None if not hasattr(args, "key_id") else {name: None for name in _CACHE_OPTIONS.values()}
     given = {name: getattr(args, f"cache_{option}", None) for option, name in _CACHE_OPTIONS.items()}
     return {name: value for name, value in given.items() if value is not None} or None
 
