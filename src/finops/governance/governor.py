@@ -191,10 +191,7 @@ class Governance:
     def _record_hit(self, admission: Admission, saved: Decimal | None, request_id: str | None) -> None:
         principal = admission.principal
         nothing = TokenUsage()
-        seconds = time.monotonic() - admission.started
-        self.metrics.observe_usage(
-            admission.provider, admission.model, principal.key_name, nothing, Decimal(0), seconds
-        )
+        # Not an LLM request in /metrics (none reached a provider): finops_cache_requests_total counts it.
         self.metrics.observe_saving(admission.provider, admission.model, principal.key_name, saved)
         self.ledger.record(
             usage_row(

@@ -124,7 +124,7 @@ class GatewayMetrics:
         self._child(self.cache_requests, result).inc()
 
     def observe_saving(self, provider: str, model: str, key: str | None, saved: Decimal | None) -> None:
-        """A cache hit: counted as a request (no tokens, no cost) and, when priced, as money saved."""
+        """A cache hit's saving (the hit itself is counted by ``observe_cache``)."""
         model_label, key_label = self._model(model), self._key(key)
         if saved:
             self._child(self.cache_saved, provider, model_label, key_label).inc(float(saved))
