@@ -3,9 +3,9 @@
 Part 1, in process (the cache service over a real SQLite store, no HTTP): for each store size,
 
 - how long a process takes to mirror the store at start-up, and its memory per entry (RSS growth / entries);
-- lookup cost, p50/p99 over 2,000 lookups: exact hit, exact miss (the mirror; one catch-up query per 0.1 s at most), semantic miss
-  and semantic hit (the embedding call excluded: the query vector is given), and the synchronous part of
-  offering an answer on a miss.
+- lookup cost, p50/p99 over 2,000 lookups: exact hit, exact miss (the mirror; a catch-up query at most every
+  0.1 s), semantic miss and semantic hit (the embedding call excluded: the query vector is given), and the
+  synchronous part of offering an answer on a miss.
 
 Semantic entries are 256-dimension unit vectors (``text-embedding-3-small`` at ``dimensions: 256``) in two shapes:
 ``spread`` (10 entries per conversation context, the usual case) and ``one context`` (every entry in one group:
@@ -179,9 +179,7 @@ async def in_process(count: int, per_context: int, label: str) -> None:
         cold = await _timed(exact_hit, len(heads))  # each entry's first hit here reads its answer from the store
         print(f"  exact hit, cold    : {_stats(cold)}   (first hit of an entry in this process)")
         print(f"  exact hit          : {_stats(await _timed(exact_hit))}")
-        print(
-            f"  exact miss         : {_stats(await _timed(exact_miss))}   (the mirror; one catch-up query per 0.1 s at most)"
-        )
+        print(f"  exact miss         : {_stats(await _timed(exact_miss))}   (catch-up query at most every 0.1 s)")
         print(f"  semantic hit       : {_stats(await _timed(semantic_hit))}   (embedding excluded)")
         print(f"  semantic miss      : {_stats(await _timed(semantic_miss))}   (embedding excluded)")
         print(f"  offer on a miss    : {_stats(await _timed(offer, 500))}   (the write itself runs behind)")
