@@ -33,7 +33,7 @@ from finops.cache.mirror import Entry, Mirror
 from finops.cache.redis_layer import RedisAnswers
 from finops.cache.stream import MessageAssembler, replay
 from finops.config import CacheSettings
-from finops.core.errors import GatewayError
+from finops.core.errors import GatewayError, InvalidRequestError
 from finops.core.ids import new_message_id
 from finops.core.types import JSON, CacheStatus, MessageStream, Principal
 from finops.store.cache import CacheEntryHead, CacheRepository, NewCacheEntry
@@ -153,7 +153,9 @@ class ResponseCache:
         policy = resolve(self._defaults, controls_from_key(principal.cache), request)
         if policy.mode == "semantic" and self.embedding_id is None:
             if request.mode == "semantic":
-                raise InvalidSemanticRequest()
+                raise InvalidRequestError(
+                    "x-finops-cache: semantic needs an embedding model; this gateway has no cache.embedding configured"
+                )
             policy = replace(policy, mode="exact")  # a key asking for more than the gateway is configured for
         return policy
 
@@ -354,16 +356,6 @@ class ResponseCache:
                 await self._redis.delete([key for _, key in gone])
             except Exception:
                 logger.exception("cache: deleting evicted answers from Redis failed")
-
-
-class InvalidSemanticRequest(GatewayError):
-    status_code = 400
-    error_type = "invalid_request_error"
-
-    def __init__(self) -> None:
-        super().__init__(
-            "x-finops-cache: semantic needs an embedding model; this gateway has no cache.embedding configured"
-        )
 
 
 class Lookup:
