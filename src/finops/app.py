@@ -25,11 +25,13 @@ from finops.core.batches import BatchService
 from finops.core.errors import GatewayError
 from finops.core.files import FileService
 from finops.core.messages import MessageService
+from finops.governance.background import LeasedJobs
 from finops.governance.governor import Governance
 from finops.governance.metrics import GatewayMetrics
 from finops.providers.http import pool_waits
 from finops.providers.registry import ProviderRegistry
 from finops.store import Store
+from finops.store.leases import LeaseRepository
 
 
 def create_app(settings: Settings, *, providers: ProviderRegistry | None = None) -> ASGIApp:
@@ -55,12 +57,18 @@ def create_app(settings: Settings, *, providers: ProviderRegistry | None = None)
             files=FileService(store, registry),
             batches=batches,
         )
-        await governance.start(batches)  # its reconciler reads ended batches' results through the batch service
-        cache.start()
+        reconciler = await governance.start(batches)  # it reads ended batches' results through the batch service
+        # One process among all sharing the database polls (workers, hosts): the jobs run under one lease.
+        jobs = LeasedJobs(LeaseRepository(store.engine))
+        if reconciler is not None:
+            jobs.add("batch-reconciler", reconciler.run_once, settings.governance.reconcile_interval_seconds)
+        jobs.start()
+        cache.start()  # every process keeps its own mirror in step, so this one is not leased
         try:
             yield
         finally:
             await cache.stop()  # writes the answers still being stored
+            await jobs.stop()
             await governance.stop()  # drains the usage ledger: a clean shutdown loses no row
             await registry.aclose()
             await store.close()

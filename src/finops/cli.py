@@ -3,33 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 import yaml
+from pydantic import SecretStr
 
 from finops.config import ConfigError, load_settings
 from finops.core.providers import PROVIDER_NAMES
-from finops.serving import raise_open_file_limit
-
-GRACEFUL_SHUTDOWN_SECONDS = 30
-
-
-def _serve_options(host: str, port: int) -> dict[str, Any]:
-    return {
-        "host": host,
-        "port": port,
-        "log_level": "warning",
-        "access_log": False,
-        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
-        "loop": "auto",
-        "http": "httptools",
-    }
+from finops.serving import LOG_FORMAT, serve_in_process, serve_workers, worker_count
 
 
 def _read_raw(path: str | None) -> dict[str, Any] | None:
@@ -39,9 +26,18 @@ def _read_raw(path: str | None) -> dict[str, Any] | None:
     return yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
 
 
-def serve(args: argparse.Namespace) -> int:
-    from finops.app import create_app
+def _plain(value: Any) -> Any:
+    """Settings as plain data, secrets included (for the workers' private copy of the demo config)."""
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
 
+
+def serve(args: argparse.Namespace) -> int:
     emulators = None
     try:
         if args.demo:
@@ -51,22 +47,29 @@ def serve(args: argparse.Namespace) -> int:
             settings = demo_settings(_read_raw(args.config), emulators, DEMO_BATCH_SECONDS)
         else:
             settings = load_settings(args.config)
-    except ConfigError as exc:
+        workers = worker_count(args.workers if args.workers is not None else settings.server.workers)
+    except (ConfigError, ValueError) as exc:
         print(f"finops: config error: {exc}", file=sys.stderr)
         if emulators:
             emulators.stop()
         return 2
     host = args.host or settings.server.host
     port = args.port if args.port is not None else settings.server.port
-    app = create_app(settings)
     if args.demo:
         print(f"FinOps demo gateway on http://{host}:{port}/anthropic (providers: {', '.join(settings.providers)})")
-    # Everything imported and built so far lives for the whole process: keep it out of the cyclic GC, whose full
-    # collections would otherwise walk those ~100k objects (tens of ms, a latency spike) while serving.
-    gc.freeze()
-    raise_open_file_limit()
     try:
-        uvicorn.run(app, **_serve_options(host, port))
+        if workers == 1:
+            serve_in_process(settings, host, port)
+        elif args.demo:
+            # The emulators run once, here in the supervisor; the workers get the demo settings (emulator URLs)
+            # in a private file that lives as long as the supervisor.
+            with tempfile.TemporaryDirectory(prefix="finops-demo-") as private:
+                config = Path(private) / "finops-demo.yaml"
+                config.touch(mode=0o600)
+                config.write_text(yaml.safe_dump(_plain(settings.model_dump())), encoding="utf-8")
+                serve_workers(settings, str(config), host, port, workers)
+        else:
+            serve_workers(settings, args.config, host, port, workers)
     finally:
         if emulators:
             emulators.stop()
@@ -103,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve_parser.add_argument("--host", help="listen address (default: server.host)")
     serve_parser.add_argument("--port", type=int, help="listen port (default: server.port)")
     serve_parser.add_argument("--demo", action="store_true", help="all providers on built-in emulators, SQLite")
+    serve_parser.add_argument(
+        "--workers", help="serving processes sharing the port: a number or auto (one per CPU); default server.workers"
+    )
     serve_parser.set_defaults(handler=serve)
 
     emulate_parser = commands.add_parser("emulate", help="run a provider emulator")
@@ -129,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
     args = build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
     return handler(args)

@@ -32,6 +32,17 @@ class ServerSettings(_Section):
     max_message_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
     max_batch_bytes: int = Field(default=256 * 1024 * 1024, gt=0)
     max_file_bytes: int = Field(default=500 * 1024 * 1024, gt=0)
+    workers: int | Literal["auto"] = 1
+    """Serving processes sharing the port (``auto``: one per CPU); ``finops serve --workers`` overrides it."""
+    drain_seconds: float = Field(default=30.0, ge=0)
+    """On SIGTERM, how long open requests (streams) may run on while new ones are refused with 503."""
+
+    @field_validator("workers")
+    @classmethod
+    def _positive_workers(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and value < 1:
+            raise ValueError("must be at least 1 (or auto)")
+        return value
 
     @field_validator("public_url")
     @classmethod

@@ -74,17 +74,17 @@ class Governance:
         self.cache.invalidate(key_id)
         self.spend.forget(key_id)
 
-    async def start(self, batches: EndedBatchResults | None = None) -> None:
-        """Start the ledger writer and, given where batch results come from, the batch cost reconciler."""
+    async def start(self, batches: EndedBatchResults | None = None) -> BatchReconciler | None:
+        """Start the ledger writer and, given where batch results come from, build the batch cost reconciler. Its
+        polling (``run_once``) is the caller's to schedule: it runs as a leased background job
+        (``finops.governance.background``) in one process among all sharing the database."""
         self.ledger.start()
         if batches is not None:
             interval = self.settings.reconcile_interval_seconds
             self._reconciler = BatchReconciler(self.usage, batches, self.batch_recorded, interval=interval)
-            self._reconciler.start()
+        return self._reconciler
 
     async def stop(self) -> None:
-        if self._reconciler is not None:
-            await self._reconciler.stop()
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
         await self.ledger.stop()

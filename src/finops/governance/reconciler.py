@@ -7,12 +7,13 @@ usage rows are inserted in the same transaction that marks it recorded, guarded 
 
 The reconciler knows nothing of providers: whoever starts it hands it an ``EndedBatchResults`` (the core's batch
 service), and a callback for each recorded batch (the governance facade updates spend and metrics).
+
+``run_once`` is one polling round; the app runs it every ``interval`` as a leased background job (one process).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator, Callable
@@ -65,26 +66,6 @@ class BatchReconciler:
         self._on_recorded = on_recorded
         self._interval = interval
         self._owner = "proc_" + secrets.token_hex(8)
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="finops-batch-reconciler")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("batch reconciliation round failed")
-            await asyncio.sleep(self._interval)
 
     async def run_once(self) -> int:
         recorded = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
@@ -14,10 +15,21 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK_ID = 0x46494E4F5053  # "FINOPS"
 
 
+def _write_ahead_log(dbapi_connection: Any, _record: Any) -> None:
+    # WAL: readers never wait for the writer, and several gateway processes (``finops serve --workers N``) can
+    # share one file, writing one at a time. The mode is stored in the file; setting it again is a no-op.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
 def create_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         # One writer at a time is SQLite's rule; waiting beats failing with "database is locked".
-        return create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+        if ":memory:" not in url:
+            sa.event.listen(engine.sync_engine, "connect", _write_ahead_log)
+        return engine
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 

@@ -109,6 +109,16 @@ batch_costs = sa.Table(
     sa.Index("ix_batch_costs_key_pending", "key_id", "usage_recorded_at"),
 )
 
+# Migration 0004: named leases (one holder at a time, with an expiry it renews).
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("owner", sa.String(128), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("renewed_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 # Response cache (migration 0005): one row per cached answer; the semantic layer's vector rides along. Times are
 # epoch seconds (the cache compares them with its own clock, which tests can move). ``hit`` columns on the ledger
 # say which usage rows were answered from here and what that saved.

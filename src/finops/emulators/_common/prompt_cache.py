@@ -165,7 +165,9 @@ class PrefixCache:
         digest = hashlib.sha256(scope.encode("utf-8"))
         keys: list[tuple[int, str]] = []
         done = 0
-        for boundary in range(floor, len(tokens) + 1, self.step):
+        # A prefix never covers the whole prompt: the tokens after the last step boundary are always processed
+        # (as OpenAI's and Gemini's implicit caches do), so a repeated prompt still reports uncached input.
+        for boundary in range(floor, len(tokens), self.step):
             digest.update("\x1f".join(tokens[done:boundary]).encode("utf-8"))
             done = boundary
             keys.append((boundary, digest.hexdigest()))

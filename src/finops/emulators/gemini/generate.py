@@ -236,7 +236,9 @@ def plan(body: dict[str, Any], model: str, file_check: FileCheck, cache: PrefixC
     cached = 0
     minimum = traits(model).cache_minimum
     if cache is not None and minimum:
-        cached = min(tokens_in, cache.account(model, _prompt_sequence(body), minimum=minimum))
+        # Never the whole prompt: the tokens after the last cached step are processed anew.
+        whole_steps_below = (max(tokens_in - 1, 0) // _CACHE_STEP) * _CACHE_STEP
+        cached = min(whole_steps_below, cache.account(model, _prompt_sequence(body), minimum=minimum))
     topic = turn.request or " ".join(text for _, text in turn.results)
     thoughts = _thoughts(model, config, topic)
     result = Plan(model=model, prompt_tokens=tokens_in, cached_tokens=cached, thoughts_tokens=thoughts)

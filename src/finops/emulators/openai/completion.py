@@ -103,7 +103,8 @@ def complete(body: Any, *, now: int, cache: PrefixCache | None = None) -> Comple
     cached = 0
     if cache is not None:
         prefix = cache.account(request.cache_scope, _prompt_sequence(request), ttl_seconds=request.cache_ttl)
-        cached = min(prefix, prompt_tokens)
+        # Never the whole prompt: the tokens after the last cached step are processed anew.
+        cached = min(prefix, (max(prompt_tokens - 1, 0) // CACHE_STEP) * CACHE_STEP)
     completion = Completion(
         id=random_id("chatcmpl-", 29),
         created=now,
