@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 from cachetools import LRUCache
 
 from finops.cache.index import Match, SemanticIndex, Vector
@@ -45,6 +46,18 @@ class Mirror:
             self.index.add(entry.context_key.encode(), entry.seq, vector)
         if answer is not None:
             self.remember(entry.seq, answer)
+
+    def add_many(self, entries: list[tuple[Entry, Vector | None]]) -> None:
+        """Entries caught up from the store: their vectors go into the index one batch per context."""
+        by_context: dict[str, tuple[list[int], list[Vector]]] = {}
+        for entry, vector in entries:
+            self.add(entry)
+            if vector is not None and entry.context_key is not None:
+                seqs, vectors = by_context.setdefault(entry.context_key, ([], []))
+                seqs.append(entry.seq)
+                vectors.append(vector)
+        for context, (seqs, vectors) in by_context.items():
+            self.index.add_many(context.encode(), seqs, np.stack(vectors))
 
     def remember(self, seq: int, answer: bytes) -> None:
         if len(answer) <= self._answers.maxsize:
