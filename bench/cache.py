@@ -288,15 +288,16 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--one-context", action="store_true", help="also the worst case: every entry in one group")
     parser.add_argument("--only-one-context", action="store_true", help="the worst case only")
+    parser.add_argument("--http-only", action="store_true", help="only the end-to-end part (largest size)")
     args = parser.parse_args()
     sizes = [int(size) for size in args.entries.split(",")]
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
-    for size in sizes:
+    for size in [] if args.http_only else sizes:
         if not args.only_one_context:
             asyncio.run(in_process(size, 10, "spread"))
         if args.one_context or args.only_one_context:
             asyncio.run(in_process(size, size, "one context"))
-    if args.http:
+    if args.http or args.http_only:
         end_to_end(max(sizes), args.requests)
 
 

@@ -96,6 +96,32 @@ class CacheRepository:
         key = result.inserted_primary_key
         return int(key[0]) if key else None
 
+    async def put_many(self, entries: Sequence[NewCacheEntry]) -> dict[str, int]:
+        """Store ``entries`` in one transaction (each replacing an entry of its key); answers exact key -> seq.
+        If another process stored one of the keys at the same moment, they are stored one by one instead, and
+        that key keeps the other process's entry (it is left out of the answer)."""
+        latest = {entry.exact_key: entry for entry in entries}  # the same key twice: the last one wins
+        rows = [{**entry.__dict__, "last_used_at": entry.created_at, "hits": 0} for entry in latest.values()]
+        if not rows:
+            return {}
+        keys = list(latest)
+        try:
+            async with self._engine.begin() as connection:
+                for start in range(0, len(keys), _SELECT_CHUNK):
+                    chunk = keys[start : start + _SELECT_CHUNK]
+                    await connection.execute(cache_entries.delete().where(cache_entries.c.exact_key.in_(chunk)))
+                inserted = await connection.execute(
+                    cache_entries.insert().returning(cache_entries.c.seq, cache_entries.c.exact_key), rows
+                )
+                return {row.exact_key: int(row.seq) for row in inserted.all()}
+        except IntegrityError:
+            stored = {}
+            for entry in latest.values():
+                seq = await self.put(entry)
+                if seq is not None:
+                    stored[entry.exact_key] = seq
+            return stored
+
     async def answer(self, seq: int, now: float) -> CachedAnswer | None:
         query = sa.select(cache_entries.c.seq, cache_entries.c.message, cache_entries.c.expires_at).where(
             cache_entries.c.seq == seq, cache_entries.c.expires_at > now
