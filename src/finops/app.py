@@ -19,19 +19,25 @@ from finops.api.anthropic.services import Services
 from finops.api.health import health
 from finops.api.metrics import metrics
 from finops.api.middleware import GatewayMiddleware
+from finops.api.ui import Console, console_app
 from finops.cache.setup import build_cache
 from finops.config import Settings
+from finops.core.batch_parts import BatchParts
 from finops.core.batches import BatchService
 from finops.core.errors import GatewayError
 from finops.core.files import FileService
 from finops.core.messages import MessageService
 from finops.governance.background import LeasedJobs
+from finops.governance.focus import CostExport
 from finops.governance.governor import Governance
 from finops.governance.metrics import GatewayMetrics
+from finops.governance.overview import ConsoleReports
 from finops.providers.http import pool_waits
 from finops.providers.registry import ProviderRegistry
 from finops.store import Store
 from finops.store.leases import LeaseRepository
+from finops.store.reports import ReportRepository
+from finops.store.sessions import SessionRepository
 
 
 def create_app(settings: Settings, *, providers: ProviderRegistry | None = None) -> ASGIApp:
@@ -57,6 +63,19 @@ def create_app(settings: Settings, *, providers: ProviderRegistry | None = None)
             files=FileService(store, registry),
             batches=batches,
         )
+        reports = ReportRepository(store.engine)
+        app.state.cost_export = CostExport(reports, flush=governance.ledger.flush)
+        if settings.console.enabled:
+            app.state.console = Console(
+                settings=settings,
+                governance=governance,
+                sessions=SessionRepository(store.engine),
+                reports=reports,
+                overview=ConsoleReports(reports, governance.admin.list, flush=governance.ledger.flush),
+                files=app.state.services.files,
+                batches=app.state.services.batches,
+                batch_parts=BatchParts(registry),
+            )
         reconciler = await governance.start(batches)  # it reads ended batches' results through the batch service
         # One process among all sharing the database polls (workers, hosts): the jobs run under one lease.
         jobs = LeasedJobs(LeaseRepository(store.engine))
@@ -79,6 +98,7 @@ def create_app(settings: Settings, *, providers: ProviderRegistry | None = None)
             Route("/metrics", metrics, methods=["GET"]),
             Mount("/anthropic", routes=ANTHROPIC_ROUTES),
             Mount("/admin", routes=ADMIN_ROUTES),
+            *([Mount("/ui", app=console_app())] if settings.console.enabled else []),
         ],
         exception_handlers={
             GatewayError: gateway_error_handler,

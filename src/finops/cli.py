@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ import uvicorn
 import yaml
 from pydantic import SecretStr
 
-from finops.config import ConfigError, load_settings
+from finops.config import ConfigError, Settings, load_settings
 from finops.core.providers import PROVIDER_NAMES
 from finops.serving import LOG_FORMAT, serve_in_process, serve_workers, worker_count
 
@@ -57,6 +59,9 @@ def serve(args: argparse.Namespace) -> int:
     port = args.port if args.port is not None else settings.server.port
     if args.demo:
         print(f"FinOps demo gateway on http://{host}:{port}/anthropic (providers: {', '.join(settings.providers)})")
+        _announce_console(settings, f"http://{host}:{port}")
+        if args.demo_traffic:
+            _traffic_in_background(f"http://{host}:{port}", settings)
     try:
         if workers == 1:
             serve_in_process(settings, host, port)
@@ -73,6 +78,44 @@ def serve(args: argparse.Namespace) -> int:
     finally:
         if emulators:
             emulators.stop()
+    return 0
+
+
+def _announce_console(settings: Settings, url: str) -> None:
+    from finops.demo import DEMO_ADMIN_KEY
+
+    admin_key = settings.governance.admin_key
+    if not settings.console.enabled or admin_key is None:
+        return
+    secret = admin_key.get_secret_value()
+    how = f"admin key: {secret}" if secret == DEMO_ADMIN_KEY else "the governance.admin_key of your config"
+    print(f"Console on {url}/ui (sign in with the {how}); `finops demo traffic` fills it with real traffic")
+
+
+def _traffic_in_background(url: str, settings: Settings) -> None:
+    """``--demo-traffic``: once the gateway answers, send the demo traffic from a thread of this process."""
+    from finops.demo_traffic import run_traffic, wait_until_up
+
+    admin_key = settings.governance.admin_key
+    if admin_key is None:
+        return
+
+    def send() -> None:
+        try:
+            wait_until_up(url)
+            report = asyncio.run(run_traffic(url, admin_key.get_secret_value()))
+            print(f"Demo traffic done: {report.summary()}", flush=True)
+        except Exception as exc:  # a demo convenience must never take the gateway down
+            print(f"Demo traffic stopped: {exc}", file=sys.stderr, flush=True)
+
+    threading.Thread(target=send, name="demo-traffic", daemon=True).start()
+
+
+def demo_traffic(args: argparse.Namespace) -> int:
+    from finops.demo_traffic import run_traffic
+
+    report = asyncio.run(run_traffic(args.url, args.admin_key, messages=args.messages, keys_file=Path(args.keys_file)))
+    print(f"Demo traffic done: {report.summary()}")
     return 0
 
 
@@ -109,7 +152,22 @@ def build_parser() -> argparse.ArgumentParser:
     serve_parser.add_argument(
         "--workers", help="serving processes sharing the port: a number or auto (one per CPU); default server.workers"
     )
+    serve_parser.add_argument(
+        "--demo-traffic", action="store_true", help="with --demo: send `finops demo traffic` once the gateway is up"
+    )
     serve_parser.set_defaults(handler=serve)
+
+    from finops.demo import DEMO_ADMIN_KEY
+    from finops.demo_traffic import KEYS_FILE
+
+    demo_parser = commands.add_parser("demo", help="demo helpers")
+    demo_actions = demo_parser.add_subparsers(dest="demo_action", required=True)
+    traffic = demo_actions.add_parser("traffic", help="mixed requests, files and batches through a running gateway")
+    traffic.add_argument("--url", default="http://127.0.0.1:8080", help="the gateway (default: the demo's)")
+    traffic.add_argument("--admin-key", default=DEMO_ADMIN_KEY, help="its governance.admin_key (default: the demo's)")
+    traffic.add_argument("--messages", type=int, default=240, help="how many Messages calls to send")
+    traffic.add_argument("--keys-file", default=KEYS_FILE, help="where the demo keys' secrets are kept")
+    traffic.set_defaults(handler=demo_traffic)
 
     emulate_parser = commands.add_parser("emulate", help="run a provider emulator")
     emulate_parser.add_argument("provider", choices=PROVIDER_NAMES)

@@ -15,6 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from finops.core.providers import ProviderName
 
+# ``finops serve --demo`` keeps its ledger here unless the config names a database; ``finops usage|keys --demo``
+# read it from the same place.
+DEMO_DATABASE_URL = "sqlite+aiosqlite:///finops-demo.db"
+
 
 class ConfigError(Exception):
     """A bad config; ``str()`` is one line naming the key and the problem."""
@@ -122,12 +126,23 @@ class CacheSettings(_Section):
     """How often a process catches up with entries other processes stored (also done on every semantic miss)."""
 
 
+class ConsoleSettings(_Section):
+    """The web console under ``/ui`` (sign-in with ``governance.admin_key`` or a virtual key)."""
+
+    enabled: bool = False
+    session_hours: float = Field(default=12.0, gt=0)
+    """A console session ends this long after sign-in (or at sign-out, or when its key is revoked)."""
+    login_attempts_per_minute: int = Field(default=10, gt=0)
+    """Failed sign-ins allowed per client address and minute before the form answers 429."""
+
+
 class Settings(_Section):
     server: ServerSettings = ServerSettings()
     database: DatabaseSettings = DatabaseSettings()
     redis: RedisSettings = RedisSettings()
     providers: dict[ProviderName, ProviderSettings] = Field(default_factory=dict)
     governance: GovernanceSettings = GovernanceSettings()
+    console: ConsoleSettings = ConsoleSettings()
     cache: CacheSettings = CacheSettings()
 
     @model_validator(mode="after")

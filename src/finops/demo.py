@@ -17,11 +17,13 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 
-from finops.config import ConfigError, Settings, parse_settings
+from finops.config import DEMO_DATABASE_URL, ConfigError, Settings, parse_settings
 from finops.core.providers import PROVIDER_NAMES, ProviderName
 
 DEMO_BATCH_SECONDS = 3.0
-DEMO_DATABASE_URL = "sqlite+aiosqlite:///finops-demo.db"
+# The console's sign-in for the demo (printed at start). A demo gateway listens on loopback and holds no real
+# provider key; a config file given with --demo may set its own governance.admin_key.
+DEMO_ADMIN_KEY = "finops-demo-admin-key"
 DEMO_API_KEY = "finops-demo-upstream-key"
 BEDROCK_DEMO_CREDENTIALS = {
     "access_key_id": "AKIAFINOPSEMULATOR",
@@ -121,4 +123,9 @@ def demo_settings(raw: dict[str, Any] | None, emulators: DemoEmulators, batch_se
             providers[provider] = _provider_section(provider, emulators.start(provider, batch_seconds))
     raw["providers"] = providers
     raw.setdefault("database", {"url": DEMO_DATABASE_URL})
+    governance = dict(raw.get("governance") or {})
+    governance.setdefault("admin_key", DEMO_ADMIN_KEY)
+    governance.setdefault("reconcile_interval_seconds", 1.0)  # demo batches end in seconds: bill them as quickly
+    raw["governance"] = governance
+    raw["console"] = {"enabled": True, **(raw.get("console") or {})}
     return parse_settings(raw)

@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError, EventStreamError
 
 from finops.emulators._common.tokens import count_tokens
 from finops.emulators.bedrock.app import create_app
+from finops.emulators.bedrock.generate import ANSWER_PRIMING_TOKENS
 from tests.support.servers import serve_in_thread
 
 ACCESS_KEY = "AKIATESTBEDROCK"
@@ -126,7 +127,7 @@ def test_invoke_model_claude_id_with_colon(bedrock: Any, base_url: str) -> None:
     assert "12 * 7 = 84" in message["content"][0]["text"]
     assert message["stop_reason"] == "end_turn"
     assert message["stop_sequence"] is None
-    assert message["usage"]["input_tokens"] == count_tokens("What is 12 * 7?")
+    assert message["usage"]["input_tokens"] == count_tokens("What is 12 * 7?") + ANSWER_PRIMING_TOKENS
     assert message["usage"]["output_tokens"] == count_tokens(message["content"][0]["text"])
     logged = httpx.get(f"{base_url}/_emulator/requests").json()["requests"]
     assert logged[-1]["path"] == f"/model/{CLAUDE}/invoke"
@@ -143,10 +144,41 @@ def test_invoke_model_is_deterministic_per_prompt(bedrock: Any) -> None:
 
 
 def test_invoke_model_inference_profile_reports_the_claude_name(bedrock: Any) -> None:
-    message = _invoke(bedrock, CLAUDE_PROFILE, _claude_body("Hello", anthropic_beta=["token-efficient-tools"]))
+    message = _invoke(
+        bedrock, CLAUDE_PROFILE, _claude_body("Hello", anthropic_beta=["token-efficient-tools-2025-02-19"])
+    )
 
     assert message["model"] == "claude-sonnet-4-20250514"
     assert message["stop_reason"] == "end_turn"
+
+
+@pytest.mark.parametrize(
+    "beta", ["advanced-tool-use-2025-11-20", "thinking-token-count-2026-05-13", "oauth-2025-04-20", "token-efficient"]
+)
+def test_invoke_model_refuses_a_beta_bedrock_does_not_offer(bedrock: Any, beta: str) -> None:
+    # What Bedrock answers Claude Code's Anthropic-only betas (anthropics/claude-code#56595).
+    body = _claude_body("Hello", anthropic_beta=["interleaved-thinking-2025-05-14", beta])
+    with pytest.raises(bedrock.exceptions.ValidationException, match="invalid beta flag"):
+        _invoke(bedrock, CLAUDE, body)
+
+
+def test_invoke_model_takes_system_messages_inside_the_conversation(bedrock: Any) -> None:
+    body = {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 100,
+        "messages": [
+            {"role": "user", "content": "Hello"},
+            {"role": "assistant", "content": "Hi!"},
+            {"role": "system", "content": [{"type": "text", "text": "Answer with numbers only."}]},
+            {"role": "user", "content": "What is 5 + 6?"},
+        ],
+    }
+    message = _invoke(bedrock, CLAUDE, json.dumps(body).encode())
+    assert "5 + 6 = 11" in message["content"][0]["text"]
+    images = {"role": "system", "content": [{"type": "image", "source": {"type": "url", "url": "https://x"}}]}
+    with_image = {**body, "messages": [*body["messages"][:2], images, body["messages"][3]]}
+    with pytest.raises(bedrock.exceptions.ValidationException, match="system message holds text blocks only"):
+        _invoke(bedrock, CLAUDE, json.dumps(with_image).encode())
 
 
 @pytest.mark.parametrize(
@@ -345,7 +377,9 @@ def test_converse_text_reply_and_usage(bedrock: Any) -> None:
     assert "9 + 10 = 19" in text
     assert response["stopReason"] == "end_turn"
     usage = response["usage"]
-    assert usage["inputTokens"] == count_tokens("You are terse.") + count_tokens("What is 9 + 10?")
+    assert (
+        usage["inputTokens"] == count_tokens("You are terse.") + count_tokens("What is 9 + 10?") + ANSWER_PRIMING_TOKENS
+    )
     assert usage["outputTokens"] == count_tokens(text)
     assert usage["totalTokens"] == usage["inputTokens"] + usage["outputTokens"]
     assert "cacheReadInputTokens" not in usage
@@ -422,8 +456,9 @@ def test_converse_prompt_cache_writes_then_reads(bedrock: Any) -> None:
     assert first["usage"]["cacheReadInputTokens"] == 0
     assert second["usage"]["cacheReadInputTokens"] == prefix
     assert second["usage"]["cacheWriteInputTokens"] == 0
-    assert second["usage"]["inputTokens"] == count_tokens("Second question")
-    assert second["usage"]["totalTokens"] == prefix + count_tokens("Second question") + second["usage"]["outputTokens"]
+    uncached = count_tokens("Second question") + ANSWER_PRIMING_TOKENS
+    assert second["usage"]["inputTokens"] == uncached
+    assert second["usage"]["totalTokens"] == prefix + uncached + second["usage"]["outputTokens"]
 
 
 def test_invoke_model_prompt_cache_counts(bedrock: Any) -> None:
@@ -434,7 +469,7 @@ def test_invoke_model_prompt_cache_counts(bedrock: Any) -> None:
     prefix = count_tokens("Long shared context. " * 30)
     assert first["usage"]["cache_creation_input_tokens"] == prefix
     assert second["usage"]["cache_read_input_tokens"] == prefix
-    assert second["usage"]["input_tokens"] == count_tokens("Question two")
+    assert second["usage"]["input_tokens"] == count_tokens("Question two") + ANSWER_PRIMING_TOKENS
 
 
 @pytest.mark.parametrize(
@@ -622,4 +657,4 @@ def test_count_tokens_blob_is_base64_on_the_wire(bedrock: Any) -> None:
     inner = base64.b64encode(_claude_body("hello there")).decode()
     response = _raw(bedrock, "count-tokens", CLAUDE, {"input": {"invokeModel": {"body": inner}}})
 
-    assert response.json() == {"inputTokens": count_tokens("hello there")}
+    assert response.json() == {"inputTokens": count_tokens("hello there") + ANSWER_PRIMING_TOKENS}

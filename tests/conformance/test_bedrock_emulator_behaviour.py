@@ -27,6 +27,7 @@ from botocore.exceptions import ClientError
 
 from finops.emulators._common.tokens import count_tokens
 from finops.emulators.bedrock.app import create_app
+from finops.emulators.bedrock.generate import ANSWER_PRIMING_TOKENS
 from tests.conformance.test_bedrock_emulator import _assert_shape
 from tests.support.emulator import EmulatorHandle
 from tests.support.servers import serve_in_thread
@@ -234,6 +235,45 @@ def test_invoke_model_claude_thinking_block(bedrock: Any) -> None:
     assert deltas[0] == "thinking_delta" and deltas[-1] == "signature_delta"
 
 
+def test_claude_needs_its_signed_reasoning_back_to_continue_a_tool_use(bedrock: Any) -> None:
+    """As Anthropic's API (and Bedrock's) checks: with thinking on, the assistant turn that called a tool starts
+    with its reasoning, and a signature must be the one Claude gave."""
+    thinking = {"thinking": {"type": "enabled", "budget_tokens": 1024}}
+    ask = _user("Use the read_file tool to read /tmp/notes.txt")
+    first = bedrock.converse(
+        modelId=CLAUDE,
+        messages=[ask],
+        toolConfig={"tools": [READ_FILE]},
+        inferenceConfig={"maxTokens": 3000},
+        additionalModelRequestFields=thinking,
+    )
+    reasoning, call = first["output"]["message"]["content"]
+    assert "reasoningContent" in reasoning and "toolUse" in call
+    result = {
+        "role": "user",
+        "content": [{"toolResult": {"toolUseId": call["toolUse"]["toolUseId"], "content": [{"text": "token 42"}]}}],
+    }
+
+    def continue_with(assistant_content: list[dict[str, Any]]) -> Any:
+        return bedrock.converse(
+            modelId=CLAUDE,
+            messages=[ask, {"role": "assistant", "content": assistant_content}, result],
+            toolConfig={"tools": [READ_FILE]},
+            inferenceConfig={"maxTokens": 3000},
+            additionalModelRequestFields=thinking,
+        )
+
+    answer = continue_with([reasoning, call])
+    assert "token 42" in answer["output"]["message"]["content"][-1]["text"]
+    with pytest.raises(ClientError, match="must start with a thinking block"):
+        continue_with([call])
+    forged = {
+        "reasoningContent": {"reasoningText": {**reasoning["reasoningContent"]["reasoningText"], "signature": "x"}}
+    }
+    with pytest.raises(ClientError, match="Invalid `signature`"):
+        continue_with([forged, call])
+
+
 # --- prompt caching -------------------------------------------------------------------------------------------
 
 
@@ -246,9 +286,10 @@ def test_cache_points_write_then_read_for_claude_and_nova(bedrock: Any) -> None:
         assert first["cacheDetails"] == [{"ttl": "1h", "inputTokens": count_tokens(context)}]
         second = bedrock.converse(modelId=model, system=system, messages=[_user("Bye")])["usage"]
         assert second["cacheReadInputTokens"] == count_tokens(context) and second["cacheWriteInputTokens"] == 0
-        assert second["inputTokens"] == count_tokens("Bye")
+        assert second["inputTokens"] == count_tokens("Bye") + ANSWER_PRIMING_TOKENS
     llama = bedrock.converse(modelId=LLAMA, system=system, messages=[_user("Hello")])["usage"]
-    assert "cacheReadInputTokens" not in llama and llama["inputTokens"] == count_tokens(context) + count_tokens("Hello")
+    assert "cacheReadInputTokens" not in llama
+    assert llama["inputTokens"] == count_tokens(context) + count_tokens("Hello") + ANSWER_PRIMING_TOKENS
 
 
 def test_invoke_model_cache_control_ttl(bedrock: Any) -> None:
@@ -281,7 +322,7 @@ def test_converse_accepts_system_role_messages(bedrock: Any, base_url: str) -> N
     ]
     response = bedrock.converse(modelId=NOVA, messages=messages)
     assert "5 + 6 = 11" in response["output"]["message"]["content"][0]["text"]
-    assert response["usage"]["inputTokens"] == sum(
+    assert response["usage"]["inputTokens"] == ANSWER_PRIMING_TOKENS + sum(
         count_tokens(t) for t in ("Hi", "Hello!", "Answer with numbers only.", "What is 5 + 6?")
     )
     only_system = _raw(base_url, "converse", NOVA, {"messages": [{"role": "system", "content": [{"text": "x"}]}]})

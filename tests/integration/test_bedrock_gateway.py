@@ -18,7 +18,7 @@ import pytest
 from finops.config import ProviderSettings
 from finops.emulators.bedrock.app import create_app as bedrock_emulator_app
 from finops.emulators.bedrock.eventstream import chunk_frame
-from finops.providers.bedrock.adapter import REFUSAL
+from finops.providers.bedrock.adapter import BATCHES_REFUSAL, FILES_REFUSAL
 from finops.providers.bedrock.auth import SigV4Signer, build_auth
 from tests.support.anthropic_api import assert_envelope
 from tests.support.demo import demo_gateway
@@ -279,8 +279,13 @@ def test_batches_and_files_are_refused_before_the_upstream(
     result = run_script(sdk, seed_script(gateway.removesuffix("/anthropic"), REFUSED_SCRIPT))
     assert result.returncode == 0, f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
     lines = result.stdout.splitlines()
-    assert lines == [f"400 invalid_request_error: {REFUSAL}"] * 7, result.stdout
-    assert "S3" in REFUSAL and "boto3" in REFUSAL and "no Files API" in REFUSAL
+    # Batches are refused in batch words, files in file words (the seed's promise for both).
+    assert (
+        lines
+        == [f"400 invalid_request_error: {BATCHES_REFUSAL}"] * 2 + [f"400 invalid_request_error: {FILES_REFUSAL}"] * 5
+    ), result.stdout
+    assert "S3" in BATCHES_REFUSAL and "boto3" in BATCHES_REFUSAL and "batch" in BATCHES_REFUSAL
+    assert "S3" in FILES_REFUSAL and "no Files API" in FILES_REFUSAL and "batch" not in FILES_REFUSAL.lower()
     assert bedrock_emulator.request_count() == before
 
 

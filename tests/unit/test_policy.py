@@ -53,7 +53,20 @@ CASES = [
         body(output_config={"format": {"type": "json_schema", "schema": {"type": "object"}}}),
         GEMINI,
     ),
-    Case("effort on Nova", body(output_config={"effort": "high"}), NOVA, "output_config.effort: not supported by"),
+    Case("effort on Nova (one effort level)", body(output_config={"effort": "high"}), NOVA),
+    Case(
+        "structured output on Llama",
+        body(output_config={"format": {"type": "json_schema", "schema": {"type": "object"}}}),
+        LLAMA,
+        "output_config.format: not supported by provider 'bedrock' (model meta.llama3-1-8b-instruct-v1:0)",
+    ),
+    Case(
+        "thinking enabled on Llama",
+        body(thinking={"type": "enabled", "budget_tokens": 2048}),
+        LLAMA,
+        "thinking.type: type 'enabled' is not supported by provider 'bedrock'",
+    ),
+    Case("adaptive thinking on Llama answers without thinking", body(thinking={"type": "adaptive"}), LLAMA),
     Case("effort null asks nothing", body(output_config={"effort": None}), NOVA),
     Case(
         "adaptive thinking on openai",
@@ -112,7 +125,13 @@ CASES = [
         body(tools=[{"type": "bash_20250124", "name": "bash"}]),
         BEDROCK_CLAUDE,
     ),
-    Case("a strict tool on Nova", body(tools=[{**TOOL, "strict": True}]), NOVA, "tools.0.strict: not supported by"),
+    Case("a strict tool on Nova", body(tools=[{**TOOL, "strict": True}]), NOVA),
+    Case(
+        "citations asked of a document on Nova",
+        turn("user", {"type": "document", "source": PDF, "citations": {"enabled": True}}),
+        NOVA,
+        "messages.1.content.0.citations: not supported by provider 'bedrock' (model amazon.nova-lite-v1:0)",
+    ),
     Case("a non-strict tool on Nova", body(tools=[{**TOOL, "strict": False, "description": "d"}]), NOVA),
     Case(
         "a document title on gemini",
@@ -168,7 +187,7 @@ CASES = [
         "messages.1.content.0.content.0: content block type 'search_result' is not supported by provider 'gemini'",
     ),
     Case(
-        "an image inside a document built from blocks on Nova",
+        "an image inside a document built from blocks on Nova (beside the document)",
         turn(
             "user",
             {
@@ -180,7 +199,6 @@ CASES = [
             },
         ),
         NOVA,
-        "messages.1.content.0.source.content.0: content block type 'image' is not supported by provider 'bedrock'",
     ),
     Case(
         "earlier thinking in an assistant turn on openai is dropped",

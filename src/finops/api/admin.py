@@ -9,10 +9,11 @@ import hmac
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from finops.core.errors import AuthenticationError, PermissionDeniedError
+from finops.governance.focus import CostExport, export_day
 from finops.governance.governor import Governance
 from finops.governance.keys import key_json
 from finops.governance.reports import parse_time
@@ -82,6 +83,19 @@ async def usage_report(request: Request) -> Response:
     return json_response(body)
 
 
+async def usage_export(request: Request) -> Response:
+    """``?format=focus|csv&from=&to=``: one CSV row per UTC day x key x provider x model, streamed."""
+    _governance(request)
+    query = request.query_params
+    start, end = export_day("from", query.get("from")), export_day("to", query.get("to"))
+    export_format = query.get("format", "focus")
+    cost_export: CostExport = request.app.state.cost_export
+    chunks = await cost_export.stream(export_format, start, end)
+    filename = f"finops-{export_format}-{start or 'first'}-{end or 'last'}.csv"
+    headers = {"content-disposition": f'attachment; filename="{filename}"'}
+    return StreamingResponse(chunks, media_type="text/csv; charset=utf-8", headers=headers)
+
+
 ROUTES = [
     Route("/keys", create_key, methods=["POST"]),
     Route("/keys", list_keys, methods=["GET"]),
@@ -89,4 +103,5 @@ ROUTES = [
     Route("/keys/{key_id}", update_key, methods=["PATCH"]),
     Route("/keys/{key_id}", revoke_key, methods=["DELETE"]),
     Route("/usage", usage_report, methods=["GET"]),
+    Route("/usage/export", usage_export, methods=["GET"]),
 ]

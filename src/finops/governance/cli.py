@@ -13,12 +13,14 @@ from typing import Any
 
 import orjson
 
-from finops.config import ConfigError, load_settings
+from finops.config import DEMO_DATABASE_URL, ConfigError, load_settings
 from finops.core.errors import GatewayError
+from finops.governance.focus import EXPORT_FORMATS, CostExport, export_day
 from finops.governance.keys import KeyAdmin, key_json
 from finops.governance.reports import parse_time, usage_report
 from finops.store import Store
 from finops.store.keys import KeyRepository
+from finops.store.reports import ReportRepository
 from finops.store.usage import GROUPS, UsageRepository
 
 _LIST_FIELDS = ("providers", "models")
@@ -78,9 +80,12 @@ def _table(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> str:
     return "\n".join(lines)
 
 
-async def _with_store(config: str | None, work: Callable[[Store], Awaitable[int]]) -> int:
-    settings = load_settings(config)
-    store = await Store.open(settings.database.url)
+async def _with_store(args: argparse.Namespace, work: Callable[[Store], Awaitable[int]]) -> int:
+    settings = load_settings(args.config)
+    url = settings.database.url
+    if getattr(args, "demo", False) and "database" not in settings.model_fields_set:
+        url = DEMO_DATABASE_URL  # where `finops serve --demo` keeps its ledger when the config names none
+    store = await Store.open(url)
     try:
         return await work(store)
     finally:
@@ -112,6 +117,14 @@ def keys_command(args: argparse.Namespace) -> int:
 
 def usage_command(args: argparse.Namespace) -> int:
     async def work(store: Store) -> int:
+        if args.format != "table":
+            chunks = await CostExport(ReportRepository(store.engine)).stream(
+                args.format, export_day("from", args.start), export_day("to", args.end)
+            )
+            async for chunk in chunks:
+                sys.stdout.buffer.write(chunk)
+            sys.stdout.flush()
+            return 0
         start, end = parse_time("from", args.start), parse_time("to", args.end)
         report = await usage_report(UsageRepository(store.engine), args.group_by, start, end)
         group_columns = ("key_id", "key_name") if args.group_by == "key" else (args.group_by,)
@@ -123,7 +136,7 @@ def usage_command(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, work: Callable[[Store], Awaitable[int]]) -> int:
     try:
-        return asyncio.run(_with_store(args.config, work))
+        return asyncio.run(_with_store(args, work))
     except ConfigError as exc:
         print(f"finops: config error: {exc}", file=sys.stderr)
         return 2
@@ -173,6 +186,8 @@ def add_commands(commands: Any) -> None:
     revoke.add_argument("key_id")
     for sub in (keys_parser, create, show, update, revoke, actions.choices["list"]):
         sub.add_argument("--config", help="YAML config file (database.url)")
+        # SUPPRESS: a sub-command's default must not undo `finops keys --demo list`.
+        sub.add_argument("--demo", action="store_true", default=argparse.SUPPRESS, help="the `serve --demo` database")
     keys_parser.set_defaults(handler=keys_command)
 
     usage_parser = commands.add_parser("usage", help="spend report")
@@ -180,4 +195,11 @@ def add_commands(commands: Any) -> None:
     usage_parser.add_argument("--group-by", dest="group_by", choices=GROUPS, default="key")
     usage_parser.add_argument("--from", dest="start", help="start date/time (inclusive, UTC)")
     usage_parser.add_argument("--to", dest="end", help="end date/time (exclusive, UTC)")
+    usage_parser.add_argument("--demo", action="store_true", help="the database of `finops serve --demo`")
+    usage_parser.add_argument(
+        "--format",
+        choices=("table", *EXPORT_FORMATS),
+        default="table",
+        help="table (default); focus: FOCUS 1.2 CSV, csv: plain CSV (one row per UTC day x key x provider x model)",
+    )
     usage_parser.set_defaults(handler=usage_command)

@@ -5,12 +5,12 @@ or Redis counters); ledger rows are written behind the request by ``UsageLedger`
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 import orjson
@@ -163,14 +163,17 @@ class Governance:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    def record(self, admission: Admission, usage: JSON | None, request_id: str | None, *, hit: bool = False) -> None:
+    def record(
+        self, admission: Admission, usage: JSON | None, request_id: str | None, *, status: int = 200, hit: bool = False
+    ) -> None:
         """Price the request and queue its ledger row; nothing here waits on I/O. A response-cache ``hit`` (whose
         ``usage`` is the cached answer's) is a row with no tokens and no cost that saved what ``usage`` costs."""
         tokens = TokenUsage.from_anthropic(usage)
         cost = pricing.cost(admission.provider, admission.model, tokens)
         principal = admission.principal
+        elapsed = time.monotonic() - admission.started
         if hit:
-            self._record_hit(admission, cost, request_id)
+            self._record_hit(admission, cost, request_id, round(elapsed * 1000), status)
             return
         self.metrics.observe_usage(
             admission.provider,
@@ -178,33 +181,32 @@ class Governance:
             principal.key_name,
             tokens,
             cost,
-            time.monotonic() - admission.started,
+            elapsed,
         )
         if principal.key_id and cost is not None:
             self.spend.add(principal.key_id, cost, queued=True)
         if admission.key is not None and admission.key.tpm is not None and tokens.total:
             self._later(self.counters.add(f"{admission.key.id}:tpm", tokens.total))
-        self.ledger.record(
-            usage_row(principal, admission.provider, admission.model, tokens, cost, request_id=request_id)
-        )
+        row = usage_row(principal, admission.provider, admission.model, tokens, cost, request_id=request_id)
+        self.ledger.record(replace(row, latency_ms=round(elapsed * 1000), status=status))
 
-    def _record_hit(self, admission: Admission, saved: Decimal | None, request_id: str | None) -> None:
+    def _record_hit(
+        self, admission: Admission, saved: Decimal | None, request_id: str | None, latency_ms: int, status: int
+    ) -> None:
         principal = admission.principal
-        nothing = TokenUsage()
         # Not an LLM request in /metrics (none reached a provider): finops_cache_requests_total counts it.
         self.metrics.observe_saving(admission.provider, admission.model, principal.key_name, saved)
-        self.ledger.record(
-            usage_row(
-                principal,
-                admission.provider,
-                admission.model,
-                nothing,
-                Decimal(0),
-                request_id=request_id,
-                cache_hit=True,
-                saved_usd=saved,
-            )
+        row = usage_row(
+            principal,
+            admission.provider,
+            admission.model,
+            TokenUsage(),
+            Decimal(0),
+            request_id=request_id,
+            cache_hit=True,
+            saved_usd=saved,
         )
+        self.ledger.record(replace(row, latency_ms=latency_ms, status=status))
 
     async def record_embedding(
         self, principal: Principal, provider: str, model: str, input_tokens: int, request_id: str | None
@@ -238,11 +240,14 @@ class Governance:
         except GatewayError as exc:
             self.failed(admission, exc)
             raise
-        # Priced two turns of the event loop later: the answer is rendered in this turn and its bytes written at the
-        # start of the next (finops.serving), so it does not wait for the pricing, metrics and ledger row (~20 µs).
-        # A request arriving meanwhile starts its handler after these callbacks, so its budget check sees this spend.
+        # Priced two turns of the event loop later, after the answer's bytes are handed to the transport, so it does
+        # not wait for the pricing, metrics and ledger row (~20 µs). A request arriving meanwhile starts its handler
+        # after these callbacks, so its budget check sees this spend.
         loop = asyncio.get_running_loop()
-        loop.call_soon(loop.call_soon, partial(self.record, hit=hit is not None), admission, result.usage, request_id)
+        loop.call_soon(
+            loop.call_soon,
+            functools.partial(self.record, admission, result.usage, request_id, hit=hit is not None),
+        )
         return result
 
     async def metered_stream(
@@ -259,20 +264,23 @@ class Governance:
         admission = await self.admit(principal, provider, model)
         hit = await cached() if cached is not None else None
         stream: MessageStream | None = hit
+        status = 200
         try:
             stream = stream or await open_stream()
             async for frame in stream:
                 yield frame
         except GatewayError as exc:
+            status = exc.status_code  # the stream failed after usage was known: the row says so
             self.failed(admission, exc)
             raise
         finally:
             if stream is not None:
                 await stream.aclose()
                 if stream.error is not None:
+                    status = stream.error.status_code  # the stream failed after it began: the row says so
                     self.failed(admission, stream.error)
                 if stream.usage is not None:
-                    self.record(admission, stream.usage, request_id, hit=hit is not None)
+                    self.record(admission, stream.usage, request_id, status=status, hit=hit is not None)
 
     # Admin ------------------------------------------------------------------------------------------------------
 

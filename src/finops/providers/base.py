@@ -43,7 +43,12 @@ class Capabilities:
     files: bool = True
     batches: bool = True
     refusal: str = ""
-    """Message for a refused files/batches call (why, and what to use instead)."""
+    """Message for a refused batches call (why, and what to use instead), and for files unless ``files_refusal``."""
+    files_refusal: str = ""
+    """Message for a refused files call, when files and batches are refused for different reasons."""
+
+    def refusal_for(self, needs: Literal["files", "batches"]) -> str:
+        return (self.files_refusal or self.refusal) if needs == "files" else self.refusal
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ class ProviderRegistry:
                 f"x-model-provider: provider {name!r} is not configured on this gateway (configured: {configured})"
             )
         if needs is not None and not getattr(provider.capabilities, needs):
-            raise InvalidRequestError(provider.capabilities.refusal)
+            raise InvalidRequestError(provider.capabilities.refusal_for(needs))
         return provider
 
     def names(self) -> list[str]:

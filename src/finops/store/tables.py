@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 metadata = sa.MetaData()
@@ -85,10 +87,23 @@ usage_records = sa.Table(
     sa.Column("cost_usd", sa.Numeric(20, 10), nullable=True),
     sa.Column("batch_id", sa.String(64), nullable=True),
     sa.Column("request_id", sa.String(128), nullable=True),
+    # Migration 0003: what the console's request list shows beside tokens and cost (NULL for batch results).
+    sa.Column("latency_ms", sa.Integer, nullable=True),
+    sa.Column("status", sa.SmallInteger, nullable=True),
     sa.Column("cache_hit", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("saved_usd", sa.Numeric(20, 10), nullable=True),
     sa.Index("ix_usage_records_key_created", "key_id", "created_at"),
     sa.Index("ix_usage_records_created", "created_at"),
+    # The console lists the newest rows first, optionally for one key, provider or model, or only unpriced ones.
+    sa.Index("ix_usage_records_key_seq", "key_id", "seq"),
+    sa.Index("ix_usage_records_provider_seq", "provider", "seq"),
+    sa.Index("ix_usage_records_model_seq", "model", "seq"),
+    sa.Index(
+        "ix_usage_records_unpriced_seq",
+        "seq",
+        sqlite_where=sa.text("cost_usd IS NULL"),
+        postgresql_where=sa.text("cost_usd IS NULL"),
+    ),
 )
 
 batch_costs = sa.Table(
@@ -117,6 +132,68 @@ leases = sa.Table(
     sa.Column("owner", sa.String(128), nullable=False),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("renewed_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+# Console (migration 0003): daily rollups kept by the ledger writer in the transaction that inserts the usage rows
+# (``finops.store.rollups``), so they always equal the ledger. Reports over days read them, never the ledger: the
+# full grain for one key's view and the export, and two narrower ones for an admin's views over every key.
+def _rollup_sums() -> list[sa.Column[Any]]:
+    return [
+        sa.Column("requests", sa.BigInteger, nullable=False),
+        sa.Column("unpriced_requests", sa.BigInteger, nullable=False),
+        sa.Column("input_tokens", sa.BigInteger, nullable=False),
+        sa.Column("output_tokens", sa.BigInteger, nullable=False),
+        sa.Column("cache_read_tokens", sa.BigInteger, nullable=False),
+        sa.Column("cache_write_tokens", sa.BigInteger, nullable=False),
+        sa.Column("cost_usd", sa.Numeric(20, 10), nullable=False),
+        sa.Column("saved_usd", sa.Numeric(20, 10), nullable=False),  # response-cache savings (issue 15)
+    ]
+
+
+usage_daily = sa.Table(
+    "usage_daily",
+    metadata,
+    sa.Column("day", sa.Date, primary_key=True),  # UTC
+    sa.Column("key_id", sa.String(64), primary_key=True),  # "" = requests made without a virtual key
+    sa.Column("provider", sa.String(32), primary_key=True),
+    sa.Column("model", sa.String(255), primary_key=True),
+    sa.Column("batch", sa.Boolean, primary_key=True),
+    sa.Column("key_name", sa.String(255), nullable=True),  # the latest name the key was recorded under
+    *_rollup_sums(),
+    sa.Index("ix_usage_daily_key_day", "key_id", "day"),
+)
+
+usage_daily_models = sa.Table(
+    "usage_daily_models",
+    metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("provider", sa.String(32), primary_key=True),
+    sa.Column("model", sa.String(255), primary_key=True),
+    sa.Column("batch", sa.Boolean, primary_key=True),
+    *_rollup_sums(),
+)
+
+usage_daily_keys = sa.Table(
+    "usage_daily_keys",
+    metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("key_id", sa.String(64), primary_key=True),
+    sa.Column("key_name", sa.String(255), nullable=True),
+    *_rollup_sums(),
+)
+
+console_sessions = sa.Table(
+    "console_sessions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),  # sha256 of the cookie's secret: a stolen table logs no one in
+    sa.Column("kind", sa.String(8), nullable=False),  # "admin" | "key"
+    sa.Column("key_id", sa.String(64), nullable=True),
+    sa.Column("admin_fingerprint", sa.String(64), nullable=True),  # sha256 of the admin key the session began with
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_console_sessions_expires", "expires_at"),
 )
 
 # Response cache (migration 0005): one row per cached answer; the semantic layer's vector rides along. Times are

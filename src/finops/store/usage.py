@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from finops.store.rollups import add_to_daily
 from finops.store.tables import batch_costs, usage_records
 
 
@@ -34,6 +35,8 @@ class UsageRow:
     cost_usd: Decimal | None
     batch_id: str | None = None
     request_id: str | None = None
+    latency_ms: int | None = None
+    status: int | None = None  # the HTTP status answered; None for a batch's results
     cache_hit: bool = False
     """Answered by the response cache: ``cost_usd`` is 0, ``saved_usd`` what the live request cost."""
     saved_usd: Decimal | None = None
@@ -61,6 +64,7 @@ async def _insert_rows(connection: AsyncConnection, rows: Sequence[UsageRow]) ->
     for start in range(0, len(rows), _ROWS_PER_STATEMENT):
         chunk = rows[start : start + _ROWS_PER_STATEMENT]
         await connection.execute(usage_records.insert(), [row.__dict__ for row in chunk])
+    await add_to_daily(connection, rows)  # same transaction: the rollup always equals the ledger
 
 
 def _pending(row: sa.Row[Any]) -> PendingBatch:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from finops.core import errors
-from finops.providers.bedrock.translate import from_bedrock_error
+from finops.providers.bedrock.errors import from_bedrock_error
 
 JSON = dict[str, Any]
 

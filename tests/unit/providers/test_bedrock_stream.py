@@ -16,13 +16,13 @@ import pytest
 
 from finops.core import errors
 from finops.core.errors import UpstreamError
+from finops.providers.bedrock.errors import from_bedrock_error
 from finops.providers.bedrock.eventstream import EventStreamDecoder
 from finops.providers.bedrock.stream import (
     ConverseStreamTranslator,
     InvokeStreamTranslator,
     invoke_stream_events,
 )
-from finops.providers.bedrock.translate import from_bedrock_error
 from finops.providers.sse import encode_sse
 from finops.providers.upstream_errors import in_stream
 from tests.unit.providers.test_bedrock_eventstream import event_frame, exception_frame
@@ -341,12 +341,14 @@ CONVERSE_EDGE_CASES = [
             _delta(0, {"type": "thinking_delta", "thinking": "think"}),
             _delta(0, {"type": "signature_delta", "signature": "sig"}),
             _block_stop(0),
-            _block_start(1, {"type": "text", "text": ""}),
-            _delta(1, {"type": "text_delta", "text": "42"}),
+            _block_start(1, {"type": "redacted_thinking", "data": "eA=="}),
             _block_stop(1),
+            _block_start(2, {"type": "text", "text": ""}),
+            _delta(2, {"type": "text_delta", "text": "42"}),
+            _block_stop(2),
             *_message_end("end_turn", _usage(9, 8, cache_write=40)),
         ],
-        id="reasoning_becomes_thinking_and_cache_write",
+        id="reasoning_becomes_thinking_redacted_reasoning_a_whole_block_and_cache_write",
     ),
     pytest.param(
         [

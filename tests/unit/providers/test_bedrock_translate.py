@@ -14,13 +14,9 @@ from typing import Any
 import pytest
 
 from finops.core import errors
-from finops.providers.bedrock.translate import (
-    from_converse_response,
-    from_invoke_response,
-    map_stop_reason,
-    to_converse_request,
-    to_invoke_body,
-)
+from finops.providers.bedrock.answers import from_converse_response, map_stop_reason
+from finops.providers.bedrock.invoke import from_invoke_response, to_invoke_body
+from finops.providers.bedrock.translate import to_converse_request
 from tests.unit.providers.test_bedrock_shapes import (
     SERVICE_MODEL,
     assert_valid_converse,
@@ -254,7 +250,7 @@ CONVERSE_CASES = [
         },
     ),
     ConverseCase(
-        id="system_blocks_cache_control_dropped_empty_skipped",
+        id="system_blocks_cache_control_becomes_a_cache_point_empty_skipped",
         params=_p(
             messages=[USER_HI],
             system=[
@@ -265,7 +261,7 @@ CONVERSE_CASES = [
         ),
         expected={
             "messages": [{"role": "user", "content": [{"text": "Hi"}]}],
-            "system": [{"text": "Rule one."}, {"text": "Rule two."}],
+            "system": [{"text": "Rule one."}, {"cachePoint": {"type": "default"}}, {"text": "Rule two."}],
             "inferenceConfig": INFERENCE_100,
         },
     ),
@@ -606,7 +602,7 @@ CONVERSE_CASES = [
     ConverseCase(
         id="top_k_llama_dropped",
         model="meta.llama3-1-8b-instruct-v1:0",
-        params=_p("meta.llama3-1-8b-instruct-v1:0", messages=[USER_HI], top_k=40, thinking={"type": "enabled"}),
+        params=_p("meta.llama3-1-8b-instruct-v1:0", messages=[USER_HI], top_k=40),
         expected={
             "messages": [{"role": "user", "content": [{"text": "Hi"}]}],
             "inferenceConfig": INFERENCE_100,
@@ -654,13 +650,13 @@ INVALID_CONVERSE_CASES = [
         id="document_zip",
     ),
     pytest.param(
-        [{"type": "search_result", "source": "x", "title": "t", "content": []}],
-        r"content block type 'search_result' is not supported on Bedrock Converse",
+        [{"type": "container_upload", "file_id": "file_1"}],
+        r"content block type 'container_upload' is not supported on Bedrock Converse",
         id="unknown_block",
     ),
     pytest.param(
-        [{"type": "tool_result", "tool_use_id": "toolu_1", "content": [{"type": "search_result"}]}],
-        r"messages\.0\.content\.0\.content\.0: tool_result content 'search_result' is not supported",
+        [{"type": "tool_result", "tool_use_id": "toolu_1", "content": [{"type": "tool_reference", "tool_name": "x"}]}],
+        r"messages\.0\.content\.0\.content\.0: tool_result content 'tool_reference' is not supported",
         id="tool_result_unknown_content",
     ),
 ]
@@ -682,7 +678,7 @@ def test_to_converse_request_rejects_what_bedrock_cannot_express(content: list[J
         ),
         pytest.param(
             _p(messages=[USER_HI], tools=[{"type": "web_search_20250305", "name": "web_search"}]),
-            r"tools\.0: server tool 'web_search_20250305' is not available",
+            r"tools\.0: tool type 'web_search_20250305' is not available on Bedrock Converse",
             id="server_tool",
         ),
         pytest.param(
@@ -691,8 +687,8 @@ def test_to_converse_request_rejects_what_bedrock_cannot_express(content: list[J
             id="tool_name_too_long",
         ),
         pytest.param(
-            _p(messages=[{"role": "system", "content": "x"}]),
-            r"messages\.0\.role: expected 'user' or 'assistant'",
+            _p(messages=[{"role": "tool", "content": "x"}]),
+            r"messages\.0\.role: expected 'user', 'assistant' or 'system'",
             id="bad_role",
         ),
     ],

@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from finops.core import errors
-from finops.providers.bedrock.translate import bedrock_fault
+from finops.providers.bedrock.errors import bedrock_fault
 from finops.providers.gemini.translate import gemini_fault
 from finops.providers.http import transport_errors
 from finops.providers.openai.translate import openai_fault

@@ -36,10 +36,20 @@ SECTIONS += (SOURCES, NESTED_BLOCKS, TOOLS, TOOL_FIELDS, BATCH_FIELDS)
 # -- reasons shared by many rows -------------------------------------------------------------------------------
 
 _AUTO_CACHE = "prompt caching is automatic there; the marker changes the price, not the answer"
-_CACHE_POINT_TODO = (
-    "dropped: the answer is the same, but the caller pays full input price; to do: Converse `cachePoint` for "
-    "the families that cache"
+_CACHE_POINT = "a `cachePoint` after it (its `ttl` kept; Titan has no caching)"
+_NO_CACHING = "this family has no prompt caching on Bedrock: the answer is the same and there is no saving to miss"
+_NOVA_TOOL_CACHE = (
+    "Nova takes cache points in `system` and `messages` only: dropped (a marker further down still caches the "
+    "prompt before it)"
 )
+_CANNOT_REASON = "these models cannot reason on Bedrock"
+_ADAPTIVE_NO_THINKING = (
+    "adaptive thinking lets the model decide how much to think; a model that cannot think answers without "
+    "thinking (Claude Code sends `adaptive` to every model it does not know)"
+)
+_SEARCH_RESULT_TEXT = "plain text (title, source, then its text): only Claude reads `searchResult` blocks"
+_CLAUDE_CITES = "only Claude cites documents on Bedrock"
+_NO_SEARCH_RESULTS = "never reached: search result blocks are refused on this provider"
 _EARLIER_THINKING = "earlier turns' reasoning is dropped, as Anthropic itself drops it from the context"
 _CITED_ANSWER = "citations of an earlier answer only point back into documents; the text itself is sent"
 _SERVER_BLOCK = "the block of an Anthropic server tool; only Anthropic can read it"
@@ -133,7 +143,8 @@ def _rows() -> Iterator[Row]:
         TOP,
         openai=ignored(_AUTO_CACHE),
         gemini=ignored(_AUTO_CACHE + " (implicit caching)"),
-        converse=ignored(_CACHE_POINT_TODO),
+        converse=ignored(_NO_CACHING),
+        nova=translated("a `cachePoint` after the last message's content (its `ttl` kept; Titan has no caching)"),
     )
     yield row(
         "container",
@@ -160,14 +171,29 @@ def _rows() -> Iterator[Row]:
         TOP,
         openai=refused("to do: `reasoning_effort` for reasoning models"),
         gemini=refused("to do: `thinkingConfig.thinkingLevel` / `thinkingBudget`"),
-        converse=refused("to do: the family's reasoning settings"),
+        converse=ignored("these models have one effort level: the answer is the same at every level"),
+        nova=translated(
+            "with `thinking`, Nova 2's `maxReasoningEffort` (`xhigh` and `max` are `high`); without, Nova has one "
+            "effort level"
+        ),
+        other=translated(
+            "with `thinking`, gpt-oss `reasoning_effort` (`xhigh` and `max` are `high`); models without effort "
+            "levels answer the same"
+        ),
     )
     yield row(
         "output_config.format",
         TOP,
         openai=refused("to do: `response_format` `json_schema` (strict)"),
         gemini=translated("`generationConfig.responseMimeType: application/json` + `responseJsonSchema`"),
-        converse=refused("to do: Converse `outputConfig`, or a forced tool where a family lacks it"),
+        converse=translated("`outputConfig.textFormat` (`json_schema`, the schema as a JSON string)"),
+        nova=translated(
+            "Nova has no `textFormat`: a forced tool `json_answer` whose input schema is the schema; its input "
+            "comes back as the answer's text (JSON) with `end_turn`, and words around the call are left out "
+            "(Titan, without tools: a 400)"
+        ),
+        llama=refused("Llama on Bedrock has neither JSON-schema output nor a forced tool choice"),
+        cohere=refused("Cohere on Bedrock has neither JSON-schema output nor a forced tool choice"),
     )
     yield row(
         "service_tier",
@@ -198,14 +224,24 @@ def _rows() -> Iterator[Row]:
         THINKING,
         openai=refused("to do: `reasoning_effort` for reasoning models"),
         gemini=translated("`thinkingConfig.thinkingBudget` = `budget_tokens`, `includeThoughts`"),
-        converse=refused("to do: the family's reasoning settings"),
+        converse=refused(_CANNOT_REASON),
+        nova=translated(
+            "Nova 2: `reasoningConfig` with `maxReasoningEffort` from the budget (under 4k low, under 16k medium, "
+            "else high); its `[REDACTED]` reasoning comes back as a thinking block; Nova 1 models: a 400"
+        ),
+        other=translated("gpt-oss `reasoning_effort` from the budget; DeepSeek R1 always reasons; other models: a 400"),
     )
     yield row(
         "thinking: adaptive",
         THINKING,
         openai=refused("to do: `reasoning_effort` for reasoning models"),
         gemini=translated("`thinkingConfig.thinkingBudget: -1` (dynamic), `includeThoughts`"),
-        converse=refused("to do: the family's reasoning settings"),
+        converse=ignored(_ADAPTIVE_NO_THINKING),
+        nova=translated(
+            "Nova 2: `reasoningConfig`, `maxReasoningEffort` from `output_config.effort` (default high); Nova 1 "
+            "and Titan cannot think and answer without thinking"
+        ),
+        other=translated("gpt-oss `reasoning_effort` from `output_config.effort`; models that cannot think do not"),
     )
     yield row(
         "thinking: disabled",
@@ -228,7 +264,7 @@ def _rows() -> Iterator[Row]:
         when='`"omitted"`',
         openai=refused(),
         gemini=refused("Gemini returns thought summaries; to do: leave out `includeThoughts`"),
-        converse=refused(),
+        converse=translated("thinking blocks come back with empty text (the reasoning still happens and is billed)"),
     )
 
     # -- tool_choice -----------------------------------------------------------------------------------------
@@ -290,7 +326,12 @@ def _rows() -> Iterator[Row]:
     yield row(
         "role: system",
         ROLES,
-        everywhere=(refused("to do: system instructions inside the conversation")),
+        openai=refused("to do: system instructions inside the conversation"),
+        gemini=refused("to do: system instructions inside the conversation"),
+        converse=translated(
+            "a Converse `system` message in place (botocore's `ConversationRole` lists `system`); turns of one "
+            "role around it merge, the system message following them"
+        ),
     )
 
     yield from _block_rows()
@@ -339,7 +380,13 @@ def _block_rows() -> Iterator[Row]:
             gemini=translated("`inlineData`, text parts, or `fileData`"),
             converse=translated("a `document` block (bytes)"),
         )
-        yield row(f"{turn} turn: search_result", section, everywhere=(refused("to do: search results as text")))
+        yield row(
+            f"{turn} turn: search_result",
+            section,
+            openai=refused("to do: search results as text"),
+            gemini=refused("to do: search results as text"),
+            converse=translated(_SEARCH_RESULT_TEXT),
+        )
         yield row(
             f"{turn} turn: thinking",
             section,
@@ -398,8 +445,26 @@ def _field_rows() -> Iterator[Row]:
             BLOCK_FIELDS,
             openai=ignored(_AUTO_CACHE),
             gemini=ignored(_AUTO_CACHE),
-            converse=ignored(_CACHE_POINT_TODO),
+            converse=ignored(_NO_CACHING),
+            nova=translated(_CACHE_POINT),
         )
+    yield row(
+        "search_result.cache_control",
+        BLOCK_FIELDS,
+        openai=refused(_NO_SEARCH_RESULTS),
+        gemini=refused(_NO_SEARCH_RESULTS),
+        converse=ignored(_NO_CACHING),
+        nova=translated(_CACHE_POINT),
+    )
+    yield row(
+        "search_result.citations",
+        BLOCK_FIELDS,
+        active=lambda value: isinstance(value, dict) and value.get("enabled") is True,
+        when="`{enabled: true}`",
+        openai=refused(_NO_SEARCH_RESULTS),
+        gemini=refused(_NO_SEARCH_RESULTS),
+        converse=refused("sent as text, a search result cannot be cited"),
+    )
     yield row("text.citations", BLOCK_FIELDS, everywhere=(ignored(_CITED_ANSWER)))
     yield row(
         "image.transformations",
@@ -413,7 +478,11 @@ def _field_rows() -> Iterator[Row]:
         when="`{enabled: true}`",
         openai=refused("OpenAI cites no document passages"),
         gemini=refused("Gemini cites no document passages"),
-        converse=refused("to do: Converse `document.citations`"),
+        converse=refused(_CLAUDE_CITES),
+        other=translated(
+            "`document.citations`; `citationsContent` comes back as text blocks with char, page, chunk or search "
+            "result citations (Bedrock refuses it for models that cannot cite)"
+        ),
     )
     yield row(
         "document.context",
@@ -537,7 +606,9 @@ def _source_rows() -> Iterator[Row]:
     yield row(
         "tool_result content: search_result",
         NESTED_BLOCKS,
-        everywhere=(refused("to do: search results as text")),
+        openai=refused("to do: search results as text"),
+        gemini=refused("to do: search results as text"),
+        converse=translated(_SEARCH_RESULT_TEXT),
     )
     yield row("tool_result content: tool_reference", NESTED_BLOCKS, everywhere=(refused("belongs to tool search")))
     yield row("tool_result content: browser_state", NESTED_BLOCKS, everywhere=(refused(_TOOLSETS)))
@@ -553,7 +624,7 @@ def _source_rows() -> Iterator[Row]:
         NESTED_BLOCKS,
         openai=translated("an `image_url` part"),
         gemini=translated("an `inlineData` part"),
-        converse=refused("a Converse document built from blocks holds text only"),
+        converse=translated("an `image` block right after the `txt` document (a Converse document holds text only)"),
     )
 
 
@@ -622,14 +693,15 @@ def _tool_rows() -> Iterator[Row]:
         when="`true`",
         openai=translated("`function.strict`"),
         gemini=refused("Gemini has no strict function schemas"),
-        converse=refused("to do: Converse `toolSpec.strict`"),
+        converse=translated("`toolSpec.strict`"),
     )
     yield row(
         "tool.cache_control",
         TOOL_FIELDS,
         openai=ignored(_AUTO_CACHE),
         gemini=ignored(_AUTO_CACHE),
-        converse=ignored(_CACHE_POINT_TODO),
+        converse=ignored(_NO_CACHING),
+        nova=ignored(_NOVA_TOOL_CACHE),
     )
     yield row(
         "tool.defer_loading",
@@ -653,7 +725,9 @@ def _tool_rows() -> Iterator[Row]:
     yield row(
         "tool.input_examples",
         TOOL_FIELDS,
-        everywhere=(refused("to do: add the examples to the tool's description")),
+        openai=refused("to do: add the examples to the tool's description"),
+        gemini=refused("to do: add the examples to the tool's description"),
+        converse=translated("appended to `toolSpec.description`, one JSON example a line"),
     )
 
 

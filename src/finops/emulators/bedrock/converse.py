@@ -27,7 +27,17 @@ from finops.emulators._common.tool_policy import ToolChoice, ToolSpec
 from finops.emulators._common.words import reminders, user_words
 from finops.emulators.bedrock.errors import validation
 from finops.emulators.bedrock.families import CACHING_FAMILIES, converse_reasoning
-from finops.emulators.bedrock.generate import Outcome, Turn, decide, json_pieces, random_id, text_pieces
+from finops.emulators.bedrock.generate import (
+    EarlierReasoning,
+    Outcome,
+    Turn,
+    answer_priming,
+    check_reasoning_history,
+    decide,
+    json_pieces,
+    random_id,
+    text_pieces,
+)
 from finops.emulators.bedrock.models import Model
 
 DEFAULT_MAX_TOKENS = 4096
@@ -251,10 +261,29 @@ def _pieces(body: dict[str, Any]) -> list[Piece]:
     return pieces
 
 
+def _check_claude_reasoning_history(body: dict[str, Any], model: Model, thinking: bool) -> None:
+    assistants = [m for m in body["messages"] if m["role"] == "assistant"]
+    if not assistants or not model.is_anthropic:
+        return  # only Claude reads its earlier reasoning; other families ignore reasoning blocks handed back
+    last = assistants[-1]["content"]
+    leading = []
+    for block in last:
+        if "reasoningContent" not in block:
+            break
+        reasoning = block["reasoningContent"]
+        text = reasoning.get("reasoningText")
+        leading.append(
+            EarlierReasoning(str(text.get("text", "")), text.get("signature")) if text else EarlierReasoning(None, None)
+        )
+    check_reasoning_history(model.base_id, leading, any("toolUse" in block for block in last), thinking)
+
+
 def run(body: dict[str, Any], model: Model, cache: BreakpointCache) -> ConverseCall:
     tools, choice = _tools_and_choice(body)
     config = body.get("inferenceConfig") or {}
     max_tokens = config.get("maxTokens", DEFAULT_MAX_TOKENS)
+    reasoning = converse_reasoning(model, body, max_tokens)
+    _check_claude_reasoning_history(body, model, reasoning is not None)
     outcome = decide(
         latest_turn(body),
         model=model.base_id,
@@ -263,9 +292,9 @@ def run(body: dict[str, Any], model: Model, cache: BreakpointCache) -> ConverseC
         tools=tools,
         choice=choice,
         schema=output_schema(body),
-        reasoning=converse_reasoning(model, body, max_tokens),
+        reasoning=reasoning,
     )
-    pieces = _pieces(body)
+    pieces = [*_pieces(body), answer_priming()]
     if model.family in CACHING_FAMILIES:
         usage = cache.account(model.base_id, pieces)
     else:

@@ -22,6 +22,7 @@ from typing import Any, Literal
 import orjson
 
 from finops.emulators._common.mentions import find_mentions
+from finops.emulators._common.prompt_cache import Piece
 from finops.emulators._common.replies import (
     apply_stop_sequences,
     reply_text,
@@ -39,6 +40,42 @@ StopReason = Literal["end_turn", "max_tokens", "stop_sequence", "tool_use"]
 _FAILURE_MARKER = re.compile(r"\[emulate:(\w+)\]")
 _ID_ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 REDACTED = "[REDACTED]"
+
+ANSWER_PRIMING_TOKENS = 3
+"""What the model reads after the prompt to open its answer (the assistant turn's header). It comes after every
+cache breakpoint, so it is never cached: a prompt cached up to its last block still bills a few input tokens, as
+Claude and Nova do on Bedrock (a client that sees 0 input tokens would take the answer for free)."""
+
+
+def answer_priming() -> Piece:
+    return Piece(material="<answer priming>", tokens=ANSWER_PRIMING_TOKENS)
+
+
+@dataclass(frozen=True)
+class EarlierReasoning:
+    """A reasoning block of an earlier assistant turn, as Claude gets it back (either dialect)."""
+
+    text: str | None
+    """The thinking text; ``None`` for redacted reasoning."""
+    signature: str | None
+
+
+def check_reasoning_history(model: str, turn: list[EarlierReasoning], calls_tools: bool, thinking: bool) -> None:
+    """Claude's rules for its own reasoning handed back (Anthropic's API and Bedrock alike): a signature must be
+    the one Claude gave (text shown in full must match it), and while thinking is on, an assistant turn that
+    calls a tool must start with its reasoning, or Claude cannot continue the tool use it began."""
+    for block in turn:
+        if block.text is None:
+            continue
+        if not block.signature or (block.text and block.signature != signature(model, block.text)):
+            raise BedrockError(400, "Invalid `signature` in `thinking` block", "ValidationException")
+    if thinking and calls_tools and not turn:
+        raise BedrockError(
+            400,
+            "Expected `thinking` or `redacted_thinking`, but found `tool_use`. When `thinking` is enabled, a final "
+            "`assistant` message must start with a thinking block.",
+            "ValidationException",
+        )
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,11 @@ Anthropic Message; the stream is the exact Anthropic event sequence, each event 
 
 As on Anthropic's API: ``thinking`` (``enabled`` with ``budget_tokens`` >= 1,024 below ``max_tokens``, or
 ``adaptive``) returns a signed ``thinking`` block first; ``output_config.format`` (or the beta ``output_format``)
-answers JSON valid against its schema; ``cache_control`` (with ``ttl``) writes and reads the prompt cache.
+answers JSON valid against its schema; ``cache_control`` (with ``ttl``) writes and reads the prompt cache;
+``role: "system"`` messages (Anthropic's mid-conversation system messages) add to the system prompt.
+
+As on Bedrock: ``anthropic_beta`` may only name the betas Bedrock offers for Claude; any other is refused with
+``400 invalid beta flag`` (what Bedrock answers Claude Code's Anthropic-only betas: anthropics/claude-code#56595).
 """
 
 from __future__ import annotations
@@ -23,9 +27,12 @@ from finops.emulators._common.tool_policy import ToolChoice, ToolSpec
 from finops.emulators._common.words import reminders, user_words
 from finops.emulators.bedrock.errors import BedrockError, validation
 from finops.emulators.bedrock.generate import (
+    EarlierReasoning,
     Outcome,
     ReasoningRequest,
     Turn,
+    answer_priming,
+    check_reasoning_history,
     decide,
     json_pieces,
     random_id,
@@ -34,6 +41,31 @@ from finops.emulators.bedrock.generate import (
 from finops.emulators.bedrock.models import Model
 
 BEDROCK_ANTHROPIC_VERSION = "bedrock-2023-05-31"
+# The anthropic_beta values Bedrock accepts for Claude: AWS's Claude Messages parameters page (as quoted in
+# BerriAI/litellm#19877), claude-code-20250219 (anthropics/claude-code#49648), and the later betas LiteLLM's Bedrock
+# Invoke table forwards. Kept here, apart from the gateway's own list, because the emulator stands for Bedrock.
+BEDROCK_BETAS = frozenset(
+    {
+        "claude-code-20250219",
+        "compact-2026-01-12",
+        "computer-use-2024-10-22",
+        "computer-use-2025-01-24",
+        "computer-use-2025-11-24",
+        "context-1m-2025-08-07",
+        "context-management-2025-06-27",
+        "dev-full-thinking-2025-05-14",
+        "effort-2025-11-24",
+        "fine-grained-tool-streaming-2025-05-14",
+        "interleaved-thinking-2025-05-14",
+        "mid-conversation-output-config-2026-07-01",
+        "mid-conversation-tool-changes-2026-07-01",
+        "output-128k-2025-02-19",
+        "thinking-display-updates-2026-08-18",
+        "token-efficient-tools-2025-02-19",
+        "tool-examples-2025-10-29",
+        "tool-search-tool-2025-10-19",
+    }
+)
 # The anthropic SDK's Bedrock client moves these into the path; their presence means a translation bug.
 _FORBIDDEN_KEYS = ("model", "stream")
 _MIN_THINKING_BUDGET = 1024
@@ -77,6 +109,8 @@ def parse_body(raw: bytes) -> dict[str, Any]:
     beta = body.get("anthropic_beta", [])
     if not isinstance(beta, list) or not all(isinstance(item, str) for item in beta):
         raise _malformed("#/anthropic_beta: expected type: JSONArray of strings")
+    if any(item not in BEDROCK_BETAS for item in beta):
+        raise validation("invalid beta flag")
     max_tokens = body.get("max_tokens")
     if "max_tokens" not in body:
         raise _malformed("#: required key [max_tokens] not found")
@@ -86,9 +120,11 @@ def parse_body(raw: bytes) -> dict[str, Any]:
     if not isinstance(messages, list) or not messages:
         raise _malformed("#: required key [messages] not found or empty")
     for index, message in enumerate(messages):
-        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
-            raise _malformed(f"#/messages/{index}/role: must be 'user' or 'assistant'")
-        _blocks(message.get("content"))
+        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant", "system"):
+            raise _malformed(f"#/messages/{index}/role: must be 'user', 'assistant' or 'system'")
+        blocks = _blocks(message.get("content"))
+        if message["role"] == "system" and any(block.get("type") != "text" for block in blocks):
+            raise _malformed(f"#/messages/{index}/content: a system message holds text blocks only")
     stops = body.get("stop_sequences", [])
     if not isinstance(stops, list) or not all(isinstance(s, str) for s in stops):
         raise _malformed("#/stop_sequences: expected type: JSONArray of strings")
@@ -206,10 +242,13 @@ def _pieces(body: dict[str, Any]) -> list[Piece]:
 
 
 def _system_text(body: dict[str, Any]) -> str:
+    """The top-level system prompt and every ``role: "system"`` message's text."""
     system = body.get("system")
-    if isinstance(system, str):
-        return system
-    return "\n".join(_block_text(block) for block in system or [] if isinstance(block, dict))
+    texts = [system] if isinstance(system, str) else [_block_text(b) for b in system or [] if isinstance(b, dict)]
+    for message in body["messages"]:
+        if message["role"] == "system":
+            texts += [_block_text(block) for block in _blocks(message["content"])]
+    return "\n".join(texts)
 
 
 def _latest_turn(body: dict[str, Any]) -> Turn:
@@ -234,8 +273,26 @@ def _latest_turn(body: dict[str, Any]) -> Turn:
     return Turn("")
 
 
+def _check_reasoning_history(body: dict[str, Any], model: Model) -> None:
+    assistants = [m for m in body["messages"] if m["role"] == "assistant"]
+    if not assistants:
+        return
+    last = _blocks(assistants[-1]["content"])
+    leading = []
+    for block in last:
+        if block.get("type") == "thinking":
+            leading.append(EarlierReasoning(str(block.get("thinking", "")), block.get("signature")))
+        elif block.get("type") == "redacted_thinking":
+            leading.append(EarlierReasoning(None, None))
+        else:
+            break
+    calls_tools = any(block.get("type") == "tool_use" for block in last)
+    check_reasoning_history(model.base_id, leading, calls_tools, _reasoning(body) is not None)
+
+
 def run(body: dict[str, Any], model: Model, cache: BreakpointCache) -> AnthropicCall:
     tools, choice = _tools_and_choice(body)
+    _check_reasoning_history(body, model)
     turn = _latest_turn(body)
     outcome = decide(
         turn,
@@ -247,7 +304,7 @@ def run(body: dict[str, Any], model: Model, cache: BreakpointCache) -> Anthropic
         schema=_output_schema(body),
         reasoning=_reasoning(body),
     )
-    usage = cache.account(model.base_id, _pieces(body))
+    usage = cache.account(model.base_id, [*_pieces(body), answer_priming()])
     prompt = "\n".join([turn.request, *(text for _, text in turn.tool_results)])
     return AnthropicCall(body=body, prompt=prompt, outcome=outcome, usage=usage)
 

@@ -1,22 +1,25 @@
 """AWS Bedrock Runtime upstream: chat only.
 
-Claude models go through InvokeModel, whose body is Anthropic's own (nothing is lost); every other family goes
-through Converse. Streams arrive as AWS event streams and leave as Anthropic SSE. Bedrock has no Files API and
-no inline batches, so those calls are refused by the core (``capabilities``) before anything is stored or sent.
+Claude models go through InvokeModel, whose body is Anthropic's own (nothing is lost but the betas Bedrock does not
+offer, see ``betas.py``); every other family goes through Converse. Streams arrive as AWS event streams and leave as
+Anthropic SSE. Bedrock has no Files API and no inline batches, so those calls are refused by the core
+(``capabilities``) before anything is stored or sent, each in its own words.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import logging
 from collections.abc import AsyncGenerator, AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import orjson
 
 from finops.config import ProviderSettings
 from finops.core.errors import InvalidRequestError, UpstreamError
+from finops.core.params import CountTokensParams, MessageParams
 from finops.providers.base import (
     BatchRef,
     BatchStatus,
@@ -30,17 +33,15 @@ from finops.providers.base import (
     UpstreamFile,
 )
 from finops.providers.bedrock import embeddings
+from finops.providers.bedrock.answers import from_converse_response
 from finops.providers.bedrock.auth import build_auth, region_of
+from finops.providers.bedrock.betas import bedrock_betas
+from finops.providers.bedrock.errors import bedrock_fault
 from finops.providers.bedrock.eventstream import DecodedFrame, EventStreamDecoder
+from finops.providers.bedrock.invoke import from_invoke_response, to_invoke_body
 from finops.providers.bedrock.models import KNOWN_MODELS, is_anthropic_model, model_path
 from finops.providers.bedrock.stream import ConverseStreamTranslator, InvokeStreamTranslator
-from finops.providers.bedrock.translate import (
-    bedrock_fault,
-    from_converse_response,
-    from_invoke_response,
-    to_converse_request,
-    to_invoke_body,
-)
+from finops.providers.bedrock.translate import plan_converse
 from finops.providers.embedding import Embeddings
 from finops.providers.http import build_client, iter_body, send
 from finops.providers.relay import relay_events
@@ -50,11 +51,17 @@ from finops.providers.usage import message_result
 
 JSON = dict[str, Any]
 
-REFUSAL = (
+BATCHES_REFUSAL = (
     "Bedrock batch jobs need file-based input in S3 (CreateModelInvocationJob with an S3 input/output location "
     "and an IAM role), which the Anthropic SDK's inline batch API cannot express; use the AWS Bedrock SDK "
-    "(boto3 `bedrock` client) for batch jobs. Bedrock has no Files API."
+    "(boto3 `bedrock` client) for batch jobs."
 )
+FILES_REFUSAL = (
+    "Bedrock has no Files API: files for Bedrock models live in S3, which this gateway does not manage; send "
+    "images and documents inline (base64) in the message instead of uploading them."
+)
+
+logger = logging.getLogger("finops.providers")
 
 _JSON_TYPE = "application/json"
 _EVENTSTREAM_TYPE = "application/vnd.amazon.eventstream"
@@ -64,8 +71,11 @@ _CONVERSE_COUNT_FIELDS = ("messages", "system", "toolConfig", "additionalModelRe
 _UNKNOWN_RELEASE = "1970-01-01T00:00:00Z"
 
 
-def _betas(ctx: CallContext) -> list[str]:
+def _requested_betas(ctx: CallContext) -> list[str]:
     return [beta.strip() for beta in (ctx.anthropic_beta or "").split(",") if beta.strip()]
+
+
+_LOGGED_DROPS_MAX = 256  # each dropped beta is logged once; a client inventing names cannot flood the log
 
 
 def _model_entry(model_id: str) -> JSON:
@@ -79,7 +89,7 @@ def _model_entry(model_id: str) -> JSON:
 
 class BedrockProvider:
     name = "bedrock"
-    capabilities = Capabilities(files=False, batches=False, refusal=REFUSAL)
+    capabilities = Capabilities(files=False, batches=False, refusal=BATCHES_REFUSAL, files_refusal=FILES_REFUSAL)
 
     def __init__(self, settings: ProviderSettings) -> None:
         region = region_of(settings)
@@ -88,6 +98,7 @@ class BedrockProvider:
         self._errors = ErrorPolicy(self.name, self._auth.secrets, bedrock_fault)
         self._client = build_client(settings, self._base_url)
         self._models = [_model_entry(model_id) for model_id in settings.models] if settings.models else KNOWN_MODELS
+        self._logged_drops: set[str] = set()
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -133,26 +144,40 @@ class BedrockProvider:
             await response.aclose()  # also when the client went away mid-stream
         decoder.close()
 
+    def _invoke_betas(self, ctx: CallContext, body: JSON) -> list[str]:
+        """The client's betas that Bedrock takes; the others are dropped with a log line (or refused, betas.py)."""
+        betas = bedrock_betas(_requested_betas(ctx), body)
+        fresh = [beta for beta in betas.dropped if beta not in self._logged_drops]
+        if fresh and len(self._logged_drops) < _LOGGED_DROPS_MAX:
+            self._logged_drops.update(fresh)
+            logger.info("bedrock: not forwarding anthropic-beta values Bedrock does not offer: %s", ", ".join(fresh))
+        return betas.forwarded
+
     # -- messages ---------------------------------------------------------------------------------------
 
     async def create_message(self, body: JSON, ctx: CallContext) -> MessageResult:
-        model = body["model"]
+        params = cast(MessageParams, body)  # parsed and checked by the core (core/params)
+        model = params["model"]
         if is_anthropic_model(model):
-            invoke_body = to_invoke_body(body, anthropic_beta=_betas(ctx))
+            invoke_body = to_invoke_body(params, anthropic_beta=self._invoke_betas(ctx, body))
             answer = await self._call(f"/model/{model_path(model)}/invoke", invoke_body)
             return message_result(from_invoke_response(answer, model=model))
-        answer = await self._call(f"/model/{model_path(model)}/converse", to_converse_request(body))
-        return message_result(from_converse_response(answer, model=model))
+        plan = plan_converse(params)
+        answer = await self._call(f"/model/{model_path(model)}/converse", plan.request)
+        return message_result(from_converse_response(answer, model=model, shape=plan.answer))
 
     def stream_message(self, body: JSON, ctx: CallContext) -> MessageStream:
-        model = body["model"]
+        params = cast(MessageParams, body)
+        model = params["model"]
         events = (
-            self._invoke_stream(model, body, ctx) if is_anthropic_model(model) else self._converse_stream(model, body)
+            self._invoke_stream(model, params, ctx)
+            if is_anthropic_model(model)
+            else self._converse_stream(model, params)
         )
         return relay_events(self._errors, events)
 
-    async def _invoke_stream(self, model: str, body: JSON, ctx: CallContext) -> AsyncGenerator[Event, None]:
-        invoke_body = to_invoke_body(body, anthropic_beta=_betas(ctx))
+    async def _invoke_stream(self, model: str, params: MessageParams, ctx: CallContext) -> AsyncGenerator[Event, None]:
+        invoke_body = to_invoke_body(params, anthropic_beta=self._invoke_betas(ctx, dict(params)))
         path = f"/model/{model_path(model)}/invoke-with-response-stream"
         response = await self._send(path, invoke_body, accept=_EVENTSTREAM_TYPE, stream=True)
         translator = InvokeStreamTranslator(model)
@@ -163,12 +188,12 @@ class BedrockProvider:
                 for event in translator.feed(payload):
                     yield event
 
-    async def _converse_stream(self, model: str, body: JSON) -> AsyncGenerator[Event, None]:
-        request = to_converse_request(body)
+    async def _converse_stream(self, model: str, params: MessageParams) -> AsyncGenerator[Event, None]:
+        plan = plan_converse(params)
         response = await self._send(
-            f"/model/{model_path(model)}/converse-stream", request, accept=_EVENTSTREAM_TYPE, stream=True
+            f"/model/{model_path(model)}/converse-stream", plan.request, accept=_EVENTSTREAM_TYPE, stream=True
         )
-        translator = ConverseStreamTranslator(model=model)
+        translator = ConverseStreamTranslator(model=model, shape=plan.answer)
         async with contextlib.aclosing(self._frames(response)) as frames:
             async for _, event_type, payload in frames:
                 for event in translator.feed(event_type, payload):
@@ -181,15 +206,17 @@ class BedrockProvider:
 
     async def count_tokens(self, body: JSON, ctx: CallContext) -> JSON:
         """Bedrock's CountTokens (``POST /model/{id}/count-tokens``): the exact count, never an estimate."""
-        model = body["model"]
+        params = cast(CountTokensParams, body)
+        model = params["model"]
         if is_anthropic_model(model):
             # The input is a complete InvokeModel body, and Claude's requires max_tokens (it does not change
             # the input count); count_tokens bodies have none.
-            invoke_body = to_invoke_body({"max_tokens": 1, **body}, anthropic_beta=_betas(ctx))
+            invoke_body = to_invoke_body(params, anthropic_beta=self._invoke_betas(ctx, body))
+            invoke_body.setdefault("max_tokens", 1)
             encoded = base64.b64encode(orjson.dumps(invoke_body)).decode("ascii")
             spec: JSON = {"invokeModel": {"body": encoded}}
         else:
-            request = to_converse_request(body)
+            request = plan_converse(params).request
             spec = {"converse": {key: request[key] for key in _CONVERSE_COUNT_FIELDS if key in request}}
         answer = await self._call(f"/model/{model_path(model)}/count-tokens", {"input": spec})
         return {"input_tokens": int(answer.get("inputTokens") or 0)}
@@ -200,26 +227,26 @@ class BedrockProvider:
     # -- files and batches: refused (the core checks ``capabilities`` first; these are the backstop) ------
 
     async def upload_file(self, upload: FileUpload, ctx: CallContext) -> UpstreamFile:
-        raise InvalidRequestError(REFUSAL)
+        raise InvalidRequestError(FILES_REFUSAL)
 
     async def delete_file(self, upstream_id: str, ctx: CallContext) -> None:
-        raise InvalidRequestError(REFUSAL)
+        raise InvalidRequestError(FILES_REFUSAL)
 
     async def download_file(self, upstream_id: str, ctx: CallContext) -> Download:
-        raise InvalidRequestError(REFUSAL)
+        raise InvalidRequestError(FILES_REFUSAL)
 
     async def create_batch(self, requests: list[JSON], ctx: CallContext) -> UpstreamBatch:
-        raise InvalidRequestError(REFUSAL)
+        raise InvalidRequestError(BATCHES_REFUSAL)
 
     async def get_batch(self, ref: BatchRef, ctx: CallContext) -> BatchStatus:
-        raise InvalidRequestError(REFUSAL)
+        raise InvalidRequestError(BATCHES_REFUSAL)
 
     async def cancel_batch(self, ref: BatchRef, ctx: CallContext) -> BatchStatus:
-        raise InvalidRequestError(REFUSAL)
+        raise InvalidRequestError(BATCHES_REFUSAL)
 
     async def delete_batch(self, ref: BatchRef, ctx: CallContext) -> None:
-        raise InvalidRequestError(REFUSAL)
+        raise InvalidRequestError(BATCHES_REFUSAL)
 
     async def batch_results(self, ref: BatchRef, ctx: CallContext) -> AsyncIterator[bytes]:
-        raise InvalidRequestError(REFUSAL)
+        raise InvalidRequestError(BATCHES_REFUSAL)
         yield b""  # pragma: no cover  (makes this an async generator, as the protocol expects)

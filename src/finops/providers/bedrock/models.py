@@ -33,13 +33,24 @@ def is_anthropic_model(model_id: str) -> bool:
     return _ANTHROPIC_MODEL_RE.match(model_id) is not None
 
 
-def model_family(model_id: str) -> str:
-    """The provider part of a model ID: ``meta`` for ``meta.llama3-...``, ``us.meta.llama3-...`` or an ARN
-    ending in either (used to pick family-specific request fields)."""
+def base_model_id(model_id: str) -> str:
+    """The foundation-model ID inside a cross-region profile ID or an ARN: ``amazon.nova-2-lite-v1:0`` for
+    ``us.amazon.nova-2-lite-v1:0`` or ``arn:aws:bedrock:...:inference-profile/us.amazon.nova-2-lite-v1:0``."""
     parts = model_id.rsplit("/", 1)[-1].split(".")
     if len(parts) > 2 and parts[0] in _PROFILE_PREFIXES:
         parts = parts[1:]
-    return parts[0]
+    return ".".join(parts)
+
+
+def model_family(model_id: str) -> str:
+    """The provider part of a model ID: ``meta`` for ``meta.llama3-...``, ``us.meta.llama3-...`` or an ARN
+    ending in either (used to pick family-specific request fields)."""
+    return base_model_id(model_id).split(".", 1)[0]
+
+
+def family_of(model_id: str) -> str:
+    """``anthropic`` for every Claude ID (bare, profile or ARN), else the provider part (``amazon``, ``meta``...)."""
+    return "anthropic" if is_anthropic_model(model_id) else model_family(model_id)
 
 
 def model_path(model_id: str) -> str:
@@ -63,6 +74,7 @@ def _model(model_id: str, display_name: str, created_at: str) -> dict[str, Any]:
 # still accepted.
 # ``created_at`` is the model's public release date (RFC 3339), like Anthropic's own model objects.
 KNOWN_MODELS: list[dict[str, Any]] = [
+    _model("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "Claude Sonnet 4.5 (US)", "2025-09-29T00:00:00Z"),
     _model("us.anthropic.claude-sonnet-4-20250514-v1:0", "Claude Sonnet 4 (US)", "2025-05-22T00:00:00Z"),
     _model("anthropic.claude-sonnet-4-20250514-v1:0", "Claude Sonnet 4", "2025-05-22T00:00:00Z"),
     _model("us.anthropic.claude-3-7-sonnet-20250219-v1:0", "Claude Sonnet 3.7 (US)", "2025-02-24T00:00:00Z"),
@@ -70,6 +82,7 @@ KNOWN_MODELS: list[dict[str, Any]] = [
     _model("anthropic.claude-3-5-sonnet-20241022-v2:0", "Claude Sonnet 3.5 v2", "2024-10-22T00:00:00Z"),
     _model("anthropic.claude-3-5-sonnet-20240620-v1:0", "Claude Sonnet 3.5", "2024-06-20T00:00:00Z"),
     _model("anthropic.claude-3-haiku-20240307-v1:0", "Claude Haiku 3", "2024-03-07T00:00:00Z"),
+    _model("us.amazon.nova-2-lite-v1:0", "Amazon Nova 2 Lite (US)", "2025-12-02T00:00:00Z"),
     _model("amazon.nova-pro-v1:0", "Amazon Nova Pro", "2024-12-03T00:00:00Z"),
     _model("amazon.nova-lite-v1:0", "Amazon Nova Lite", "2024-12-03T00:00:00Z"),
     _model("amazon.nova-micro-v1:0", "Amazon Nova Micro", "2024-12-03T00:00:00Z"),

@@ -22,7 +22,8 @@ import orjson
 
 from finops.core.errors import UpstreamError
 from finops.core.ids import new_message_id
-from finops.providers.bedrock.translate import from_converse_usage, map_stop_reason
+from finops.providers.bedrock.answers import from_converse_citation, from_converse_usage, map_stop_reason
+from finops.providers.bedrock.translate import AnswerShape
 from finops.providers.sse import block_delta, block_start, block_stop, message_end, message_start
 
 JSON = dict[str, Any]
@@ -88,11 +89,16 @@ class ConverseStreamTranslator:
     final ``metadata`` event. Waiting for it would hold back the whole answer, so ``message_start`` carries
     zeros and the real counts (input, output and cache) arrive in ``message_delta.usage``, where Anthropic's
     dialect also allows input and cache counts and the SDK takes them over.
+
+    ``shape`` says how the request was translated: with a forced answer tool (structured output on Nova) the
+    tool's streamed input is the answer's text, and text the model says beside it is held back until it is clear
+    whether the answer tool is called (then it is left out, as in ``answers.from_converse_response``).
     """
 
-    def __init__(self, *, model: str, message_id: str | None = None) -> None:
+    def __init__(self, *, model: str, message_id: str | None = None, shape: AnswerShape | None = None) -> None:
         self.model = model
         self.message_id = message_id or new_message_id()
+        self.shape = shape or AnswerShape()
         self.usage: JSON = from_converse_usage(None)
         self._started = False
         self._finished = False
@@ -100,6 +106,11 @@ class ConverseStreamTranslator:
         # Converse contentBlockIndex -> (Anthropic index, Anthropic block type) for blocks open right now.
         self._open: dict[int, tuple[int, str]] = {}
         self._next_index = 0
+        self._tool_called = False
+        self._answered_by_tool = False
+        # Structured output on Nova: text blocks held back (Converse index -> text) until a tool call decides.
+        self._held: dict[int, str] = {}
+        self._redacted: dict[int, str] = {}
 
     def feed(self, event_type: str, payload: JSON) -> list[SSEEvent]:
         if self._finished:
@@ -134,35 +145,57 @@ class ConverseStreamTranslator:
         tool_use = (payload.get("start") or {}).get("toolUse")
         if tool_use is None:
             return []  # text and reasoning blocks open on their first delta
+        index = payload.get("contentBlockIndex", 0)
+        if tool_use["name"] == self.shape.json_tool:
+            self._answered_by_tool = True
+            self._held.clear()  # words beside the structured answer are not part of it
+            return self._open_block(index, {"type": "text", "text": ""})
+        self._tool_called = True
+        events = self._release_held()
         block = {"type": "tool_use", "id": tool_use["toolUseId"], "name": tool_use["name"], "input": {}}
-        return self._open_block(payload.get("contentBlockIndex", 0), block)
+        return events + self._open_block(index, block)
 
     def _on_block_delta(self, payload: JSON) -> list[SSEEvent]:
         bedrock_index = payload.get("contentBlockIndex", 0)
         delta = payload.get("delta") or {}
         events: list[SSEEvent] = []
         if "text" in delta:
+            if self.shape.json_tool is not None and not self._answered_by_tool:
+                self._held[bedrock_index] = self._held.get(bedrock_index, "") + delta["text"]
+                return events
             if bedrock_index not in self._open:
                 events += self._open_block(bedrock_index, {"type": "text", "text": ""})
             events.append(self._delta(bedrock_index, {"type": "text_delta", "text": delta["text"]}))
         elif "toolUse" in delta:
-            if bedrock_index not in self._open:
+            opened = self._open.get(bedrock_index)
+            if opened is None:
                 raise UpstreamError("Bedrock sent tool input for a content block it never started")
             partial = delta["toolUse"].get("input", "")
-            events.append(self._delta(bedrock_index, {"type": "input_json_delta", "partial_json": partial}))
+            if opened[1] == "text":  # the answer tool: its input is the answer's text
+                events.append(self._delta(bedrock_index, {"type": "text_delta", "text": partial}))
+            else:
+                events.append(self._delta(bedrock_index, {"type": "input_json_delta", "partial_json": partial}))
         elif "reasoningContent" in delta:
             events += self._on_reasoning_delta(bedrock_index, delta["reasoningContent"])
+        elif "citation" in delta:
+            citation = from_converse_citation(delta["citation"])
+            if citation is not None:
+                if bedrock_index not in self._open:
+                    events += self._open_block(bedrock_index, {"type": "text", "text": "", "citations": []})
+                events.append(self._delta(bedrock_index, {"type": "citations_delta", "citation": citation}))
         return events
 
     def _on_reasoning_delta(self, bedrock_index: int, reasoning: JSON) -> list[SSEEvent]:
-        # Reasoning (e.g. DeepSeek R1) becomes a thinking block; redacted reasoning has no streaming form in
-        # Anthropic's dialect and is dropped.
         events: list[SSEEvent] = []
+        if "redactedContent" in reasoning:
+            # Anthropic sends a redacted_thinking block whole, in its content_block_start: collect, send at stop.
+            self._redacted[bedrock_index] = self._redacted.get(bedrock_index, "") + reasoning["redactedContent"]
+            return events
         if "text" not in reasoning and "signature" not in reasoning:
             return events
         if bedrock_index not in self._open:
             events += self._open_block(bedrock_index, {"type": "thinking", "thinking": "", "signature": ""})
-        if "text" in reasoning:
+        if "text" in reasoning and not self.shape.hide_thinking:
             events.append(self._delta(bedrock_index, {"type": "thinking_delta", "thinking": reasoning["text"]}))
         if "signature" in reasoning:
             signature_delta = {"type": "signature_delta", "signature": reasoning["signature"]}
@@ -170,14 +203,21 @@ class ConverseStreamTranslator:
         return events
 
     def _on_block_stop(self, payload: JSON) -> list[SSEEvent]:
-        opened = self._open.pop(payload.get("contentBlockIndex", 0), None)
-        if opened is None:
-            return []  # a block that never produced anything was never announced either
-        return [block_stop(opened[0])]
+        bedrock_index = payload.get("contentBlockIndex", 0)
+        opened = self._open.pop(bedrock_index, None)
+        # A block that never produced anything (or is held back) was never announced either.
+        events = [block_stop(opened[0])] if opened is not None else []
+        redacted = self._redacted.pop(bedrock_index, None)
+        if redacted is not None:
+            index = self._next_index
+            self._next_index += 1
+            events += [block_start(index, {"type": "redacted_thinking", "data": redacted}), block_stop(index)]
+        return events
 
     def _on_message_stop(self, payload: JSON) -> list[SSEEvent]:
         self._stop_reason = payload.get("stopReason") or "end_turn"
-        return self._close_open_blocks()
+        events = [] if self._answered_by_tool else self._release_held()
+        return events + self._close_open_blocks()
 
     def _on_metadata(self, payload: JSON) -> list[SSEEvent]:
         self.usage = from_converse_usage(payload.get("usage"))
@@ -209,6 +249,20 @@ class ConverseStreamTranslator:
     def _delta(self, bedrock_index: int, delta: JSON) -> SSEEvent:
         return block_delta(self._open[bedrock_index][0], delta)
 
+    def _release_held(self) -> list[SSEEvent]:
+        """Held-back text, as whole text blocks (the structured answer turned out not to come from the tool)."""
+        events: list[SSEEvent] = []
+        for text in self._held.values():
+            index = self._next_index
+            self._next_index += 1
+            events += [
+                block_start(index, {"type": "text", "text": ""}),
+                block_delta(index, {"type": "text_delta", "text": text}),
+                block_stop(index),
+            ]
+        self._held.clear()
+        return events
+
     def _close_open_blocks(self) -> list[SSEEvent]:
         events = [block_stop(index) for index, _ in sorted(self._open.values())]
         self._open.clear()
@@ -217,5 +271,8 @@ class ConverseStreamTranslator:
     def _close_message(self) -> list[SSEEvent]:
         self._finished = True
         events = self._close_open_blocks()
-        events += message_end(stop_reason=map_stop_reason(self._stop_reason), stop_sequence=None, usage=self.usage)
+        stop_reason = map_stop_reason(self._stop_reason)
+        if self.shape.json_tool is not None and stop_reason == "tool_use" and not self._tool_called:
+            stop_reason = "end_turn"  # the only tool call was the answer tool: the answer is complete
+        events += message_end(stop_reason=stop_reason, stop_sequence=None, usage=self.usage)
         return events

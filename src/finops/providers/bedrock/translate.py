@@ -1,116 +1,44 @@
-"""Pure translation between Anthropic Messages and AWS Bedrock (InvokeModel for Claude, Converse otherwise).
+"""Anthropic Messages -> a Bedrock Converse request (pure), for every family but Claude (InvokeModel, ``invoke.py``).
 
-No I/O here: the adapter signs and sends what these functions build and hands back what Bedrock answered.
-Shapes follow botocore's ``bedrock-runtime`` service model (``Converse``); blobs (image and document bytes)
-are base64 strings, as they travel in the rest-json wire format.
+No I/O here: the adapter signs and sends what ``plan_converse`` builds, and reads the answer back with
+``answers.py`` following the plan's ``AnswerShape``. Family differences (reasoning, caching, structured output)
+come from ``families.py``; block conversion from ``content.py``.
+
+Choices where Converse differs from Anthropic (recorded in ``docs/decisions.md``):
+
+- ``role: "system"`` messages stay in place: botocore 1.44.8's ``ConversationRole`` lists ``system``. Turns of one
+  role on either side of a system message merge (Converse alternates user and assistant), the system message
+  following the merged turn.
+- Top-level ``cache_control`` (Anthropic's automatic caching) is a ``cachePoint`` after the last message's content.
+- ``output_config.format`` is ``outputConfig.textFormat`` where the family has it; on Nova a forced tool whose
+  input is the answer (``AnswerShape.json_tool``): ``answers.py`` turns that tool call back into the answer's text.
+- ``tool_choice: none`` has no Converse form: the tools are left out, unless the history holds tool blocks (Converse
+  then requires them declared), in which case ``toolChoice`` is omitted.
 """
 
 from __future__ import annotations
 
-import base64
-import re
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
 
-from finops.core.errors import (
-    ConflictError,
-    GatewayError,
-    InvalidRequestError,
-    NotFoundError,
-    OverloadedError,
-    PermissionDeniedError,
-    RateLimitError,
-    UpstreamError,
-    UpstreamTimeoutError,
-    error_for_status,
+import orjson
+
+from finops.core.errors import InvalidRequestError
+from finops.core.params import CountTokensParams, MessageParams, ToolChoiceParam, ToolUnionParam
+from finops.core.types import JSON
+from finops.providers.bedrock import families
+from finops.providers.bedrock.content import (
+    ContentOptions,
+    ContentTranslator,
+    cache_point,
+    check_tool_name,
+    tool_description,
 )
-from finops.core.ids import new_message_id
-from finops.core.params import CountTokensParams, MessageParams
-from finops.providers.bedrock.models import is_anthropic_model, model_family
-from finops.providers.upstream_errors import UpstreamFault, gateway_error
-
-JSON = dict[str, Any]
-
-ANTHROPIC_VERSION = "bedrock-2023-05-31"
-
-# ------------------------------------------------------------------------------------------------------------
-# InvokeModel (Anthropic family): the body is Anthropic's own, so translation is nearly the identity.
-# ------------------------------------------------------------------------------------------------------------
-
-# The model goes in the URL path and streaming is chosen by the endpoint; Bedrock's schema rejects both keys
-# ("extraneous key [stream] is not permitted").
-_INVOKE_STRIPPED_KEYS = ("model", "stream")
-
-
-def to_invoke_body(params: MessageParams | CountTokensParams, *, anthropic_beta: list[str] | None = None) -> JSON:
-    """The InvokeModel body for a Claude model: the Messages body minus ``model``/``stream``, plus version."""
-    _reject_file_sources(params.get("messages") or [])
-    body = {key: value for key, value in params.items() if key not in _INVOKE_STRIPPED_KEYS}
-    body["anthropic_version"] = ANTHROPIC_VERSION
-    if anthropic_beta:
-        body["anthropic_beta"] = list(anthropic_beta)
-    return body
-
-
-def from_invoke_response(body: JSON, *, model: str, message_id: str | None = None) -> JSON:
-    """An Anthropic Message from an InvokeModel answer. ``model`` is what the caller asked for (Bedrock echoes
-    its own model name); the upstream ``id`` is kept unless the caller supplies ``message_id``."""
-    message = {key: value for key, value in body.items() if key != "amazon-bedrock-invocationMetrics"}
-    message["id"] = message_id or message.get("id") or new_message_id()
-    message["type"] = "message"
-    message["role"] = "assistant"
-    message["model"] = model
-    message.setdefault("content", [])
-    message.setdefault("stop_reason", None)
-    message.setdefault("stop_sequence", None)
-    message["usage"] = normalize_usage(message.get("usage"))
-    return message
-
-
-def normalize_usage(usage: JSON | None) -> JSON:
-    """Anthropic usage with the four token counts always present as integers (0 when absent or null), so the
-    pricing code never has to guess; any other keys (``service_tier``, ``cache_creation``...) are kept."""
-    result = dict(usage or {})
-    for key in ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"):
-        result[key] = int(result.get(key) or 0)
-    return result
-
-
-# ------------------------------------------------------------------------------------------------------------
-# Converse (every other family)
-# ------------------------------------------------------------------------------------------------------------
-
-_IMAGE_FORMAT_MAP: dict[str, str] = {
-    "image/png": "png",
-    "image/jpeg": "jpeg",
-    "image/gif": "gif",
-    "image/webp": "webp",
-}
-
-_DOCUMENT_FORMAT_MAP: dict[str, str] = {
-    "application/pdf": "pdf",
-    "text/plain": "txt",
-    "text/csv": "csv",
-    "text/html": "html",
-    "text/markdown": "md",
-    "application/msword": "doc",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
-    "application/vnd.ms-excel": "xls",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
-}
-
-# Converse names every document, and a name may hold only letters, digits, single spaces, hyphens,
-# parentheses and square brackets (at most 200 characters).
-_DOCUMENT_NAME_BAD_CHARS_RE = re.compile(r"[^A-Za-z0-9\s\-()\[\]]+")
-_DOCUMENT_NAME_MAX = 200
-_TOOL_NAME_MAX = 64
-
-# Blocks with no Converse equivalent that can be dropped without changing what the model is asked: earlier
-# turns' reasoning (other families cannot verify Anthropic signatures anyway).
-_DROPPED_BLOCK_TYPES = frozenset({"thinking", "redacted_thinking"})
+from finops.providers.bedrock.models import family_of
 
 # How each model family takes top_k in ``additionalModelRequestFields`` (keyed by the ID's provider part).
-# Families missing here (Meta Llama, AI21, ...) have no top_k; it is dropped, as a sampling hint, not refused.
+# Families missing here (Meta Llama, AI21, ...) have no top_k; the field policy refuses it for them.
 _TOP_K_FIELD_BUILDERS: dict[str, Callable[[int], JSON]] = {
     "anthropic": lambda k: {"top_k": k},
     "mistral": lambda k: {"top_k": k},
@@ -118,180 +46,134 @@ _TOP_K_FIELD_BUILDERS: dict[str, Callable[[int], JSON]] = {
     "cohere": lambda k: {"k": k},
 }
 
+ANSWER_TOOL = "json_answer"
+"""The forced tool that carries a structured answer on families without ``textFormat`` (a suffix avoids a clash)."""
+_ANSWER_TOOL_DESCRIPTION = (
+    "Give your final answer to the user by calling this tool: its input is the whole answer, as JSON matching "
+    "the input schema. Call it once, after any other tool you need."
+)
+
+
+@dataclass(frozen=True)
+class AnswerShape:
+    """How to read a Converse answer back into Anthropic's form, as the request was translated."""
+
+    json_tool: str | None = None
+    """The forced answer tool: its call is the answer's text (JSON), not a tool use."""
+    hide_thinking: bool = False
+    """``thinking.display: omitted``: reasoning blocks come back with empty text (their signature kept)."""
+
+
+@dataclass(frozen=True)
+class ConversePlan:
+    request: JSON
+    """The Converse body (``modelId`` travels in the path)."""
+    answer: AnswerShape
+
 
 def to_converse_request(params: MessageParams | CountTokensParams) -> JSON:
-    """A Converse request body (without ``modelId``, which goes in the path) for an Anthropic Messages body.
+    """The Converse request body for an Anthropic Messages body."""
+    return plan_converse(params).request
 
-    Blobs stay base64 strings, as on the rest-json wire."""
-    names = _DocumentNamer()
-    messages = _to_converse_messages(params.get("messages") or [], names)
+
+def plan_converse(params: MessageParams | CountTokensParams) -> ConversePlan:
+    model = params["model"]
+    claude = family_of(model) == "anthropic"
+    content = ContentTranslator(ContentOptions(caches=families.caches(model), claude=claude))
+
+    messages = _messages(params, content)
     request: JSON = {"messages": messages}
-
-    system = _to_converse_system(params.get("system"))
+    system = _system(params, content)
     if system:
         request["system"] = system
-
-    inference = _to_inference_config(params)
+    # A count_tokens body has no sampling fields; reading them as a Messages body finds them absent.
+    sampling = cast(MessageParams, params)
+    inference = _inference_config(sampling)
     if inference:
         request["inferenceConfig"] = inference
 
-    tool_config = _to_tool_config(params.get("tools"), params.get("tool_choice"), messages)
+    output_settings = params.get("output_config")
+    output_format = output_settings.get("format") if output_settings else None
+    method = families.structured_output(model) if output_format else None
+    if output_format and method is None:
+        raise InvalidRequestError(
+            f"output_config.format: model {model} has neither structured output nor a forced tool choice on "
+            "Bedrock, so its answer could not be held to the schema"
+        )
+    json_tool = _answer_tool_name(params.get("tools") or []) if method == "answer_tool" else None
+    tool_config = _tool_config(
+        params, messages, json_tool=json_tool, schema=output_format["schema"] if output_format else None
+    )
     if tool_config:
         request["toolConfig"] = tool_config
 
-    top_k = params.get("top_k")
-    if top_k is not None:
-        extra = _top_k_fields(str(params.get("model") or ""), top_k)
-        if extra:
-            request["additionalModelRequestFields"] = extra
-    return request
+    output_config: JSON = {}
+    if output_format and method == "text_format":
+        schema = orjson.dumps(output_format["schema"]).decode()
+        output_config["textFormat"] = {"type": "json_schema", "structure": {"jsonSchema": {"schema": schema}}}
+    effort = families.output_effort(model, output_settings)
+    if effort:
+        output_config["effort"] = effort
+    if output_config:
+        request["outputConfig"] = output_config
+
+    thinking = params.get("thinking")
+    extra = _merged(
+        _top_k_fields(model, sampling.get("top_k")),
+        families.reasoning_fields(model, thinking, output_settings.get("effort") if output_settings else None),
+    )
+    if extra:
+        request["additionalModelRequestFields"] = extra
+
+    hide = bool(thinking and thinking["type"] != "disabled" and thinking.get("display") == "omitted" and not claude)
+    return ConversePlan(request, AnswerShape(json_tool=json_tool, hide_thinking=hide))
 
 
-def _to_converse_messages(messages: list[JSON], names: _DocumentNamer) -> list[JSON]:
+# -- messages and system ---------------------------------------------------------------------------------------
+
+
+def _messages(params: MessageParams | CountTokensParams, content: ContentTranslator) -> list[JSON]:
     result: list[JSON] = []
-    for position, message in enumerate(messages):
-        role = message.get("role")
-        if role not in ("user", "assistant"):
-            raise InvalidRequestError(f"messages.{position}.role: expected 'user' or 'assistant', got {role!r}")
-        content = _to_converse_content(message.get("content"), names, where=f"messages.{position}.content")
-        if not content:
-            # Only dropped blocks (e.g. thinking): Converse refuses empty turns.
+    last_turn: JSON | None = None  # the latest user or assistant message (system messages stay out of alternation)
+    for position, message in enumerate(params["messages"]):
+        where = f"messages.{position}.content"
+        if message["role"] not in ("user", "assistant", "system"):
+            raise InvalidRequestError(
+                f"messages.{position}.role: expected 'user', 'assistant' or 'system', got {message['role']!r}"
+            )
+        if message["role"] == "system":
+            text = message["content"]
+            blocks = [{"text": text}] if isinstance(text, str) and text else []
+            if not isinstance(text, str):
+                blocks = content.system_text(text)
+            if blocks:
+                result.append({"role": "system", "content": blocks})
             continue
-        if result and result[-1]["role"] == role:
-            # Anthropic merges consecutive same-role turns; Converse insists they alternate.
-            result[-1]["content"].extend(content)
-        else:
-            result.append({"role": role, "content": content})
+        blocks = content.message(message["content"], where=where)
+        if not blocks:
+            continue  # only dropped blocks (earlier reasoning): Converse refuses empty turns
+        if last_turn is not None and last_turn["role"] == message["role"]:
+            # Anthropic merges consecutive turns of one role; Converse insists they alternate.
+            last_turn["content"].extend(blocks)
+            continue
+        last_turn = {"role": message["role"], "content": blocks}
+        result.append(last_turn)
+    control = params.get("cache_control")
+    if control and result and families.caches(params["model"]):
+        result[-1]["content"].append(cache_point(control))
     return result
 
 
-def _to_converse_content(content: Any, names: _DocumentNamer, *, where: str) -> list[JSON]:
-    if isinstance(content, str):
-        return [{"text": content}]
-    if not isinstance(content, list):
-        raise InvalidRequestError(f"{where}: expected a string or a list of content blocks")
-    blocks: list[JSON] = []
-    for index, block in enumerate(content):
-        converted = _to_converse_block(block, names, where=f"{where}.{index}")
-        if converted is not None:
-            blocks.append(converted)
-    return blocks
-
-
-def _to_converse_block(block: JSON, names: _DocumentNamer, *, where: str) -> JSON | None:
-    block_type = block.get("type")
-    if block_type == "text":
-        return {"text": block.get("text", "")}
-    if block_type == "image":
-        return {"image": _to_converse_image(block, where=where)}
-    if block_type == "document":
-        return {"document": _to_converse_document(block, names, where=where)}
-    if block_type == "tool_use":
-        _check_tool_name(block.get("name", ""), where=where)
-        return {"toolUse": {"toolUseId": block["id"], "name": block["name"], "input": block.get("input") or {}}}
-    if block_type == "tool_result":
-        return {"toolResult": _to_converse_tool_result(block, names, where=where)}
-    if block_type in _DROPPED_BLOCK_TYPES:
-        return None
-    raise InvalidRequestError(f"{where}: content block type {block_type!r} is not supported on Bedrock Converse")
-
-
-def _to_converse_image(block: JSON, *, where: str) -> JSON:
-    source = block.get("source") or {}
-    source_type = source.get("type")
-    if source_type != "base64":
-        raise InvalidRequestError(_unsupported_source_message(source_type, "image", where))
-    media_type = source.get("media_type")
-    image_format = _IMAGE_FORMAT_MAP.get(media_type or "")
-    if image_format is None:
-        raise InvalidRequestError(
-            f"{where}: image media_type {media_type!r} is not supported on Bedrock "
-            f"(use one of {', '.join(_IMAGE_FORMAT_MAP)})"
-        )
-    # The base64 text is exactly what the rest-json wire carries for a blob: no decoding needed.
-    return {"format": image_format, "source": {"bytes": source.get("data", "")}}
-
-
-def _to_converse_document(block: JSON, names: _DocumentNamer, *, where: str) -> JSON:
-    source = block.get("source") or {}
-    source_type = source.get("type")
-    if source_type == "base64":
-        media_type = source.get("media_type")
-        document_format = _DOCUMENT_FORMAT_MAP.get(media_type or "")
-        if document_format is None:
-            raise InvalidRequestError(
-                f"{where}: document media_type {media_type!r} is not supported on Bedrock "
-                f"(use one of {', '.join(_DOCUMENT_FORMAT_MAP)})"
-            )
-        data = source.get("data", "")
-    elif source_type == "text":
-        document_format, data = "txt", _b64_text(source.get("data", ""))
-    elif source_type == "content":
-        document_format, data = "txt", _b64_text(_content_source_text(source.get("content"), where=where))
-    else:
-        raise InvalidRequestError(_unsupported_source_message(source_type, "document", where))
-    document: JSON = {
-        "format": document_format,
-        "name": names.name_for(block.get("title")),
-        "source": {"bytes": data},
-    }
-    if block.get("context"):
-        document["context"] = block["context"]
-    return document
-
-
-def _content_source_text(content: Any, *, where: str) -> str:
-    """A ``{type: content}`` document source flattened to text (Converse documents are files, not blocks)."""
-    if isinstance(content, str):
-        return content
-    texts: list[str] = []
-    for block in content or []:
-        if block.get("type") != "text":
-            raise InvalidRequestError(
-                f"{where}: a document built from content blocks may only hold text blocks on Bedrock"
-            )
-        texts.append(block.get("text", ""))
-    return "\n\n".join(texts)
-
-
-def _to_converse_tool_result(block: JSON, names: _DocumentNamer, *, where: str) -> JSON:
-    content = block.get("content")
-    if content is None or content == "":
-        converted: list[JSON] = []
-    elif isinstance(content, str):
-        converted = [{"text": content}]
-    else:
-        converted = []
-        for index, item in enumerate(content):
-            item_where = f"{where}.content.{index}"
-            item_type = item.get("type")
-            if item_type == "text":
-                converted.append({"text": item.get("text", "")})
-            elif item_type == "image":
-                converted.append({"image": _to_converse_image(item, where=item_where)})
-            elif item_type == "document":
-                converted.append({"document": _to_converse_document(item, names, where=item_where)})
-            else:
-                raise InvalidRequestError(
-                    f"{item_where}: tool_result content {item_type!r} is not supported on Bedrock Converse"
-                )
-    return {
-        "toolUseId": block["tool_use_id"],
-        "content": converted,
-        "status": "error" if block.get("is_error") else "success",
-    }
-
-
-def _to_converse_system(system: Any) -> list[JSON]:
-    if system is None or system == "":
+def _system(params: MessageParams | CountTokensParams, content: ContentTranslator) -> list[JSON]:
+    system = params.get("system")
+    if not system:
         return []
     if isinstance(system, str):
         return [{"text": system}]
-    # Converse system blocks must be non-empty; an empty Anthropic text block adds nothing anyway.
-    return [{"text": block["text"]} for block in system if block.get("type") == "text" and block.get("text")]
+    return content.system_text(system)
 
 
-def _to_inference_config(params: JSON) -> JSON:
+def _inference_config(params: MessageParams) -> JSON:
     config: JSON = {}
     max_tokens = params.get("max_tokens")
     if max_tokens is not None:
@@ -300,250 +182,103 @@ def _to_inference_config(params: JSON) -> JSON:
             raise InvalidRequestError("max_tokens: Bedrock requires at least 1")
         config["maxTokens"] = max_tokens
     if params.get("temperature") is not None:
-        config["temperature"] = params["temperature"]
+        config["temperature"] = params.get("temperature")
     if params.get("top_p") is not None:
-        config["topP"] = params["top_p"]
-    if params.get("stop_sequences"):
-        config["stopSequences"] = list(params["stop_sequences"])
+        config["topP"] = params.get("top_p")
+    stop_sequences = params.get("stop_sequences")
+    if stop_sequences:
+        config["stopSequences"] = list(stop_sequences)
     return config
 
 
-def _to_tool_config(tools: list[JSON] | None, tool_choice: JSON | None, messages: list[JSON]) -> JSON | None:
-    if not tools:
+# -- tools --------------------------------------------------------------------------------------------------------
+
+
+def _tool_config(
+    params: MessageParams | CountTokensParams,
+    messages: list[JSON],
+    *,
+    json_tool: str | None,
+    schema: dict[str, object] | None,
+) -> JSON | None:
+    tools = params.get("tools") or []
+    choice: ToolChoiceParam = params.get("tool_choice") or {"type": "auto"}
+    caches_tools = families.caches_tools(params["model"])
+    specs = [entry for index, tool in enumerate(tools) for entry in _tool(tool, index, caches=caches_tools)]
+    if json_tool is not None and choice["type"] not in ("any", "tool"):
+        # The answer goes through the answer tool: with other tools the model must call one of them or it ("any");
+        # alone, it must call it. ``any``/``tool`` already force a tool call, so no text (and no format) remains.
+        answer = {
+            "toolSpec": {"name": json_tool, "description": _ANSWER_TOOL_DESCRIPTION, "inputSchema": {"json": schema}}
+        }
+        if choice["type"] == "none":
+            kept = specs if _has_tool_blocks(messages) else []
+            return {"tools": [*kept, answer], "toolChoice": {"tool": {"name": json_tool}}}
+        forced = {"any": {}} if specs else {"tool": {"name": json_tool}}
+        return {"tools": [*specs, answer], "toolChoice": forced}
+    if not specs:
         return None
-    tool_choice = tool_choice or {}
-    choice_type = tool_choice.get("type", "auto")
-    if choice_type == "none" and not _has_tool_blocks(messages):
-        # Converse has no "none": leaving the tools out is the only way to guarantee no call.
-        return None
-    config: JSON = {"tools": [_to_converse_tool(tool, index) for index, tool in enumerate(tools)]}
-    if choice_type == "any":
+    if choice["type"] == "none":
+        if not _has_tool_blocks(messages):
+            return None  # Converse has no "none": leaving the tools out is the only way to guarantee no call
+        # Tool blocks in the history need the tools declared; without toolChoice the model decides, as with auto.
+        return {"tools": specs}
+    config: JSON = {"tools": specs}
+    if choice["type"] == "any":
         config["toolChoice"] = {"any": {}}
-    elif choice_type == "tool":
-        config["toolChoice"] = {"tool": {"name": tool_choice["name"]}}
-    elif choice_type == "auto":
+    elif choice["type"] == "tool":
+        config["toolChoice"] = {"tool": {"name": choice["name"]}}
+    else:
         config["toolChoice"] = {"auto": {}}
-    # "none" with tool blocks in the history: Converse rejects toolUse/toolResult blocks without a toolConfig,
-    # so the tools stay and toolChoice is omitted (the model decides, as with auto).
     return config
 
 
-def _to_converse_tool(tool: JSON, index: int) -> JSON:
-    tool_type = tool.get("type")
-    if tool_type not in (None, "custom"):
-        raise InvalidRequestError(f"tools.{index}: server tool {tool_type!r} is not available on Bedrock Converse")
-    _check_tool_name(tool.get("name", ""), where=f"tools.{index}")
-    spec: JSON = {
-        "name": tool["name"],
-        "inputSchema": {"json": tool.get("input_schema") or {"type": "object"}},
-    }
-    if tool.get("description"):
-        spec["description"] = tool["description"]
-    return {"toolSpec": spec}
+def _tool(tool: ToolUnionParam, index: int, *, caches: bool) -> list[JSON]:
+    where = f"tools.{index}"
+    if "type" in tool and tool["type"] not in (None, "custom"):
+        raise InvalidRequestError(f"{where}: tool type {tool['type']!r} is not available on Bedrock Converse")
+    custom: Any = tool  # a custom tool (``ToolParam``): the kinds above are the rest of the union
+    check_tool_name(custom["name"], where=where)
+    spec: JSON = {"name": custom["name"], "inputSchema": {"json": custom.get("input_schema") or {"type": "object"}}}
+    description = tool_description(custom.get("description"), custom.get("input_examples"))
+    if description:
+        spec["description"] = description
+    if custom.get("strict"):
+        spec["strict"] = True
+    entries: list[JSON] = [{"toolSpec": spec}]
+    control = custom.get("cache_control")
+    if control and caches:
+        entries.append(cache_point(control))
+    return entries
 
 
-def _check_tool_name(name: str, *, where: str) -> None:
-    if not 1 <= len(name) <= _TOOL_NAME_MAX:
-        raise InvalidRequestError(f"{where}: Bedrock tool names must be 1 to {_TOOL_NAME_MAX} characters")
+def _answer_tool_name(tools: Sequence[ToolUnionParam]) -> str:
+    taken = {str(tool.get("name")) for tool in tools}
+    name, counter = ANSWER_TOOL, 2
+    while name in taken:
+        name, counter = f"{ANSWER_TOOL}_{counter}", counter + 1
+    return name
 
 
 def _has_tool_blocks(messages: list[JSON]) -> bool:
     return any("toolUse" in block or "toolResult" in block for m in messages for block in m["content"])
 
 
-def _top_k_fields(model: str, top_k: int) -> JSON | None:
-    family = "anthropic" if is_anthropic_model(model) else model_family(model)
-    builder = _TOP_K_FIELD_BUILDERS.get(family)
-    return builder(top_k) if builder else None
+# -- family fields ------------------------------------------------------------------------------------------------
 
 
-def _unsupported_source_message(source_type: Any, kind: str, where: str) -> str:
-    if source_type == "url":
-        return f"{where}: Bedrock cannot fetch {kind} URLs; send the {kind} inline as base64"
-    if source_type == "file":
-        return f"{where}: Bedrock has no Files API; send the {kind} inline as base64"
-    return f"{where}: {kind} source type {source_type!r} is not supported on Bedrock"
+def _top_k_fields(model: str, top_k: int | None) -> JSON:
+    builder = _TOP_K_FIELD_BUILDERS.get(family_of(model))
+    return builder(top_k) if builder and top_k is not None else {}
 
 
-def _reject_file_sources(messages: list[JSON]) -> None:
-    """Bedrock has no Files API: say so here rather than let Bedrock answer with a vague 400."""
-    for position, message in enumerate(messages):
-        content = message.get("content")
-        if not isinstance(content, list):
-            continue
-        for index, block in enumerate(content):
-            nested = block.get("content") if block.get("type") == "tool_result" else None
-            for item in [block, *(nested if isinstance(nested, list) else [])]:
-                source = item.get("source")
-                if isinstance(source, dict) and source.get("type") == "file":
-                    kind = item.get("type", "file")
-                    where = f"messages.{position}.content.{index}"
-                    raise InvalidRequestError(_unsupported_source_message("file", kind, where))
-
-
-def _b64_text(text: str) -> str:
-    return base64.b64encode(text.encode("utf-8")).decode("ascii")
-
-
-class _DocumentNamer:
-    """Gives each Converse document a valid, unique name (Bedrock rejects duplicates within a request)."""
-
-    def __init__(self) -> None:
-        self._used: set[str] = set()
-
-    def name_for(self, title: str | None) -> str:
-        base = " ".join(_DOCUMENT_NAME_BAD_CHARS_RE.sub(" ", title or "").split())[:_DOCUMENT_NAME_MAX].strip()
-        base = base or f"document {len(self._used) + 1}"
-        name, counter = base, 2
-        while name in self._used:
-            suffix = f" ({counter})"
-            name = base[: _DOCUMENT_NAME_MAX - len(suffix)] + suffix
-            counter += 1
-        self._used.add(name)
-        return name
-
-
-# ------------------------------------------------------------------------------------------------------------
-# Converse responses
-# ------------------------------------------------------------------------------------------------------------
-
-_STOP_REASON_MAP: dict[str, str] = {
-    "end_turn": "end_turn",
-    "tool_use": "tool_use",
-    "max_tokens": "max_tokens",
-    "stop_sequence": "stop_sequence",
-    # A guardrail or content filter blocking the answer is what Anthropic calls a refusal.
-    "guardrail_intervened": "refusal",
-    "content_filtered": "refusal",
-    "model_context_window_exceeded": "model_context_window_exceeded",
-    # The model finished but produced output Bedrock could not parse; Anthropic has no such reason and the
-    # turn did end, so the content we do have is returned as a normal end of turn.
-    "malformed_model_output": "end_turn",
-    "malformed_tool_use": "end_turn",
-}
-
-
-def map_stop_reason(stop_reason: str | None) -> str | None:
-    """Anthropic ``stop_reason`` for a Converse ``stopReason`` (unknown future values end the turn)."""
-    if stop_reason is None:
-        return None
-    return _STOP_REASON_MAP.get(stop_reason, "end_turn")
-
-
-def from_converse_usage(usage: JSON | None) -> JSON:
-    """Anthropic usage from Converse ``TokenUsage``. Bedrock's ``inputTokens`` already excludes cached tokens
-    (``totalTokens`` = input + output + cache read + cache write), which is Anthropic's convention too."""
-    usage = usage or {}
-    return {
-        "input_tokens": int(usage.get("inputTokens") or 0),
-        "output_tokens": int(usage.get("outputTokens") or 0),
-        "cache_creation_input_tokens": int(usage.get("cacheWriteInputTokens") or 0),
-        "cache_read_input_tokens": int(usage.get("cacheReadInputTokens") or 0),
-    }
-
-
-def from_converse_response(resp: JSON, *, model: str, message_id: str | None = None) -> JSON:
-    """An Anthropic Message from a Converse answer."""
-    output_message = (resp.get("output") or {}).get("message") or {}
-    content = [
-        block
-        for block in (_from_converse_block(item) for item in output_message.get("content") or [])
-        if block is not None
-    ]
-    return {
-        "id": message_id or new_message_id(),
-        "type": "message",
-        "role": "assistant",
-        "model": model,
-        "content": content,
-        "stop_reason": map_stop_reason(resp.get("stopReason")) or "end_turn",
-        # Converse does not say which stop sequence matched.
-        "stop_sequence": None,
-        "usage": from_converse_usage(resp.get("usage")),
-    }
-
-
-def _from_converse_block(block: JSON) -> JSON | None:
-    if "text" in block:
-        return {"type": "text", "text": block["text"]}
-    if "toolUse" in block:
-        tool_use = block["toolUse"]
-        return {
-            "type": "tool_use",
-            "id": tool_use["toolUseId"],
-            "name": tool_use["name"],
-            "input": tool_use["input"],
-        }
-    if "reasoningContent" in block:
-        reasoning = block["reasoningContent"]
-        if "reasoningText" in reasoning:
-            text = reasoning["reasoningText"]
-            return {
-                "type": "thinking",
-                "thinking": text.get("text", ""),
-                "signature": text.get("signature", ""),
-            }
-        if "redactedContent" in reasoning:
-            return {"type": "redacted_thinking", "data": reasoning["redactedContent"]}
-    # Other output blocks (images, citations, guard content...) have no Anthropic form the SDK would accept.
-    return None
-
-
-# ------------------------------------------------------------------------------------------------------------
-# Errors
-# ------------------------------------------------------------------------------------------------------------
-
-_ERROR_CLASS_MAP: dict[str, type[GatewayError]] = {
-    "ThrottlingException": RateLimitError,
-    "ServiceQuotaExceededException": RateLimitError,
-    "TooManyRequestsException": RateLimitError,
-    "ValidationException": InvalidRequestError,
-    "AccessDeniedException": PermissionDeniedError,
-    "UnrecognizedClientException": PermissionDeniedError,
-    "InvalidSignatureException": PermissionDeniedError,
-    "ExpiredTokenException": PermissionDeniedError,
-    "IncompleteSignatureException": PermissionDeniedError,
-    "MissingAuthenticationTokenException": PermissionDeniedError,
-    "ResourceNotFoundException": NotFoundError,
-    "ConflictException": ConflictError,
-    "ModelTimeoutException": UpstreamTimeoutError,
-    "ServiceUnavailableException": OverloadedError,
-    "ModelNotReadyException": OverloadedError,
-    "InternalServerException": UpstreamError,
-    "ModelErrorException": UpstreamError,
-    "ModelStreamErrorException": UpstreamError,
-}
-
-_CREDENTIAL_ERROR_TYPES = frozenset(name for name, cls in _ERROR_CLASS_MAP.items() if cls is PermissionDeniedError)
-
-
-def normalize_error_type(raw: str | None) -> str | None:
-    """``ThrottlingException`` from ``ThrottlingException:http://internal.amazon.com/...``,
-    ``com.amazon.coral.service#ValidationException`` or the event-stream spelling ``throttlingException``."""
-    if not raw:
-        return None
-    name = raw.split(":", 1)[0].rsplit("#", 1)[-1].strip()
-    return name[:1].upper() + name[1:] if name else None
-
-
-def bedrock_fault(status: int, headers: Mapping[str, str], body: Any) -> UpstreamFault:
-    """What a failed Bedrock call (or an exception frame in a stream) says. The error is named by the
-    ``x-amzn-ErrorType`` header, else the body's ``__type`` or ``code``. AccessDenied, UnrecognizedClient, the
-    signature and token errors, or a bare 401/403, mean AWS refused the gateway's own credentials."""
-    body = body if isinstance(body, dict) else {}
-    name = normalize_error_type(headers.get("x-amzn-errortype")) or normalize_error_type(
-        body.get("__type") or body.get("code")
-    )
-    upstream_message = str(body.get("message") or body.get("Message") or "").strip()
-    credentials = name in _CREDENTIAL_ERROR_TYPES or (name is None and status in (401, 403))
-    error_class = _ERROR_CLASS_MAP.get(name or "") or error_for_status(status)
-    label = name or f"HTTP {status}"
-    message = f"Bedrock {label}: {upstream_message}" if upstream_message else f"Bedrock {label}"
-    return UpstreamFault(error_class, message, credentials_rejected=credentials)
-
-
-def from_bedrock_error(status: int, error_type: str | None, body: JSON | None) -> GatewayError:
-    """The gateway error for a failed Bedrock call; ``error_type`` is the ``x-amzn-ErrorType`` header or the
-    exception frame's type."""
-    headers = {"x-amzn-errortype": error_type} if error_type else {}
-    return gateway_error("bedrock", bedrock_fault(status, headers, body))
+def _merged(*parts: JSON) -> JSON:
+    """``additionalModelRequestFields`` from several parts; objects present in two parts are merged."""
+    result: JSON = {}
+    for part in parts:
+        for key, value in part.items():
+            if isinstance(value, dict) and isinstance(result.get(key), dict):
+                result[key] = _merged(result[key], value)
+            else:
+                result[key] = value
+    return result
