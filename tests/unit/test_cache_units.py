@@ -211,6 +211,11 @@ def test_an_incomplete_or_failed_stream_is_never_assembled() -> None:
     assert failed.message is None
 
 
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"  # the gateway runs on asyncio (uvloop)
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 1_000_000.0
