@@ -6,6 +6,8 @@ The emulators are real HTTP servers; a hit is proven by the answer *and* by the 
 
 from __future__ import annotations
 
+import csv
+import io
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -254,6 +256,14 @@ def test_ledger_saving_equals_the_live_cost_and_embeddings_are_billed(gateway: s
     metrics = httpx.get(f"{gateway}/metrics").text
     assert 'finops_cache_requests_total{result="hit"}' in metrics
     assert metric(gateway, "finops_cache_saved_usd_total") > 0
+
+    # The daily rollups (console, FOCUS export) carry the same savings as the ledger.
+    export = httpx.get(f"{gateway}/admin/usage/export", headers=ADMIN, params={"format": "csv"}, timeout=30)
+    assert export.status_code == 200, export.text
+    lines = list(csv.DictReader(io.StringIO(export.text)))
+    exported = sum(Decimal(line["saved_usd"] or "0") for line in lines)
+    reported = Decimal(str(report(gateway)["total"]["saved_usd"]))
+    assert reported > 0 and abs(exported - reported) <= reported * Decimal("0.001")
 
 
 def test_key_cache_settings_through_the_admin_api(gateway: str) -> None:
