@@ -183,6 +183,8 @@ def test_thinking_config_budget_level_and_thought_parts(client: genai.Client) ->
         ("gemini-2.5-flash", {"thinkingLevel": "LOW"}, "not supported"),
         ("gemini-3-pro-preview", {"thinkingLevel": "LOW", "thinkingBudget": 100}, "only one of"),
         ("gemini-2.0-flash", {"thinkingBudget": 512}, "not supported"),
+        ("gemini-3-pro-preview", {"thinkingLevel": "MEDIUM"}, "Thinking level MEDIUM is not supported"),
+        ("gemini-3-pro-preview", {"thinkingLevel": "MINIMAL"}, "Thinking level MINIMAL is not supported"),
     ],
 )
 def test_thinking_config_is_refused_where_google_refuses_it(
@@ -234,6 +236,49 @@ def test_google_search_grounds_the_answer(client: genai.Client, raw: httpx.Clien
         model="gemini-2.5-flash", contents="What is 2 + 2?", config=types.GenerateContentConfig(tools=[SEARCH])
     )
     assert plain.candidates[0].grounding_metadata is None  # type: ignore[index]
+
+
+def test_built_in_tools_beside_functions_only_on_gemini_3(client: genai.Client) -> None:
+    both = types.GenerateContentConfig(tools=[types.Tool(google_search=types.GoogleSearch()), WEATHER_TOOL])
+    with pytest.raises(errors.ClientError) as caught:
+        client.models.generate_content(model="gemini-2.5-flash", contents="Search the web for news", config=both)
+    assert (
+        caught.value.code == 400
+        and caught.value.message == "Tool use with function calling is unsupported by the model."
+    )
+    code_and_function = types.GenerateContentConfig(
+        tools=[types.Tool(code_execution=types.ToolCodeExecution()), WEATHER_TOOL]
+    )
+    with pytest.raises(errors.ClientError):
+        client.models.generate_content(model="gemini-2.0-flash", contents="hi", config=code_and_function)
+    answer = client.models.generate_content(model="gemini-3-flash-preview", contents="hi", config=both)
+    assert answer.text
+
+
+# --- code execution -------------------------------------------------------------------------------------------
+
+
+def test_code_execution_runs_python_and_answers_from_its_output(client: genai.Client, raw: httpx.Client) -> None:
+    config = types.GenerateContentConfig(tools=[types.Tool(code_execution=types.ToolCodeExecution())])
+    response = client.models.generate_content(
+        model="gemini-2.5-flash", contents="Calculate 17 * 23 with Python code.", config=config
+    )
+    parts = response.candidates[0].content.parts  # type: ignore[index, union-attr]
+    assert parts[0].executable_code.code == "print(17 * 23)"  # type: ignore[index, union-attr]
+    assert parts[0].executable_code.language == types.Language.PYTHON  # type: ignore[index, union-attr]
+    assert parts[1].code_execution_result.outcome == types.Outcome.OUTCOME_OK  # type: ignore[index, union-attr]
+    assert parts[1].code_execution_result.output == "391\n"  # type: ignore[index, union-attr]
+    assert "391" in (response.text or "")
+    assert response.usage_metadata.tool_use_prompt_token_count  # type: ignore[union-attr]
+
+    body = {"contents": [_user("Compute 1 / 0 in python")], "tools": [{"codeExecution": {}}]}
+    wire = raw.post("/models/gemini-2.5-flash:generateContent", json=body).json()
+    assert_schema(wire, "GenerateContentResponse")
+    failed = wire["candidates"][0]["content"]["parts"][1]["codeExecutionResult"]
+    assert failed == {"outcome": "OUTCOME_FAILED", "output": "ZeroDivisionError: division by zero\n"}
+
+    plain = client.models.generate_content(model="gemini-2.5-flash", contents="Say hello.", config=config)
+    assert all(part.executable_code is None for part in plain.candidates[0].content.parts)  # type: ignore[index, union-attr]
 
 
 # --- models and roles -----------------------------------------------------------------------------------------

@@ -562,7 +562,11 @@ def test_file_lifecycle(client: openai.OpenAI) -> None:
     raw_retrieved = client.files.with_raw_response.retrieve(created.id)
     check_response("OpenAIFile", raw_json(raw_retrieved))
     assert raw_retrieved.parse() == created
-    assert client.files.content(created.id).content == data
+    # OpenAI serves no user_data content, only batch files, vision images and what its tools produced.
+    with pytest.raises(openai.BadRequestError, match="Not allowed to download files of purpose: user_data"):
+        client.files.content(created.id)
+    image = client.files.create(file=("cat.png", b"\x89PNG not really", "image/png"), purpose="vision")
+    assert client.files.content(image.id).content == b"\x89PNG not really"
 
     raw_deleted = client.files.with_raw_response.delete(created.id)
     check_response("DeleteFileResponse", raw_json(raw_deleted))
@@ -632,7 +636,7 @@ def test_large_upload_streams_to_disk_and_the_limit_is_enforced(tmp_path: Path) 
     payload = os.urandom(6 * 1024 * 1024)
     with serve_in_thread(app) as url:
         sdk = openai.OpenAI(base_url=f"{url}/v1", api_key="k", max_retries=0)
-        stored = sdk.files.create(file=("blob.bin", payload), purpose="user_data")
+        stored = sdk.files.create(file=("blob.bin", payload), purpose="vision")
         assert stored.bytes == len(payload)
         on_disk = [p for p in tmp_path.iterdir() if p.is_file()]
         assert [p.stat().st_size for p in on_disk] == [len(payload)]

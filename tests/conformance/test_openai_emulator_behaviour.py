@@ -208,6 +208,52 @@ def test_json_schema_answers_validate_and_strict_schemas_are_checked(http: httpx
     assert refused.status_code == 400 and "Missing 'days'" in refused.json()["error"]["message"]
 
 
+@pytest.mark.parametrize(
+    ("schema", "problem"),
+    [
+        pytest.param(
+            {"type": "array", "items": {"type": "string"}},
+            "schema must be a JSON Schema of 'type: \"object\"', got 'type: \"array\"'.",
+            id="array_root",
+        ),
+        pytest.param(
+            {
+                "type": "object",
+                "properties": {"name": {"type": "string", "minLength": 2}},
+                "required": ["name"],
+                "additionalProperties": False,
+            },
+            "In context=('properties', 'name'), 'minLength' is not permitted.",
+            id="min_length",
+        ),
+        pytest.param(
+            {
+                "type": "object",
+                "properties": {"pet": {"oneOf": [{"type": "string"}, {"type": "integer"}]}},
+                "required": ["pet"],
+                "additionalProperties": False,
+            },
+            "In context=('properties', 'pet'), 'oneOf' is not permitted.",
+            id="one_of",
+        ),
+    ],
+)
+def test_strict_mode_refuses_what_its_subset_lacks_and_non_strict_takes_it(
+    http: httpx.Client, schema: dict[str, Any], problem: str
+) -> None:
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Name a pet"}]}
+    strict = {"type": "json_schema", "json_schema": {"name": "pet", "schema": schema, "strict": True}}
+    refused = http.post(CHAT, json={**body, "response_format": strict})
+    assert refused.status_code == 400
+    error = refused.json()["error"]
+    assert error["message"] == f"Invalid schema for response_format 'pet': {problem}"
+    assert (error["param"], error["code"]) == ("response_format", "invalid_json_schema")
+
+    loose = {"type": "json_schema", "json_schema": {"name": "pet", "schema": schema, "strict": False}}
+    answer = json.loads(_post(http, {**body, "response_format": loose})["choices"][0]["message"]["content"])
+    jsonschema.validate(answer, schema)
+
+
 def test_json_object_mode_needs_the_word_json(http: httpx.Client) -> None:
     body = {
         "model": "gpt-4o-mini",
@@ -262,6 +308,64 @@ def test_reasoning_parameters_are_refused_where_openai_refuses_them(
     assert caught.value.param == param and caught.value.code in ("unsupported_parameter", "unsupported_value")
 
 
+@pytest.mark.parametrize(
+    ("model", "effort", "reasons"),
+    [
+        ("gpt-5.1", "none", False),
+        ("gpt-5.1", None, False),  # from GPT-5.1 on the default is no reasoning
+        ("gpt-5", "minimal", True),
+        ("gpt-5.2", "xhigh", True),
+        ("gpt-5.6-sol", "max", True),
+        ("o1-mini", None, True),  # reasons at its fixed effort
+    ],
+)
+def test_each_reasoning_model_takes_its_own_efforts(
+    client: openai.OpenAI, model: str, effort: str | None, reasons: bool
+) -> None:
+    extra = {"reasoning_effort": effort} if effort else {}
+    completion = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}], **extra)
+    details = completion.usage.completion_tokens_details  # type: ignore[union-attr]
+    assert details is not None and bool(details.reasoning_tokens) is reasons
+
+
+@pytest.mark.parametrize(
+    ("model", "effort", "message", "code"),
+    [
+        (
+            "gpt-5.1",
+            "minimal",
+            "Unsupported value: 'minimal' is not supported with the 'gpt-5.1' model. Supported values are: 'none', "
+            "'low', 'medium', and 'high'.",
+            "unsupported_value",
+        ),
+        (
+            "o4-mini",
+            "xhigh",
+            "Unsupported value: 'xhigh' is not supported with the 'o4-mini' model. Supported values are: 'low', "
+            "'medium', and 'high'.",
+            "unsupported_value",
+        ),
+        (
+            "o1-mini",
+            "low",
+            "Unsupported parameter: 'reasoning_effort' is not supported with this model.",
+            "unsupported_parameter",
+        ),
+    ],
+)
+def test_an_effort_the_model_lacks_is_refused_as_openai_does(
+    client: openai.OpenAI, model: str, effort: str, message: str, code: str
+) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.create(
+            model=model,
+            messages=[{"role": "user", "content": "hi"}],
+            reasoning_effort=effort,  # type: ignore[arg-type]
+        )
+    assert caught.value.body["message"] == message  # type: ignore[index]
+    assert (caught.value.param, caught.value.code) == ("reasoning_effort", code)
+
+
 # --- web search -----------------------------------------------------------------------------------------------
 
 
@@ -293,6 +397,29 @@ def test_search_models_cite_their_sources(client: openai.OpenAI, http: httpx.Cli
 
     refused = http.post(CHAT, json={**body, "model": "gpt-4o"})
     assert refused.status_code == 400 and refused.json()["error"]["param"] == "web_search_options"
+
+
+@pytest.mark.parametrize(
+    ("options", "param"),
+    [
+        ({"search_context_size": "huge"}, "web_search_options.search_context_size"),
+        ({"user_location": {"type": "exact", "approximate": {}}}, "web_search_options.user_location.type"),
+        (
+            {"user_location": {"type": "approximate", "approximate": {"street": "Main St"}}},
+            "web_search_options.user_location.approximate",
+        ),
+    ],
+)
+def test_web_search_options_are_checked(http: httpx.Client, options: dict[str, Any], param: str) -> None:
+    body = {
+        "model": "gpt-4o-mini-search-preview",
+        "messages": [{"role": "user", "content": "Latest news?"}],
+        "web_search_options": options,
+    }
+    refused = http.post(CHAT, json=body)
+    assert refused.status_code == 400 and refused.json()["error"]["param"] == param
+    located = {"user_location": {"type": "approximate", "approximate": {"city": "Paris", "country": "FR"}}}
+    assert _post(http, {**body, "web_search_options": located})["choices"][0]["message"]["annotations"]
 
 
 # --- models ---------------------------------------------------------------------------------------------------

@@ -120,14 +120,15 @@ SHAPES = [
 # One feature each provider refuses today (see docs/compatibility.md); Anthropic refuses nothing by policy.
 REFUSALS = {
     "openai": Shape(
-        "structured output",
-        {"output_config": {"format": {"type": "json_schema", "schema": {"type": "object"}}}},
-        message="output_config.format: not supported by provider 'openai' (model gpt-4o-mini)",
+        "a web fetch server tool",
+        {"tools": [{"type": "web_fetch_20250910", "name": "web_fetch"}]},
+        message="tools.0: tool type 'web_fetch_20250910' is not supported by provider 'openai' (model gpt-4o-mini)",
     ),
     "gemini": Shape(
-        "a system message inside the conversation",
-        {"messages": [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}]},
-        message="messages.0.role: role 'system' is not supported by provider 'gemini' (model gemini-2.0-flash)",
+        "a web fetch server tool",
+        {"tools": [{"type": "web_fetch_20250910", "name": "web_fetch"}]},
+        message="tools.0: tool type 'web_fetch_20250910' is not supported by provider 'gemini' (model gemini-2.0-"
+        "flash)",
     ),
     "bedrock": Shape(
         "a web search server tool",

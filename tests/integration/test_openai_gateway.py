@@ -394,7 +394,7 @@ BAD_INPUTS = [
     (
         "/v1/messages",
         params(tools=[{"type": "web_search_20250305", "name": "web_search"}]),
-        "server tool",
+        "only OpenAI's search models search the web",
     ),
     (
         "/v1/messages",

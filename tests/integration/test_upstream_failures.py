@@ -159,10 +159,9 @@ def test_no_upstream_file_id_in_any_error(
     upstream_id = upstream_id_of(database, uploaded.id)
     bare_name = upstream_id.removeprefix("files/")  # Gemini's messages name files without the prefix
     errors: list[anthropic.APIStatusError] = []
-    if provider != "openai":  # OpenAI serves any file's bytes; the others refuse an uploaded file's download
-        with pytest.raises(anthropic.BadRequestError) as refused:
-            client.beta.files.download(uploaded.id)
-        errors.append(refused.value)
+    with pytest.raises(anthropic.BadRequestError) as refused:  # no provider serves an uploaded file's bytes
+        client.beta.files.download(uploaded.id)
+    errors.append(refused.value)
     delete_upstream(provider, upstreams[provider], upstream_id)
     with pytest.raises(anthropic.NotFoundError) as missing:
         client.beta.files.download(uploaded.id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -14,7 +15,8 @@ class EmulatorHandle:
     def request_count(self) -> int:
         return httpx.get(f"{self.base_url}/_emulator/requests").json()["count"]
 
-    def requests(self) -> list[dict[str, str]]:
+    def requests(self) -> list[dict[str, Any]]:
+        """``method``, ``path``, ``query`` and, for a JSON request, the parsed body as ``json``."""
         return httpx.get(f"{self.base_url}/_emulator/requests").json()["requests"]
 
     def reset(self) -> None:

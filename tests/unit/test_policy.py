@@ -43,10 +43,9 @@ class Case:
 
 CASES = [
     Case(
-        "structured output on openai",
+        "structured output on openai is translated",
         body(output_config={"format": {"type": "json_schema", "schema": {"type": "object"}}}),
         GPT,
-        "output_config.format: not supported by provider 'openai' (model gpt-4o-mini)",
     ),
     Case(
         "structured output on gemini is translated",
@@ -68,26 +67,37 @@ CASES = [
     ),
     Case("adaptive thinking on Llama answers without thinking", body(thinking={"type": "adaptive"}), LLAMA),
     Case("effort null asks nothing", body(output_config={"effort": None}), NOVA),
+    Case("adaptive thinking on openai", body(thinking={"type": "adaptive"}), GPT),
     Case(
-        "adaptive thinking on openai",
-        body(thinking={"type": "adaptive"}),
+        "thinking between tools on openai",
+        body(thinking={"type": "between_tools"}),
         GPT,
-        "thinking.type: type 'adaptive' is not supported by provider 'openai' (model gpt-4o-mini)",
+        "thinking.type: type 'between_tools' is not supported by provider 'openai' (model gpt-4o-mini)",
     ),
     Case("adaptive thinking on gemini", body(thinking={"type": "adaptive"}), GEMINI),
     Case("thinking disabled on openai", body(thinking={"type": "disabled"}), GPT),
     Case("thinking shown as summaries on gemini", body(thinking={"type": "adaptive", "display": "summarized"}), GEMINI),
+    Case("thinking omitted on gemini", body(thinking={"type": "adaptive", "display": "omitted"}), GEMINI),
+    Case("thinking between tools on gemini", body(thinking={"type": "between_tools"}), GEMINI),
+    Case("an effort on gemini", body(output_config={"effort": "low"}), GEMINI),
     Case(
-        "thinking omitted on gemini",
-        body(thinking={"type": "adaptive", "display": "omitted"}),
+        "a system message mid-conversation on gemini",
+        body(
+            messages=[
+                {"role": "user", "content": "hi"},
+                {
+                    "role": "system",
+                    "content": [{"type": "text", "text": "be brief", "cache_control": {"type": "ephemeral"}}],
+                },
+                {"role": "user", "content": "and now?"},
+            ]
+        ),
         GEMINI,
-        "thinking.display: not supported by provider 'gemini'",
     ),
     Case(
         "a system message on openai",
         body(messages=[{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}]),
         GPT,
-        "messages.0.role: role 'system' is not supported by provider 'openai' (model gpt-4o-mini)",
     ),
     Case(
         "a system message on Claude through Bedrock",
@@ -116,9 +126,9 @@ CASES = [
     ),
     Case(
         "a server tool on openai",
-        body(tools=[TOOL, {"type": "web_search_20250305", "name": "web_search", "max_uses": 3}]),
+        body(tools=[TOOL, {"type": "web_fetch_20250910", "name": "web_fetch", "max_uses": 3}]),
         GPT,
-        "tools.1: tool type 'web_search_20250305' is not supported by provider 'openai'",
+        "tools.1: tool type 'web_fetch_20250910' is not supported by provider 'openai'",
     ),
     Case(
         "a server tool on Claude through Bedrock",
@@ -134,10 +144,14 @@ CASES = [
     ),
     Case("a non-strict tool on Nova", body(tools=[{**TOOL, "strict": False, "description": "d"}]), NOVA),
     Case(
-        "a document title on gemini",
+        "a document title on openai",
         turn("user", {"type": "document", "title": "Report", "source": PDF}),
+        GPT,
+    ),
+    Case(
+        "a document title and context on gemini",
+        turn("user", {"type": "document", "title": "Report", "context": "Q3", "source": PDF}),
         GEMINI,
-        "messages.1.content.0.title: not supported by provider 'gemini' (model gemini-2.5-flash)",
     ),
     Case("a document title on Nova", turn("user", {"type": "document", "title": "Report", "source": PDF}), NOVA),
     Case(
@@ -174,6 +188,39 @@ CASES = [
         "messages.1.content.0: content block type 'image' is not supported by provider 'openai'",
     ),
     Case(
+        "a search result inside a tool result on openai",
+        turn(
+            "user",
+            {
+                "type": "tool_result",
+                "tool_use_id": "t",
+                "content": [{"type": "search_result", "source": "s", "title": "t", "content": []}],
+            },
+        ),
+        GPT,
+    ),
+    Case(
+        "search result citations inside a tool result on openai",
+        turn(
+            "user",
+            {
+                "type": "tool_result",
+                "tool_use_id": "t",
+                "content": [
+                    {
+                        "type": "search_result",
+                        "source": "s",
+                        "title": "t",
+                        "content": [],
+                        "citations": {"enabled": True},
+                    }
+                ],
+            },
+        ),
+        GPT,
+        "messages.1.content.0.content.0.citations: not supported by provider 'openai' (model gpt-4o-mini)",
+    ),
+    Case(
         "a search result inside a tool result on gemini",
         turn(
             "user",
@@ -184,7 +231,32 @@ CASES = [
             },
         ),
         GEMINI,
-        "messages.1.content.0.content.0: content block type 'search_result' is not supported by provider 'gemini'",
+    ),
+    Case(
+        "citations asked of a search result on gemini",
+        turn(
+            "user",
+            {"type": "search_result", "source": "s", "title": "t", "content": [], "citations": {"enabled": True}},
+        ),
+        GEMINI,
+        "messages.1.content.0.citations: not supported by provider 'gemini' (model gemini-2.5-flash); Gemini cites no",
+    ),
+    Case(
+        "a web search and Google's code execution on gemini",
+        body(
+            tools=[
+                {"type": "web_search_20250305", "name": "web_search", "max_uses": 3},
+                {"type": "code_execution_20250522", "name": "code_execution"},
+            ]
+        ),
+        GEMINI,
+    ),
+    Case(
+        "a web fetch on gemini",
+        body(tools=[{"type": "web_fetch_20250910", "name": "web_fetch"}]),
+        GEMINI,
+        "tools.0: tool type 'web_fetch_20250910' is not supported by provider 'gemini' (model gemini-2.5-flash); "
+        "Gemini's `url_context`",
     ),
     Case(
         "an image inside a document built from blocks on Nova (beside the document)",

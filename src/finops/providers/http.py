@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 
 import httpx
 
@@ -86,7 +86,7 @@ async def iter_body(response: httpx.Response, provider: str) -> AsyncIterator[by
         await response.aclose()
 
 
-async def iter_lines(response: httpx.Response, provider: str) -> AsyncIterator[str]:
+async def iter_lines(response: httpx.Response, provider: str) -> AsyncGenerator[str, None]:
     """The lines of a streamed response (SSE, JSONL), closing it however iteration ends."""
     try:
         with transport_errors(provider):

@@ -70,12 +70,21 @@ def block_stop(index: int) -> Event:
     return "content_block_stop", {"type": "content_block_stop", "index": index}
 
 
+_DELTA_USAGE_DETAILS = ("output_tokens_details", "server_tool_use")
+"""Usage breakdowns (thinking tokens, server tool requests) a ``message_delta`` carries beside the four counts."""
+
+
 def message_end(*, stop_reason: str | None, stop_sequence: str | None, usage: JSON) -> list[Event]:
-    """``message_delta`` (stop reason and the final usage, all four counts) followed by ``message_stop``."""
+    """``message_delta`` (stop reason and the final usage, all four counts, plus the breakdowns Anthropic's
+    ``MessageDeltaUsage`` carries when the answer has them) followed by ``message_stop``."""
+    delta_usage = {key: usage.get(key, 0) for key in USAGE_KEYS}
+    for key in _DELTA_USAGE_DETAILS:
+        if usage.get(key) is not None:
+            delta_usage[key] = usage[key]
     delta = {
         "type": "message_delta",
         "delta": {"stop_reason": stop_reason, "stop_sequence": stop_sequence},
-        "usage": {key: usage.get(key, 0) for key in USAGE_KEYS},
+        "usage": delta_usage,
     }
     return [("message_delta", delta), ("message_stop", {"type": "message_stop"})]
 

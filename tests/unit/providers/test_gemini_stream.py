@@ -67,7 +67,10 @@ def stop(index: int) -> tuple[str, JSON]:
     return ("content_block_stop", {"type": "content_block_stop", "index": index})
 
 
-def message_end(stop_reason: str, input_tokens: int, output_tokens: int, cache_read: int = 0) -> list[tuple[str, JSON]]:
+def message_end(
+    stop_reason: str, input_tokens: int, output_tokens: int, cache_read: int = 0, **details: JSON
+) -> list[tuple[str, JSON]]:
+    """``details``: the usage breakdowns the delta carries (``output_tokens_details``, ``server_tool_use``)."""
     return [
         (
             "message_delta",
@@ -79,6 +82,7 @@ def message_end(stop_reason: str, input_tokens: int, output_tokens: int, cache_r
                     "cache_creation_input_tokens": 0,
                     "cache_read_input_tokens": cache_read,
                     "output_tokens": output_tokens,
+                    **details,
                 },
             },
         ),
@@ -148,7 +152,7 @@ STREAM_CASES = [
             start(2, {"type": "tool_use", "id": SIGNED_ID, "name": "get_weather", "input": {}}),
             delta(2, {"type": "input_json_delta", "partial_json": '{"city":"Paris"}'}),
             stop(2),
-            *message_end("tool_use", 15, 20, cache_read=5),
+            *message_end("tool_use", 15, 20, cache_read=5, output_tokens_details={"thinking_tokens": 12}),
         ],
     ),
     StreamCase(
@@ -272,6 +276,7 @@ def test_usage_attribute_and_finish_is_idempotent() -> None:
         "cache_creation_input_tokens": 0,
         "cache_read_input_tokens": 5,
         "output_tokens": 20,
+        "output_tokens_details": {"thinking_tokens": 12},
     }
     assert translator.finish() == []
     assert translator.feed(chunk([{"text": "late"}])) == []

@@ -44,7 +44,19 @@ _THINKING = _skipped(members_by_kind(ThinkingConfigParam))
 _CUSTOM_TOOL = _skipped(members_by_kind(ToolUnionParam))["custom"]
 _MESSAGE_KEYS = frozenset({"role", "content"})
 
-_TRANSLATABLE_BLOCKS = frozenset({"text", "image", "document", "search_result", "tool_use", "tool_result"})
+_TRANSLATABLE_BLOCKS = frozenset(
+    {
+        "text",
+        "image",
+        "document",
+        "tool_use",
+        "tool_result",
+        "search_result",
+        "server_tool_use",
+        "web_search_tool_result",
+        "code_execution_tool_result",
+    }
+)
 """Blocks whose fields and sources matter: every other kind is judged whole (refused or passed on)."""
 
 # What a ``prefix: kind`` row key points at, for the refusal message.

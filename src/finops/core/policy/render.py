@@ -27,7 +27,7 @@ Every feature of a request gets exactly one decision per provider:
   body is Anthropic's own);
 * **ignored**: dropped, only where that cannot change the answer (why is said);
 * **refused**: a 400 `invalid_request_error` naming the field and the provider, e.g.
-  `output_config.format: not supported by provider 'openai' (model gpt-4o-mini)`, before anything is sent or billed.
+  `top_k: not supported by provider 'openai' (model gpt-4o-mini)`, before anything is sent or billed.
 
 The policy is applied to `POST /v1/messages`, `/v1/messages/count_tokens` and every request of a batch, after the
 body is checked against the request types (wrong types are a 400 naming the field) and after a `provider/model`

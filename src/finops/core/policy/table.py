@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from .rules import Row, ignored, is_true, refused, row, translated
+from .rules import Row, Rule, ignored, is_true, refused, row, translated
 
 TOP = "Top-level fields"
 THINKING = "thinking"
@@ -61,6 +61,82 @@ _GEMINI_URLS = "only a Gemini Files API URI (`fileData`); any other URL is a 400
 _ANTHROPIC_TOOL = "an Anthropic-defined tool; to do: offer it as a custom tool with Anthropic's published schema"
 _SERVER_TOOL = "an Anthropic server tool (Anthropic runs it)"
 
+# -- openai cells shared by several rows -----------------------------------------------------------------------
+
+_OPENAI_SEARCH_RESULT = "a text part: the result's title, source and content (`citations.enabled` is a 400)"
+_OPENAI_WEB_SEARCH = (
+    "`web_search_options` (`user_location` as an approximate location) on OpenAI's search models "
+    "(gpt-4o-search-preview, gpt-4o-mini-search-preview, gpt-5-search-api…), which search once per request; the "
+    "answer's `url_citation`s come back as `server_tool_use` + `web_search_tool_result` and cited text blocks; "
+    "another model is a 400 naming the tool; `allowed_domains`/`blocked_domains` are a 400 (no domain filter)"
+)
+_OPENAI_WEB_SEARCH_HISTORY: Mapping[str, Rule] = {
+    "server_tool_use": translated("a `web_search` call is dropped (its results follow it); other server tools: 400"),
+    "web_search_tool_result": translated("a line of the assistant message naming each page found (title and URL)"),
+}
+
+
+def _openai_client_tool(kind: str) -> Rule:
+    if kind.startswith("computer_"):
+        return refused(
+            "clicking on a screenshot scaled to the display size is a contract trained into Claude; a function "
+            "schema cannot carry it to another model"
+        )
+    return translated("a `function` with Anthropic's published input schema and a description of the tool")
+
+
+# -- Gemini's server tools and Anthropic's client tools (providers/gemini/tools.py, grounding.py, contents.py) -----
+
+_GEMINI_SEARCH = translated(
+    "`googleSearch` grounding: `server_tool_use` + `web_search_tool_result` per query, text `citations` "
+    "(`web_search_result_location`), `usage.server_tool_use.web_search_requests`; `allowed_domains`, "
+    "`blocked_domains` and `user_location` are a 400 (Google Search takes none), `max_uses` cannot be enforced; "
+    "not beside function tools (a 400)"
+)
+_GEMINI_FETCH = refused(
+    "Gemini's `url_context` reads a page but returns neither its content nor a document, which "
+    "`web_fetch_tool_result` must carry"
+)
+_GEMINI_BASH_EXECUTION = refused(
+    "this version runs bash and edits files; Gemini's `codeExecution` runs Python only: use code_execution_20250522"
+)
+_GEMINI_SERVER_TOOLS: Mapping[str, Rule] = {
+    **dict.fromkeys(("web_search_20250305", "web_search_20260209", "web_search_20260318"), _GEMINI_SEARCH),
+    **dict.fromkeys(
+        ("web_fetch_20250910", "web_fetch_20260209", "web_fetch_20260309", "web_fetch_20260318"), _GEMINI_FETCH
+    ),
+    "code_execution_20250522": translated(
+        "`codeExecution` (Python): `executableCode` / `codeExecutionResult` parts become `server_tool_use` "
+        "`code_execution` + `code_execution_tool_result`; not beside function tools (a 400)"
+    ),
+    **dict.fromkeys(
+        ("code_execution_20250825", "code_execution_20260120", "code_execution_20260521"), _GEMINI_BASH_EXECUTION
+    ),
+}
+_GEMINI_SERVER_HISTORY: Mapping[str, Rule] = {
+    "server_tool_use": translated(
+        "`code_execution`: an `executableCode` part; `web_search`: left out, as Gemini's own history of a "
+        "grounded answer holds only its text; other tools: a 400 from the translator"
+    ),
+    "web_search_tool_result": translated("left out, as Gemini's own history of a grounded answer holds only its text"),
+    "code_execution_tool_result": translated("a `codeExecutionResult` part (stdout, or stderr when it failed)"),
+}
+_GEMINI_CLIENT_TOOLS = frozenset(
+    {
+        "bash_20250124",
+        "bash_20241022",
+        "text_editor_20250124",
+        "text_editor_20250429",
+        "text_editor_20250728",
+        "text_editor_20241022",
+        "memory_20250818",
+    }
+)
+_GEMINI_CLIENT_TOOL = translated(
+    "a `functionDeclaration` with the input schema Anthropic documents for it, under its name; the client runs it"
+)
+_GEMINI_COMPUTER = "a screenshot-driven tool Gemini was not trained to drive; Gemini's own `computerUse` differs"
+
 
 def _rows() -> Iterator[Row]:
     # -- top-level fields ------------------------------------------------------------------------------------
@@ -95,7 +171,10 @@ def _rows() -> Iterator[Row]:
     yield row(
         "system",
         TOP,
-        openai=translated("a first `system` message (text blocks joined by newlines)"),
+        openai=translated(
+            "a first `system` message (`developer` on reasoning models, as OpenAI asks from o1 on; text blocks joined "
+            "by newlines)"
+        ),
         gemini=translated("`systemInstruction`"),
         converse=translated("`system` blocks (empty text left out)"),
     )
@@ -169,8 +248,15 @@ def _rows() -> Iterator[Row]:
     yield row(
         "output_config.effort",
         TOP,
-        openai=refused("to do: `reasoning_effort` for reasoning models"),
-        gemini=refused("to do: `thinkingConfig.thinkingLevel` / `thinkingBudget`"),
+        openai=translated(
+            "`reasoning_effort` on reasoning models: the nearest effort the model takes (`max` is `high` on o4-mini, "
+            "`xhigh` on gpt-5.2); a model that does not reason has no effort to set and answers as it always does"
+        ),
+        gemini=translated(
+            "`thinkingConfig`: Gemini 3 `thinkingLevel` (low; medium where the model has it, else high; high for "
+            "high, xhigh, max), Gemini 2.5 a `thinkingBudget` ceiling (low 1,024, medium 8,192, high the dynamic "
+            "default, xhigh/max the model's largest); a 400 on models before 2.5, which cannot think"
+        ),
         converse=ignored("these models have one effort level: the answer is the same at every level"),
         nova=translated(
             "with `thinking`, Nova 2's `maxReasoningEffort` (`xhigh` and `max` are `high`); without, Nova has one "
@@ -184,8 +270,17 @@ def _rows() -> Iterator[Row]:
     yield row(
         "output_config.format",
         TOP,
-        openai=refused("to do: `response_format` `json_schema` (strict)"),
-        gemini=translated("`generationConfig.responseMimeType: application/json` + `responseJsonSchema`"),
+        openai=translated(
+            "`response_format` `json_schema` with `strict: true`, the schema rewritten only where every answer still "
+            "validates against it (objects closed, optional properties required, a lone `allOf` merged, `default`/"
+            "`examples` moved into the description); a schema beyond strict mode's subset (`oneOf`, `minLength`, "
+            "`uniqueItems`, a `uri` format, a non-object root…) is sent with `strict: false`: JSON, but its match "
+            "is not guaranteed"
+        ),
+        gemini=translated(
+            "`generationConfig.responseMimeType: application/json` + `responseJsonSchema` (the schema as is); before "
+            "Gemini 2.5, `responseSchema` (its OpenAPI subset; what it cannot say is a 400)"
+        ),
         converse=translated("`outputConfig.textFormat` (`json_schema`, the schema as a JSON string)"),
         nova=translated(
             "Nova has no `textFormat`: a forced tool `json_answer` whose input schema is the schema; its input "
@@ -222,8 +317,17 @@ def _rows() -> Iterator[Row]:
     yield row(
         "thinking: enabled",
         THINKING,
-        openai=refused("to do: `reasoning_effort` for reasoning models"),
-        gemini=translated("`thinkingConfig.thinkingBudget` = `budget_tokens`, `includeThoughts`"),
+        openai=translated(
+            "`reasoning_effort` on reasoning models, from `output_config.effort` or else the budget (under 4,096 "
+            "low, 16,384 medium, 65,536 high, else xhigh; OpenAI caps reasoning only by `max_tokens`); no reasoning "
+            "text comes back, its size is `usage.output_tokens_details.thinking_tokens`; a model that does not "
+            "reason is a 400"
+        ),
+        gemini=translated(
+            "`includeThoughts`; Gemini 2.5 `thinkingBudget` = `budget_tokens` clamped to the model's range, Gemini 3 "
+            "a `thinkingLevel` (under 8,192 low, under 16,384 medium where the model has it, else high); a 400 on "
+            "models before 2.5"
+        ),
         converse=refused(_CANNOT_REASON),
         nova=translated(
             "Nova 2: `reasoningConfig` with `maxReasoningEffort` from the budget (under 4k low, under 16k medium, "
@@ -234,8 +338,14 @@ def _rows() -> Iterator[Row]:
     yield row(
         "thinking: adaptive",
         THINKING,
-        openai=refused("to do: `reasoning_effort` for reasoning models"),
-        gemini=translated("`thinkingConfig.thinkingBudget: -1` (dynamic), `includeThoughts`"),
+        openai=translated(
+            "`reasoning_effort` from `output_config.effort` on reasoning models, else the model's default; a model "
+            "that does not reason answers without reasoning (the model decides)"
+        ),
+        gemini=translated(
+            "`includeThoughts`; Gemini 2.5 `thinkingBudget: -1` (dynamic), Gemini 3 its dynamic default level; a 400 "
+            "on models before 2.5"
+        ),
         converse=ignored(_ADAPTIVE_NO_THINKING),
         nova=translated(
             "Nova 2: `reasoningConfig`, `maxReasoningEffort` from `output_config.effort` (default high); Nova 1 "
@@ -246,15 +356,23 @@ def _rows() -> Iterator[Row]:
     yield row(
         "thinking: disabled",
         THINKING,
-        openai=ignored("no reasoning is asked for and none is returned (reasoning models reason unseen, as always)"),
-        gemini=translated("`thinkingBudget: 0` on models that can stop thinking; others return no thoughts"),
+        openai=translated(
+            "the model's least `reasoning_effort` on reasoning models (`none`, `minimal` on gpt-5, `low` on o-series, "
+            "which cannot stop reasoning); nothing on other models"
+        ),
+        gemini=translated(
+            "`thinkingBudget: 0`; the least thinking where a model cannot stop (2.5 Pro budget 128, Gemini 3 Pro "
+            "`LOW`, Gemini 3 Flash `MINIMAL`); no thoughts are returned"
+        ),
         converse=ignored("no reasoning is asked for and none is returned"),
     )
     yield row(
         "thinking: between_tools",
         THINKING,
-        openai=refused("to do: `reasoning_effort` for reasoning models"),
-        gemini=refused("to do: `thinkingConfig`"),
+        openai=refused("OpenAI's reasoning models reason before every answer; no setting limits it to tool turns"),
+        gemini=translated(
+            "as `disabled` (Gemini writes no progress notes between tool calls), as the SDK's fallback sends it"
+        ),
         converse=refused("to do: the family's reasoning settings"),
     )
     yield row(
@@ -262,8 +380,11 @@ def _rows() -> Iterator[Row]:
         THINKING,
         active=lambda value: value == "omitted",
         when='`"omitted"`',
-        openai=refused(),
-        gemini=refused("Gemini returns thought summaries; to do: leave out `includeThoughts`"),
+        openai=ignored("Chat Completions never returns reasoning text, so it is always omitted"),
+        gemini=translated(
+            "`includeThoughts` left out: Gemini thinks (billed, `thinking_tokens`) and sends no thought text, so no "
+            "thinking blocks come back; the signatures continuity needs ride in `tool_use` ids"
+        ),
         converse=translated("thinking blocks come back with empty text (the reasoning still happens and is billed)"),
     )
 
@@ -326,8 +447,12 @@ def _rows() -> Iterator[Row]:
     yield row(
         "role: system",
         ROLES,
-        openai=refused("to do: system instructions inside the conversation"),
-        gemini=refused("to do: system instructions inside the conversation"),
+        openai=translated("a `system` message in place (`developer` on reasoning models)"),
+        gemini=translated(
+            "before the first user or assistant turn: joins `systemInstruction`; later: a user-turn text part in "
+            "`<system-reminder>` tags where it stands (the prompt's beginning, which implicit caching reuses, "
+            "stays the same)"
+        ),
         converse=translated(
             "a Converse `system` message in place (botocore's `ConversationRole` lists `system`); turns of one "
             "role around it merge, the system message following them"
@@ -383,8 +508,8 @@ def _block_rows() -> Iterator[Row]:
         yield row(
             f"{turn} turn: search_result",
             section,
-            openai=refused("to do: search results as text"),
-            gemini=refused("to do: search results as text"),
+            openai=translated(_OPENAI_SEARCH_RESULT if user else f"{_OPENAI_SEARCH_RESULT}, in the assistant message"),
+            gemini=translated("a text part (title, source, text); `citations.enabled` is a 400"),
             converse=translated(_SEARCH_RESULT_TEXT),
         )
         yield row(
@@ -430,7 +555,15 @@ def _block_rows() -> Iterator[Row]:
             "text_editor_code_execution_tool_result",
             "tool_search_tool_result",
         ):
-            yield row(f"{turn} turn: {kind}", section, everywhere=(refused(_SERVER_BLOCK)))
+            openai_rule = _OPENAI_WEB_SEARCH_HISTORY.get(kind) if not user else None
+            gemini_rule = _GEMINI_SERVER_HISTORY.get(kind) if not user else None
+            yield row(
+                f"{turn} turn: {kind}",
+                section,
+                everywhere=refused(_SERVER_BLOCK),
+                openai=openai_rule,
+                gemini=gemini_rule,
+            )
         yield row(
             f"{turn} turn: container_upload",
             section,
@@ -451,18 +584,34 @@ def _field_rows() -> Iterator[Row]:
     yield row(
         "search_result.cache_control",
         BLOCK_FIELDS,
-        openai=refused(_NO_SEARCH_RESULTS),
-        gemini=refused(_NO_SEARCH_RESULTS),
+        openai=ignored(_AUTO_CACHE),
+        gemini=ignored(_AUTO_CACHE),
         converse=ignored(_NO_CACHING),
         nova=translated(_CACHE_POINT),
     )
+    for block in ("server_tool_use", "web_search_tool_result", "code_execution_tool_result"):
+        yield row(
+            f"{block}.cache_control",
+            BLOCK_FIELDS,
+            everywhere=refused(_SERVER_BLOCK),
+            openai=ignored(_AUTO_CACHE) if block != "code_execution_tool_result" else None,
+            gemini=ignored(_AUTO_CACHE),
+        )
+    for block in ("server_tool_use", "web_search_tool_result"):
+        yield row(
+            f"{block}.caller",
+            BLOCK_FIELDS,
+            active=lambda value: isinstance(value, dict) and value.get("type") != "direct",
+            when="not `direct`",
+            everywhere=refused(_CODE_EXECUTION),
+        )
     yield row(
         "search_result.citations",
         BLOCK_FIELDS,
         active=lambda value: isinstance(value, dict) and value.get("enabled") is True,
         when="`{enabled: true}`",
-        openai=refused(_NO_SEARCH_RESULTS),
-        gemini=refused(_NO_SEARCH_RESULTS),
+        openai=refused("OpenAI cites no search results; leave citations off to send the result as text"),
+        gemini=refused("Gemini cites no search results a client passes in"),
         converse=refused("sent as text, a search result cannot be cited"),
     )
     yield row("text.citations", BLOCK_FIELDS, everywhere=(ignored(_CITED_ANSWER)))
@@ -487,15 +636,15 @@ def _field_rows() -> Iterator[Row]:
     yield row(
         "document.context",
         BLOCK_FIELDS,
-        openai=refused("to do: send it as text beside the document"),
-        gemini=refused("to do: send it as text beside the document"),
+        openai=translated('a text part before the document: "Document context: …"'),
+        gemini=translated("a text part just before the document"),
         converse=translated("`document.context`"),
     )
     yield row(
         "document.title",
         BLOCK_FIELDS,
-        openai=refused("only a base64 PDF's filename carries it today; to do: send it as text beside the document"),
-        gemini=refused("to do: send it as text beside the document"),
+        openai=translated('a text part before the document: "Document title: …" (and a base64 PDF\'s filename)'),
+        gemini=translated("a text part just before the document"),
         converse=translated("the document's `name` (letters, digits, spaces, `-()[]`; made unique)"),
     )
     yield row(
@@ -606,8 +755,8 @@ def _source_rows() -> Iterator[Row]:
     yield row(
         "tool_result content: search_result",
         NESTED_BLOCKS,
-        openai=refused("to do: search results as text"),
-        gemini=refused("to do: search results as text"),
+        openai=translated(_OPENAI_SEARCH_RESULT),
+        gemini=translated("text of `functionResponse.response.content` (title, source, text)"),
         converse=translated(_SEARCH_RESULT_TEXT),
     )
     yield row("tool_result content: tool_reference", NESTED_BLOCKS, everywhere=(refused("belongs to tool search")))
@@ -673,11 +822,22 @@ def _tool_rows() -> Iterator[Row]:
         converse=translated("a `toolSpec`"),
     )
     for kind in _ANTHROPIC_TOOLS:
-        yield row(f"tool: {kind}", TOOLS, everywhere=(refused(_ANTHROPIC_TOOL)))
+        gemini_rule = _GEMINI_CLIENT_TOOL if kind in _GEMINI_CLIENT_TOOLS else refused(_GEMINI_COMPUTER)
+        yield row(
+            f"tool: {kind}",
+            TOOLS,
+            everywhere=refused(_ANTHROPIC_TOOL),
+            openai=_openai_client_tool(kind),
+            gemini=gemini_rule,
+        )
     for kind in _TOOLSET_TOOLS:
         yield row(f"tool: {kind}", TOOLS, everywhere=refused(f"{_TOOLSETS} (the caller runs the actions)"))
     for kind, todo in _SERVER_TOOLS.items():
-        yield row(f"tool: {kind}", TOOLS, everywhere=(refused(f"{_SERVER_TOOL}; {todo}" if todo else _SERVER_TOOL)))
+        rule = refused(f"{_SERVER_TOOL}; {todo}" if todo else _SERVER_TOOL)
+        openai_rule = translated(_OPENAI_WEB_SEARCH) if kind.startswith("web_search_") else rule
+        yield row(
+            f"tool: {kind}", TOOLS, everywhere=rule, openai=openai_rule, gemini=_GEMINI_SERVER_TOOLS.get(kind, rule)
+        )
 
     yield row(
         "tool.description",
@@ -725,8 +885,8 @@ def _tool_rows() -> Iterator[Row]:
     yield row(
         "tool.input_examples",
         TOOL_FIELDS,
-        openai=refused("to do: add the examples to the tool's description"),
-        gemini=refused("to do: add the examples to the tool's description"),
+        openai=translated('appended to `function.description` under "Examples of input:", one JSON object a line'),
+        gemini=translated("appended to the `description` as JSON lines"),
         converse=translated("appended to `toolSpec.description`, one JSON example a line"),
     )
 

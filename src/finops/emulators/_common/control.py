@@ -3,7 +3,9 @@
 Real providers have no such routes; tests use them to assert what reached the upstream (bad input must
 never get there) and to inject upstream failures (429, 5xx, slow answers) without special builds.
 
-- ``GET  /_emulator/requests`` -> ``{"count": N, "requests": [{"method", "path", "query"}]}``
+- ``GET  /_emulator/requests`` -> ``{"count": N, "requests": [{"method", "path", "query", "json"?}]}``: ``json``
+  is the parsed body of a JSON request (up to 1 MiB), kept for the latest 50 requests only, so tests can see
+  what a gateway sent upstream while a long demo run does not keep every prompt
 - ``POST /_emulator/reset``    -> forget the request log, any pending faults and the model's prompt caches
 - ``POST /_emulator/faults``   -> ``{"status": 429, "count": 1, "path_prefix": "/v1", "delay_seconds": 0}``:
   the next ``count`` matching requests answer ``status`` in the provider's own error shape (or, with
@@ -15,6 +17,7 @@ never get there) and to inject upstream failures (429, 5xx, slow answers) withou
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +26,9 @@ from typing import Any
 ASGIApp = Callable[..., Any]
 ErrorRenderer = Callable[[int], tuple[bytes, list[tuple[bytes, bytes]]]]
 """Given a status, the provider-shaped error body and extra headers (content-type included)."""
+
+_KEPT_BODY_BYTES = 1 << 20
+_KEPT_BODIES = 50
 
 
 @dataclass
@@ -37,7 +43,7 @@ class Fault:
 
 @dataclass
 class ControlState:
-    requests: list[dict[str, str]] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
 
     def take_fault(self, path: str) -> Fault | None:
@@ -65,13 +71,20 @@ class EmulatorControl:
         if path.startswith("/_emulator/"):
             await self._control(scope, receive, send)
             return
-        self.state.requests.append(
-            {
-                "method": scope["method"],
-                "path": path,
-                "query": scope.get("query_string", b"").decode("latin-1"),
-            }
-        )
+        entry: dict[str, Any] = {
+            "method": scope["method"],
+            "path": path,
+            "query": scope.get("query_string", b"").decode("latin-1"),
+        }
+        if _is_small_json(scope):
+            body = await _read_body(receive)
+            with contextlib.suppress(ValueError):  # the provider answers it as the malformed body it is
+                entry["json"] = json.loads(body or b"null")
+            receive = _replay(body, receive)
+        requests = self.state.requests
+        requests.append(entry)
+        if len(requests) > _KEPT_BODIES:
+            requests[-_KEPT_BODIES - 1].pop("json", None)
         fault = self.state.take_fault(path)
         if fault is not None:
             if fault.delay_seconds:
@@ -134,6 +147,31 @@ def _cutting(send: Any, limit: int, *, reset: bool) -> Any:
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     return cut_send
+
+
+def _is_small_json(scope: dict[str, Any]) -> bool:
+    headers = dict(scope.get("headers") or [])
+    length = headers.get(b"content-length", b"")
+    return (
+        headers.get(b"content-type", b"").startswith(b"application/json")
+        and length.isdigit()
+        and int(length) <= _KEPT_BODY_BYTES
+    )
+
+
+def _replay(body: bytes, receive: Any) -> Any:
+    """A ``receive`` that hands the app the body already read, then defers to the real one (disconnects)."""
+    sent = False
+
+    async def replayed() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            message: dict[str, Any] = await receive()
+            return message
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replayed
 
 
 async def _read_body(receive: Any) -> bytes:

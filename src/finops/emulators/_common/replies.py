@@ -25,8 +25,17 @@ _OPERATORS = {
 }
 
 
-def _format_number(value: float) -> str:
+def format_number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.4g}"
+
+
+def arithmetic_expression(prompt: str) -> tuple[str, str, str] | None:
+    """The first ``a <op> b`` in ``prompt`` as (left, operator, right); ``x`` and the times sign read as ``*``."""
+    match = _ARITHMETIC.search(prompt)
+    if not match:
+        return None
+    left, symbol, right = match.groups()
+    return left, "*" if symbol in ("x", "\u00d7") else symbol, right
 
 
 def arithmetic_result(prompt: str) -> float | None:
@@ -50,7 +59,7 @@ def reply_text(prompt: str) -> str:
         value = arithmetic_result(prompt)
         if value is None:
             return f"Division by zero is undefined. [emulated reply {digest}]"
-        return f"{left} {symbol} {right} = {_format_number(value)}. [emulated reply {digest}]"
+        return f"{left} {symbol} {right} = {format_number(value)}. [emulated reply {digest}]"
     words = " ".join(prompt.split())
     snippet = words[:160] if words else "(empty prompt)"
     return f"You asked: {snippet} This is a deterministic emulated reply. [emulated reply {digest}]"

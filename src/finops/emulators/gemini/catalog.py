@@ -3,8 +3,9 @@
 Only listed models (and their pinned versions and ``-latest`` aliases) are served; any other name is Google's
 404 ``NOT_FOUND``, as is a chat model asked to embed or an embedding model asked to generate. Traits follow
 Google's model pages: Gemini 2.5 and later think (2.5 Pro and Gemini 3 cannot stop thinking, Flash-Lite
-thinks only when given a budget, Gemini 3 takes ``thinkingLevel``) and cache repeated prompt prefixes
-implicitly (from 1,024 tokens, 2,048 on Pro); older models do neither.
+thinks only when given a budget, Gemini 3 takes ``thinkingLevel``: Pro only LOW and HIGH) and cache repeated
+prompt prefixes implicitly (from 1,024 tokens, 2,048 on Pro); older models do neither. Only Gemini 3 takes
+built-in tools beside function declarations (Google's tool-combination guide: "Gemini 3 models only").
 """
 
 from __future__ import annotations
@@ -30,7 +31,10 @@ class Traits:
     thinks: bool = False
     thinks_by_default: bool = False
     can_stop_thinking: bool = True
-    thinking_levels: bool = False
+    thinking_levels: tuple[str, ...] = ()
+    """The ``thinkingLevel`` values the model takes (Gemini 3 Pro: LOW and HIGH only; Flash all four)."""
+    combines_tools: bool = False
+    """Built-in tools (Google Search, code execution) beside function declarations: Gemini 3 only."""
     cache_minimum: int = 0
     """Smallest prompt implicit caching applies to; 0 = no implicit caching."""
     dimensions: int = 0
@@ -48,7 +52,7 @@ _PRO = Traits(
 )  # fmt: skip
 _THREE = Traits(
     "Gemini 3", output_limit=65_536, thinks=True, thinks_by_default=True, can_stop_thinking=False,
-    thinking_levels=True, cache_minimum=1024,
+    thinking_levels=("MINIMAL", "LOW", "MEDIUM", "HIGH"), combines_tools=True, cache_minimum=1024,
 )  # fmt: skip
 
 _MODELS: dict[str, Traits] = {
@@ -75,7 +79,9 @@ _MODELS: dict[str, Traits] = {
     "gemini-2.5-pro-preview-05-06": _PRO,
     "gemini-2.5-pro-preview-06-05": _PRO,
     "gemini-pro-latest": _PRO,
-    "gemini-3-pro-preview": replace(_THREE, display="Gemini 3 Pro Preview", cache_minimum=2048),
+    "gemini-3-pro-preview": replace(
+        _THREE, display="Gemini 3 Pro Preview", thinking_levels=("LOW", "HIGH"), cache_minimum=2048
+    ),
     "gemini-3-flash-preview": replace(_THREE, display="Gemini 3 Flash Preview"),
     "gemma-3-27b-it": _OLD,
     "gemma-3-12b-it": _OLD,

@@ -8,6 +8,8 @@ in order:
   ask for a search (``_common.web_search``): ``groundingMetadata`` with ``webSearchQueries``,
   ``groundingChunks`` (the pages) and ``groundingSupports`` (byte ranges of the text each page supports);
   the pages' text is billed as ``toolUsePromptTokenCount``;
+- Python run by ``codeExecution`` when it is offered and the user asks to calculate or run code
+  (``code_execution.py``): ``executableCode``, ``codeExecutionResult`` and text;
 - a function call when the shared tool policy (``_common.tool_policy``) picks one (``AUTO``/``ANY``/``NONE``
   and ``allowedFunctionNames``), with arguments built from its schema and the user's words;
 - else text: after function responses an answer quoting them; with ``responseMimeType: application/json``
@@ -46,6 +48,7 @@ from finops.emulators._common.tool_policy import ToolSpec, choose_tool
 from finops.emulators._common.web_search import SearchResult, search, search_query, wants_web_search
 from finops.emulators._common.words import reminders, user_words
 from finops.emulators.gemini.catalog import is_thinking, traits
+from finops.emulators.gemini.code_execution import execute
 from finops.emulators.gemini.validation import (
     FileCheck,
     OutputFormat,
@@ -198,6 +201,10 @@ def _tools(declared: list[dict[str, Any]]) -> list[ToolSpec]:
     ]
 
 
+def _code_tool(body: dict[str, Any]) -> bool:
+    return any(pick(tool, "codeExecution") is not None for tool in pick(body, "tools") or [])
+
+
 def _search_tool(body: dict[str, Any]) -> bool:
     return any(pick(tool, name) is not None for tool in pick(body, "tools") or [] for name in _SEARCH_TOOLS)
 
@@ -249,6 +256,13 @@ def plan(body: dict[str, Any], model: str, file_check: FileCheck, cache: PrefixC
         head = [{"text": thinking_text(topic, thoughts, plan=plan_note), "thought": True}]
     if _search_tool(body) and not turn.results and wants_web_search(turn.request):
         _grounded(result, turn, head, int(pick(config, "candidateCount") or 1))
+        return result
+    execution = execute(turn.request) if _code_tool(body) and not turn.results else None
+    if execution is not None:
+        result.tool_use_prompt_tokens = count_tokens(execution.result_text)
+        tokens = count_tokens(execution.output_tokens_text)
+        for _ in range(int(pick(config, "candidateCount") or 1)):
+            result.candidates.append(Candidate([*head, *execution.parts], "STOP", tokens))
         return result
     chosen = choose_tool(_tools(declared), turn.request, choice, answering_tool_result=bool(turn.results))
     fmt = output_format(body)

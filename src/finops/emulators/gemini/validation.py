@@ -3,7 +3,8 @@
 Beyond the basics: ``thinkingConfig`` per model (older models take none; 2.5 Pro and Gemini 3 refuse a
 ``thinkingBudget`` of 0; only Gemini 3 takes ``thinkingLevel``, never together with a budget) and
 structured output (``responseSchema`` or ``responseJsonSchema``, never both, and only with
-``responseMimeType: application/json`` or ``text/x.enum``).
+``responseMimeType: application/json`` or ``text/x.enum``); built-in tools beside function declarations only on
+Gemini 3 (Gemini 3 Pro takes only the LOW and HIGH thinking levels).
 """
 
 from __future__ import annotations
@@ -78,7 +79,8 @@ def check_thinking_config(config: Any, model: str) -> None:
         return
     if budget is not None and level is not None:
         raise invalid("You can only set only one of thinking budget and thinking level.")
-    if level is not None and (not info.thinking_levels or level not in _LEVELS):
+    unsupported = level != "THINKING_LEVEL_UNSPECIFIED" and level not in info.thinking_levels
+    if level is not None and (not info.thinking_levels or unsupported):
         raise invalid(
             f"Thinking level {level} is not supported for models/{model}."
             if level in _LEVELS
@@ -171,6 +173,17 @@ def declarations(body: dict[str, Any]) -> list[dict[str, Any]]:
     return declared
 
 
+_BUILTIN_TOOLS = ("googleSearch", "googleSearchRetrieval", "codeExecution", "urlContext")
+
+
+def check_tool_combination(body: dict[str, Any], model: str, declared: list[dict[str, Any]]) -> None:
+    """Built-in tools beside function declarations: only Gemini 3 takes both (Google's tool-combination guide);
+    earlier models answer with this 400."""
+    builtin = any(pick(tool, name) is not None for tool in pick(body, "tools") or [] for name in _BUILTIN_TOOLS)
+    if builtin and declared and not traits(model).combines_tools:
+        raise invalid("Tool use with function calling is unsupported by the model.")
+
+
 def calling_config(body: dict[str, Any], declared: list[dict[str, Any]]) -> ToolChoice:
     config = pick(pick(body, "toolConfig"), "functionCallingConfig") or {}
     mode = str(pick(config, "mode") or "AUTO").upper()
@@ -236,5 +249,7 @@ def validate(body: dict[str, Any], model: str, file_check: FileCheck) -> None:
     _validate_generation_config(pick(body, "generationConfig"))
     check_thinking_config(pick(pick(body, "generationConfig"), "thinkingConfig"), model)
     output_format(body)
-    calling_config(body, declarations(body))
+    declared = declarations(body)
+    calling_config(body, declared)
+    check_tool_combination(body, model, declared)
     _check_thought_signatures(contents, model)

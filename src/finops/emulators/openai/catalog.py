@@ -48,9 +48,47 @@ def is_chat_model(model: str) -> bool:
 def is_reasoning_model(model: str) -> bool:
     """o-series and GPT-5 (and later) models reason before answering; their ``chat-latest`` variants do not."""
     name = base_model(model)
-    if name.endswith("chat-latest") or name.startswith(("gpt-5-chat", "gpt-audio")):
+    if name.endswith("chat-latest") or name.startswith(("gpt-5-chat", "gpt-audio")) or is_search_model(name):
         return False
     return name.startswith(("o1", "o3", "o4", "gpt-5", "gpt-6", "codex-mini"))
+
+
+_O_SERIES = ("low", "medium", "high")
+_REASONING_EFFORTS: dict[str, tuple[str, ...]] = {
+    "o1-mini": (),
+    "o1-preview": (),
+    "o1": _O_SERIES,
+    "o3": _O_SERIES,
+    "o4": _O_SERIES,
+    "codex-mini": _O_SERIES,
+    "gpt-5": ("minimal", "low", "medium", "high"),
+    "gpt-5.1": ("none", "low", "medium", "high"),
+    "gpt-5.1-codex": _O_SERIES,
+    "gpt-5.2": ("none", "low", "medium", "high", "xhigh"),
+    "gpt-5.2-pro": ("medium", "high", "xhigh"),
+    "gpt-5.3": ("none", "low", "medium", "high", "xhigh"),
+    "gpt-5.4": ("none", "low", "medium", "high", "xhigh"),
+    "gpt-5.5": ("none", "low", "medium", "high", "xhigh"),
+    "gpt-5.6": ("none", "low", "medium", "high", "xhigh", "max"),
+    "gpt-6": ("low", "medium", "high", "xhigh", "max"),
+}
+"""Model family -> the ``reasoning_effort`` values it accepts (OpenAI's reasoning guide and model pages; the API
+answers any other value with "Unsupported value: 'minimal' is not supported with the 'gpt-5.1' model.")."""
+
+
+def reasoning_efforts(model: str) -> tuple[str, ...]:
+    """The ``reasoning_effort`` values a reasoning model accepts (empty: it takes the parameter not at all)."""
+    name = base_model(model)
+    for family in sorted(_REASONING_EFFORTS, key=len, reverse=True):
+        if name == family or name.startswith((f"{family}-", f"{family}.")):
+            return _REASONING_EFFORTS[family]
+    return _O_SERIES
+
+
+def default_effort(model: str) -> str:
+    """What a reasoning model spends without ``reasoning_effort``: ``none`` from GPT-5.1 on, else ``medium``."""
+    efforts = reasoning_efforts(model)
+    return "none" if "none" in efforts else "medium"
 
 
 def is_search_model(model: str) -> bool:

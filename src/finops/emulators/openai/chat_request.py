@@ -88,6 +88,7 @@ def parse_chat_request(body: Any) -> ChatRequest:
             param="web_search_options",
             code="unsupported_parameter",
         )
+    _validate_web_search_options(body.get("web_search_options"))
     retention = body.get("prompt_cache_retention")
     return ChatRequest(
         model=model,
@@ -286,7 +287,22 @@ def _validate_reasoning(body: dict[str, Any], reasoning: bool) -> str | None:
             param="reasoning_effort",
             code="invalid_value",
         )
-    effort = effort or "medium"
+    model = str(body.get("model"))
+    supported = catalog.reasoning_efforts(model)
+    if effort is not None and effort not in supported:
+        if not supported:
+            raise bad_request(
+                "Unsupported parameter: 'reasoning_effort' is not supported with this model.",
+                param="reasoning_effort",
+                code="unsupported_parameter",
+            )
+        raise bad_request(
+            f"Unsupported value: '{effort}' is not supported with the '{model}' model. Supported values are: "
+            f"{_listed(supported)}.",
+            param="reasoning_effort",
+            code="unsupported_value",
+        )
+    effort = effort or catalog.default_effort(model)
     for name in ("temperature", "top_p"):
         value = body.get(name)
         if value is not None and value != 1 and effort != "none":
@@ -297,6 +313,50 @@ def _validate_reasoning(body: dict[str, Any], reasoning: bool) -> str | None:
                 code="unsupported_value",
             )
     return str(effort)
+
+
+def _validate_web_search_options(options: Any) -> None:
+    """The spec's ``web_search_options``: ``search_context_size`` low/medium/high, ``user_location`` approximate."""
+    if options is None:
+        return
+    if not isinstance(options, dict):
+        raise bad_request(
+            "Invalid type for 'web_search_options': expected an object.",
+            param="web_search_options",
+            code="invalid_type",
+        )
+    size = options.get("search_context_size")
+    if size is not None and size not in ("low", "medium", "high"):
+        raise bad_request(
+            f"Invalid value: '{size}'. Supported values are: 'low', 'medium', and 'high'.",
+            param="web_search_options.search_context_size",
+            code="invalid_value",
+        )
+    location = options.get("user_location")
+    if location is None:
+        return
+    if not isinstance(location, dict) or location.get("type") != "approximate":
+        raise bad_request(
+            "Invalid value for 'web_search_options.user_location.type': expected 'approximate'.",
+            param="web_search_options.user_location.type",
+            code="invalid_value",
+        )
+    approximate = location.get("approximate")
+    fields = ("city", "country", "region", "timezone")
+    if not isinstance(approximate, dict) or any(
+        key not in fields or not isinstance(value, str) for key, value in approximate.items()
+    ):
+        raise bad_request(
+            "Invalid 'web_search_options.user_location.approximate': expected an object of city, country, region "
+            "and timezone strings.",
+            param="web_search_options.user_location.approximate",
+        )
+
+
+def _listed(values: tuple[str, ...]) -> str:
+    """``'a', 'b', and 'c'``, as OpenAI lists the values it supports."""
+    quoted = [f"'{value}'" for value in values]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + f", and {quoted[-1]}"
 
 
 def _validate_tool_choice(choice: Any, tools: list[dict[str, Any]]) -> ToolChoice:
@@ -386,7 +446,7 @@ def _validate_response_format(spec: Any, messages: list[dict[str, Any]]) -> dict
     if not isinstance(schema, dict):
         raise bad_request("Invalid type for 'response_format.json_schema.schema': expected an object.")
     if definition.get("strict"):
-        problem = _strict_problem(schema, "()")
+        problem = _root_problem(schema) or _strict_problem(schema, "()")
         if problem:
             raise bad_request(
                 f"Invalid schema for response_format '{name}': {problem}",
@@ -396,12 +456,52 @@ def _validate_response_format(spec: Any, messages: list[dict[str, Any]]) -> dict
     return {"type": "json_schema", "schema": schema}
 
 
+_NOT_PERMITTED = frozenset(
+    {
+        "allOf",
+        "oneOf",
+        "not",
+        "if",
+        "then",
+        "else",
+        "dependentRequired",
+        "dependentSchemas",
+        "patternProperties",
+        "unevaluatedProperties",
+        "propertyNames",
+        "minProperties",
+        "maxProperties",
+        "unevaluatedItems",
+        "prefixItems",
+        "contains",
+        "minContains",
+        "maxContains",
+        "uniqueItems",
+        "minLength",
+        "maxLength",
+        "default",
+    }
+)
+"""Keywords strict mode refuses (OpenAI's "Supported schemas" lists what it takes; these are the common rest)."""
+
+
+def _root_problem(schema: dict[str, Any]) -> str | None:
+    kind = schema.get("type")
+    if kind == "object":
+        return None
+    return f"schema must be a JSON Schema of 'type: \"object\"', got 'type: \"{kind}\"'."
+
+
 def _strict_problem(node: Any, context: str) -> str | None:
-    """Structured Outputs' strict-mode rules: every object closed, every property required."""
+    """Structured Outputs' strict-mode rules: every object closed, every property required, only the supported
+    keywords."""
     if isinstance(node, list):
         return next((p for item in node if (p := _strict_problem(item, context))), None)
     if not isinstance(node, dict):
         return None
+    refused = next((key for key in node if key in _NOT_PERMITTED), None)
+    if refused is not None:
+        return f"In context={context}, '{refused}' is not permitted."
     properties = node.get("properties")
     if node.get("type") == "object" or isinstance(properties, dict):
         if node.get("additionalProperties") is not False:

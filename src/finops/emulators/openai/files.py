@@ -18,6 +18,8 @@ from finops.emulators.openai.state import EmulatorState, StoredFile, new_file_id
 from finops.emulators.openai.upload import receive_upload
 
 UPLOAD_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
+DOWNLOADABLE_PURPOSES = frozenset({"batch", "batch_output", "vision", "assistants_output", "fine-tune-results"})
+"""Purposes whose content OpenAI serves (uploads of the other purposes are answered 400)."""
 _BATCH_FILE_TTL = 30 * 24 * 3600  # batch input files expire after 30 days unless told otherwise
 _MIN_EXPIRY, _MAX_EXPIRY = 3600, 30 * 24 * 3600
 _CHUNK = 256 * 1024
@@ -147,6 +149,9 @@ async def delete_file(request: Request) -> Response:
 
 async def file_content(request: Request) -> Response:
     stored = get_file(_state(request), request.path_params["file_id"])
+    if stored.purpose not in DOWNLOADABLE_PURPOSES:
+        # OpenAI serves batch files and what its tools produced, never what users uploaded as data.
+        raise bad_request(f"Not allowed to download files of purpose: {stored.purpose}")
     return StreamingResponse(
         _read_chunks(stored.path),
         media_type="application/octet-stream",

@@ -11,13 +11,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import orjson
 
 from finops.config import ProviderSettings
 from finops.core.errors import InvalidRequestError, NotFoundError, UpstreamError
+from finops.core.params import CountTokensParams, MessageParams
 from finops.providers.base import (
     BatchRef,
     BatchStatus,
@@ -41,6 +42,7 @@ from finops.providers.gemini.translate import (
     from_count_tokens_response,
     from_generate_response,
     from_models_list,
+    grounded,
     to_count_tokens_request,
     to_generate_request,
 )
@@ -99,17 +101,19 @@ class GeminiProvider:
         }
 
     async def create_message(self, body: JSON, ctx: CallContext) -> MessageResult:
-        model, request = to_generate_request(body, file_refs=self._file_refs(ctx))
+        params = cast(MessageParams, body)  # the core parsed it (``parse_message_params``) before routing here
+        model, request = to_generate_request(params, file_refs=self._file_refs(ctx))
         response = await self._http.call(
             "POST", f"{self._api}/models/{_model_path(model)}:generateContent", content=orjson.dumps(request)
         )
-        return message_result(from_generate_response(response, model=body["model"]))
+        return message_result(from_generate_response(response, model=params["model"]))
 
     def stream_message(self, body: JSON, ctx: CallContext) -> MessageStream:
         return relay_events(self._http.errors, self._stream_events(body, ctx))
 
     async def _stream_events(self, body: JSON, ctx: CallContext) -> AsyncGenerator[Event, None]:
-        model, request = to_generate_request(body, file_refs=self._file_refs(ctx))
+        params = cast(MessageParams, body)
+        model, request = to_generate_request(params, file_refs=self._file_refs(ctx))
         response = await self._http.open(
             "POST",
             f"{self._api}/models/{_model_path(model)}:streamGenerateContent",
@@ -117,15 +121,15 @@ class GeminiProvider:
             params={"alt": "sse"},
         )
         try:
-            async for event in generate_events(
-                self._http.body(response), GenerateStreamTranslator(model=body["model"])
-            ):
+            translator = GenerateStreamTranslator(model=params["model"], grounded=grounded(params))
+            async for event in generate_events(self._http.body(response), translator):
                 yield event
         finally:
             await response.aclose()  # also when the client went away mid-stream
 
     async def count_tokens(self, body: JSON, ctx: CallContext) -> JSON:
-        model, request = to_count_tokens_request(body, file_refs=self._file_refs(ctx))
+        params = cast(CountTokensParams, body)
+        model, request = to_count_tokens_request(params, file_refs=self._file_refs(ctx))
         response = await self._http.call(
             "POST", f"{self._api}/models/{_model_path(model)}:countTokens", content=orjson.dumps(request)
         )

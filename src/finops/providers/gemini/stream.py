@@ -5,9 +5,12 @@ here, and hands the returned events to ``finops.providers.relay``. Blocks come f
 non-streaming translation uses, so both paths agree part for part.
 
     message_start
-    (content_block_start, content_block_delta+, content_block_stop)*   text / thinking / tool_use
+    (content_block_start, content_block_delta*, content_block_stop)*   thinking / text / tool_use / server tools
     message_delta    stop_reason + usage (from the last usageMetadata seen)
     message_stop
+
+With Google Search offered (``grounded``), the answer after the thinking is held back to the end of the stream:
+Gemini says what it searched and cites only in its last chunk, and Anthropic's blocks put the searches first.
 """
 
 from __future__ import annotations
@@ -36,12 +39,14 @@ class GenerateStreamTranslator:
     ``usage`` holds the Anthropic usage known so far (final after ``finish()``), ``stop_reason`` the final
     stop reason once finished."""
 
-    def __init__(self, *, model: str, message_id: str | None = None) -> None:
+    def __init__(self, *, model: str, message_id: str | None = None, grounded: bool = False) -> None:
         self.model = model
         self.message_id = message_id or new_message_id()
         self.usage: JSON = map_usage(None)
         self.stop_reason: str | None = None
-        self._assembler = BlockAssembler()
+        self._assembler = BlockAssembler(grounded=grounded)
+        self._usage_metadata: JSON | None = None
+        self._grounding: JSON | None = None
         self._started = False
         self._finished = False
         self._finish_reason: str | None = None
@@ -57,7 +62,8 @@ class GenerateStreamTranslator:
             raise from_gemini_error(200, chunk)
         events: list[Event] = []
         if chunk.get("usageMetadata"):
-            self.usage = map_usage(chunk["usageMetadata"])
+            self._usage_metadata = chunk["usageMetadata"]
+            self.usage = map_usage(self._usage_metadata)
         if not self._started:
             events.append(self._message_start())
         block_reason = (chunk.get("promptFeedback") or {}).get("blockReason")
@@ -70,6 +76,8 @@ class GenerateStreamTranslator:
                 events += self._assembler.add_part(part)
             if candidate.get("finishReason"):
                 self._finish_reason = candidate["finishReason"]
+            if isinstance(candidate.get("groundingMetadata"), dict):
+                self._grounding = candidate["groundingMetadata"]
         return events
 
     def finish(self) -> list[Event]:
@@ -83,7 +91,8 @@ class GenerateStreamTranslator:
         events: list[Event] = []
         if not self._started:
             events.append(self._message_start())
-        events += self._assembler.close()
+        events += self._assembler.close(self._grounding)
+        self.usage = map_usage(self._usage_metadata, web_search_requests=self._assembler.web_search_requests)
         self.stop_reason = map_stop_reason(
             self._finish_reason,
             has_tool_use=self._assembler.has_tool_use,

@@ -4,16 +4,19 @@ No I/O here: the adapter sends what these functions build and hands back what Ge
 are built in Gemini's camelCase JSON (the REST spec's field names); int64 fields Gemini sends as strings are
 parsed wherever they are read.
 
-Streaming (``stream.py``) and non-streaming share one mapping: ``blocks.BlockAssembler`` turns Gemini parts
-into Anthropic content-block events, and ``from_generate_response`` builds its ``content`` by replaying those
-events. Tool-use ids carry Gemini's ``thoughtSignature`` across turns (``tool_ids.py``).
+The request is built from parts with one job each: ``contents.py`` (system prompt, messages, blocks),
+``tools.py`` (tools and tool_choice), ``thinking.py`` with ``models.py`` (thinking and effort per model family).
+Streaming (``stream.py``) and non-streaming share one mapping of the answer: ``blocks.BlockAssembler`` turns
+Gemini parts into Anthropic content-block events (``grounding.py`` adds web search blocks and citations), and
+``from_generate_response`` builds its ``content`` by replaying those events. Tool-use ids carry Gemini's
+``thoughtSignature`` across turns (``tool_ids.py``).
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from finops.core.errors import (
     AuthenticationError,
@@ -31,28 +34,39 @@ from finops.core.errors import (
 from finops.core.ids import new_message_id
 from finops.core.params import CountTokensParams, MessageParams
 from finops.providers.gemini.blocks import BlockAssembler, Event, blocks_from_events
-from finops.providers.gemini.tool_ids import decode_tool_use_id
+from finops.providers.gemini.contents import GeminiFileRef, contents, system_instruction
+from finops.providers.gemini.models import ModelFamily, model_family
+from finops.providers.gemini.schema import openapi_schema
+from finops.providers.gemini.thinking import thinking_config
+from finops.providers.gemini.tools import gemini_tools, uses_web_search
 from finops.providers.upstream_errors import UpstreamFault, gateway_error, redact
+
+__all__ = [
+    "JSON",
+    "MODEL_CREATED_AT",
+    "GeminiFileRef",
+    "as_int",
+    "from_count_tokens_response",
+    "from_gemini_error",
+    "from_generate_response",
+    "from_models_list",
+    "gemini_fault",
+    "grounded",
+    "map_usage",
+    "model_name",
+    "status_to_anthropic_error",
+    "to_count_tokens_request",
+    "to_generate_request",
+]
 
 JSON = dict[str, Any]
 
 # Gemini's GenerationConfig.stopSequences documents "up to 5".
 MAX_STOP_SEQUENCES = 5
 
-# Images Gemini accepts as inlineData (its image-understanding docs); Anthropic also allows image/gif.
-_GEMINI_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/heic", "image/heif"})
-
-# Gemini can only read media it holds or that arrives inline: a fileData URI must name a Gemini file.
-_GEMINI_FILE_URI_PREFIX = "https://generativelanguage.googleapis.com/"
-
 # Prefixes a client may put in front of a Gemini model name: the resource prefix Gemini itself uses, and
 # the gateway's ``provider/model`` form.
 _MODEL_PREFIXES = ("gemini/", "models/")
-
-# Models on which ``thinkingBudget: 0`` turns thinking off. Gemini 2.5 Pro and the Gemini 3 family cannot
-# stop thinking (they reject a budget of 0) and older models reject any thinkingConfig, so for them
-# ``thinking: {type: "disabled"}`` leaves the model's default.
-_THINKING_CAN_BE_DISABLED = ("gemini-2.5-flash",)
 
 # Anthropic model objects need ``created_at``; Gemini's Model resource has no date, so every model gets
 # the epoch.
@@ -87,13 +101,6 @@ _FINISH_REASON_MAP: dict[str, str] = {
     "UNEXPECTED_TOOL_CALL": "end_turn",
     "TOO_MANY_TOOL_CALLS": "end_turn",
     "MISSING_THOUGHT_SIGNATURE": "end_turn",
-}
-
-_TOOL_CHOICE_MODE_MAP: dict[str, str] = {
-    "auto": "AUTO",
-    "any": "ANY",
-    "tool": "ANY",  # plus allowedFunctionNames = [name]
-    "none": "NONE",
 }
 
 # google.rpc.Status names (the ``status`` of an error envelope) -> gateway error. Used before the HTTP status
@@ -167,43 +174,54 @@ def model_name(model: Any) -> str:
 # ------------------------------------------------------------------------------------------------------------
 
 
-class GeminiFileRef(NamedTuple):
-    """What an Anthropic ``{"type": "file", "file_id": ...}`` source resolves to on Gemini."""
-
-    uri: str
-    mime_type: str
-
-
 def to_generate_request(
-    params: MessageParams | CountTokensParams, *, file_refs: Mapping[str, GeminiFileRef] | None = None
+    params: MessageParams | CountTokensParams | Mapping[str, Any],
+    *,
+    file_refs: Mapping[str, GeminiFileRef] | None = None,
 ) -> tuple[str, JSON]:
-    """(model name without ``models/``, GenerateContentRequest body) for an Anthropic Messages body.
+    """(model name without ``models/``, GenerateContentRequest body) for a parsed Anthropic Messages body.
 
-    ``file_refs`` maps the file ids a request may name (gateway file ids) to Gemini file URIs; the adapter
-    resolves them, since translation does no I/O. ``metadata``, ``stream``, ``service_tier`` and block-level
-    ``cache_control`` have no Gemini counterpart and are dropped (Gemini caches implicitly)."""
+    ``file_refs`` maps the file ids a request may name (upstream file ids) to Gemini file URIs; the adapter
+    resolves them, since translation does no I/O. What the field policy ignores (``metadata``, ``stream``,
+    ``service_tier``, ``cache_control``: Gemini caches implicitly) is not sent."""
     model = model_name(params.get("model"))
     if params.get("mcp_servers"):
         raise InvalidRequestError("mcp_servers: Gemini cannot connect to MCP servers; remove them for Gemini")
+    family = model_family(model)
+    messages = params.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise InvalidRequestError("messages: at least one message is required")
     body: JSON = {}
-    system = _system_instruction(params.get("system"))
+    system = system_instruction(params.get("system"), messages)
     if system is not None:
         body["systemInstruction"] = system
-    body["contents"] = _contents(params.get("messages"), file_refs or {})
+    body["contents"] = contents(messages, file_refs or {})
     tools = params.get("tools")
     if tools:
-        body["tools"] = [{"functionDeclarations": [_function_declaration(tool) for tool in tools]}]
-        tool_config = _tool_config(params.get("tool_choice"), tools)
+        gemini_tool_list, tool_config = gemini_tools(
+            tools, params.get("tool_choice"), combines_builtin=family.combines_builtin_and_function_tools
+        )
+        if gemini_tool_list:
+            body["tools"] = gemini_tool_list
         if tool_config is not None:
             body["toolConfig"] = tool_config
-    generation_config = _generation_config(params, model)
+    generation_config = _generation_config(params, model, family)
     if generation_config:
         body["generationConfig"] = generation_config
     return model, body
 
 
+def grounded(params: MessageParams | CountTokensParams | Mapping[str, Any]) -> bool:
+    """Whether Gemini may ground this request's answer in Google Search (its answer text is then held back to
+    the end of a stream, where Gemini says what it cited)."""
+    tool_choice = params.get("tool_choice") or {}
+    return uses_web_search(params.get("tools")) and tool_choice.get("type") != "none"
+
+
 def to_count_tokens_request(
-    params: CountTokensParams, *, file_refs: Mapping[str, GeminiFileRef] | None = None
+    params: MessageParams | CountTokensParams | Mapping[str, Any],
+    *,
+    file_refs: Mapping[str, GeminiFileRef] | None = None,
 ) -> tuple[str, JSON]:
     """(model, body for ``models/{model}:countTokens``). generationConfig cannot change the prompt's token
     count and some of its fields (thinkingConfig) are refused by models that lack them, so it is left out."""
@@ -216,216 +234,7 @@ def from_count_tokens_response(response: JSON) -> JSON:
     return {"input_tokens": as_int(response.get("totalTokens"))}
 
 
-def _system_instruction(system: Any) -> JSON | None:
-    if system is None or system == "" or system == []:
-        return None
-    if isinstance(system, str):
-        return {"parts": [{"text": system}]}
-    if isinstance(system, list):
-        parts = []
-        for block in system:
-            if not isinstance(block, dict) or block.get("type") != "text":
-                raise InvalidRequestError("system: only text blocks are supported")
-            parts.append({"text": block.get("text", "")})
-        return {"parts": parts}
-    raise InvalidRequestError("system: must be a string or a list of text blocks")
-
-
-_ROLE_MAP: dict[str, str] = {"user": "user", "assistant": "model"}
-
-
-def _contents(messages: Any, file_refs: Mapping[str, GeminiFileRef]) -> list[JSON]:
-    if not isinstance(messages, list) or not messages:
-        raise InvalidRequestError("messages: at least one message is required")
-    tool_names: dict[str, str] = {}  # tool_use id -> function name, filled as the conversation is walked
-    contents: list[JSON] = []
-    for position, message in enumerate(messages):
-        role = _ROLE_MAP.get(message.get("role") if isinstance(message, dict) else None)
-        if role is None:
-            raise InvalidRequestError(f"messages.{position}.role: must be 'user' or 'assistant'")
-        content = message.get("content")
-        blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content
-        if not isinstance(blocks, list):
-            raise InvalidRequestError(f"messages.{position}.content: must be a string or a list of blocks")
-        parts: list[JSON] = []
-        for block_position, block in enumerate(blocks):
-            where = f"messages.{position}.content.{block_position}"
-            parts.extend(_message_parts(block, where, tool_names, file_refs))
-        if not parts:
-            continue  # e.g. an assistant turn holding only redacted thinking
-        # Anthropic merges consecutive turns of one role; Gemini wants user/model turns to alternate.
-        if contents and contents[-1]["role"] == role:
-            contents[-1]["parts"].extend(parts)
-        else:
-            contents.append({"role": role, "parts": parts})
-    return contents
-
-
-def _message_parts(
-    block: Any, where: str, tool_names: dict[str, str], file_refs: Mapping[str, GeminiFileRef]
-) -> list[JSON]:
-    if not isinstance(block, dict):
-        raise InvalidRequestError(f"{where}: must be a content block object")
-    kind = block.get("type")
-    if kind == "text":
-        return [{"text": block.get("text", "")}]
-    if kind == "image":
-        return [_image_part(block.get("source"), where, file_refs)]
-    if kind == "document":
-        return _document_parts(block.get("source"), where, file_refs)
-    if kind == "tool_use":
-        tool_use_id, name = block.get("id"), block.get("name")
-        if not isinstance(tool_use_id, str) or not isinstance(name, str):
-            raise InvalidRequestError(f"{where}: tool_use needs 'id' and 'name'")
-        tool_names[tool_use_id] = name
-        call_id, signature = decode_tool_use_id(tool_use_id)
-        part: JSON = {"functionCall": {"id": call_id, "name": name, "args": block.get("input") or {}}}
-        if signature:
-            part["thoughtSignature"] = signature
-        return [part]
-    if kind == "tool_result":
-        return [_function_response_part(block, where, tool_names, file_refs)]
-    if kind == "thinking":
-        part = {"text": block.get("thinking", ""), "thought": True}
-        if block.get("signature"):
-            part["thoughtSignature"] = block["signature"]
-        return [part]
-    if kind == "redacted_thinking":
-        return []  # Anthropic-encrypted reasoning: meaningless to Gemini
-    raise InvalidRequestError(f"{where}: content blocks of type {kind!r} are not supported for Gemini")
-
-
-def _image_part(source: Any, where: str, file_refs: Mapping[str, GeminiFileRef]) -> JSON:
-    if not isinstance(source, dict):
-        raise InvalidRequestError(f"{where}.source: required")
-    if source.get("type") == "base64":
-        media_type = source.get("media_type")
-        if media_type not in _GEMINI_IMAGE_TYPES:
-            allowed = ", ".join(sorted(_GEMINI_IMAGE_TYPES))
-            raise InvalidRequestError(f"{where}: Gemini does not accept {media_type!r} images (use {allowed})")
-        return {"inlineData": {"mimeType": media_type, "data": source.get("data", "")}}
-    return _reference_part(source, where, file_refs, default_mime_type=None)
-
-
-def _document_parts(source: Any, where: str, file_refs: Mapping[str, GeminiFileRef]) -> list[JSON]:
-    if not isinstance(source, dict):
-        raise InvalidRequestError(f"{where}.source: required")
-    kind = source.get("type")
-    if kind == "base64":
-        media_type = source.get("media_type") or "application/pdf"
-        return [{"inlineData": {"mimeType": media_type, "data": source.get("data", "")}}]
-    if kind == "text":
-        return [{"text": source.get("data", "")}]
-    if kind == "content":
-        inner = source.get("content")
-        if isinstance(inner, str):
-            return [{"text": inner}]
-        parts: list[JSON] = []
-        for position, block in enumerate(inner or []):
-            inner_where = f"{where}.source.content.{position}"
-            if not isinstance(block, dict) or block.get("type") not in ("text", "image"):
-                raise InvalidRequestError(f"{inner_where}: document content may hold text and image blocks")
-            parts.extend(_message_parts(block, inner_where, {}, file_refs))
-        return parts
-    return [_reference_part(source, where, file_refs, default_mime_type="application/pdf")]
-
-
-def _reference_part(
-    source: JSON, where: str, file_refs: Mapping[str, GeminiFileRef], *, default_mime_type: str | None
-) -> JSON:
-    """A url or file source: Gemini reads only its own files (fileData) or inline bytes."""
-    kind = source.get("type")
-    if kind == "url":
-        url = source.get("url")
-        if isinstance(url, str) and url.startswith(_GEMINI_FILE_URI_PREFIX):
-            file_data: JSON = {"fileUri": url}
-            if default_mime_type:
-                file_data["mimeType"] = default_mime_type
-            return {"fileData": file_data}
-        raise InvalidRequestError(
-            f"{where}: Gemini needs the bytes inline; the gateway does not fetch URLs. "
-            "Send the content as a base64 source (or upload it with the Files API)"
-        )
-    if kind == "file":
-        file_id = source.get("file_id", "")
-        ref = file_refs.get(file_id)
-        if ref is None:
-            raise InvalidRequestError(f"{where}: file {file_id!r} is not a file uploaded to Gemini through the gateway")
-        return {"fileData": {"mimeType": ref.mime_type, "fileUri": ref.uri}}
-    raise InvalidRequestError(f"{where}.source: type {kind!r} is not supported for Gemini")
-
-
-def _function_response_part(
-    block: JSON, where: str, tool_names: dict[str, str], file_refs: Mapping[str, GeminiFileRef]
-) -> JSON:
-    tool_use_id = block.get("tool_use_id")
-    name = tool_names.get(tool_use_id) if isinstance(tool_use_id, str) else None
-    if name is None:
-        # Gemini's FunctionResponse.name is required and only the earlier tool_use knows it.
-        raise InvalidRequestError(
-            f"{where}: tool_result.tool_use_id {tool_use_id!r} does not match a tool_use block in an earlier "
-            "assistant turn"
-        )
-    content = block.get("content")
-    texts: list[str] = []
-    media: list[JSON] = []
-    if isinstance(content, str):
-        texts.append(content)
-    elif isinstance(content, list):
-        for position, item in enumerate(content):
-            item_where = f"{where}.content.{position}"
-            item_type = item.get("type") if isinstance(item, dict) else None
-            if item_type == "text":
-                texts.append(item.get("text", ""))
-            elif item_type in ("image", "document"):
-                # Multimodal results go in FunctionResponse.parts, next to the JSON response.
-                media.extend(_message_parts(item, item_where, tool_names, file_refs))
-            else:
-                raise InvalidRequestError(f"{item_where}: tool_result content of type {item_type!r} is not supported")
-    text = "\n".join(texts)
-    # Gemini's response must be a JSON object; its docs name "error" as the key for a failed call.
-    response = {"error": text} if block.get("is_error") else {"content": text}
-    call_id, _ = decode_tool_use_id(tool_use_id)
-    function_response: JSON = {"id": call_id, "name": name, "response": response}
-    if media:
-        function_response["parts"] = media
-    return {"functionResponse": function_response}
-
-
-def _function_declaration(tool: Any) -> JSON:
-    if not isinstance(tool, dict) or not isinstance(tool.get("name"), str):
-        raise InvalidRequestError("tools: every tool needs a name")
-    kind = tool.get("type")
-    if kind not in (None, "custom"):
-        raise InvalidRequestError(
-            f"tools: Anthropic server tool {kind!r} ({tool['name']}) is not available on Gemini; "
-            "declare a custom tool with an input_schema instead"
-        )
-    # The spec marks FunctionDeclaration.description required; Anthropic's is optional.
-    declaration: JSON = {"name": tool["name"], "description": tool.get("description") or ""}
-    # parametersJsonSchema takes JSON Schema as-is; ``parameters`` only accepts an OpenAPI subset.
-    declaration["parametersJsonSchema"] = tool.get("input_schema") or {"type": "object"}
-    return declaration
-
-
-def _tool_config(tool_choice: Any, tools: list[JSON]) -> JSON | None:
-    """``disable_parallel_tool_use`` has no Gemini switch and is ignored."""
-    if tool_choice is None:
-        return None
-    kind = tool_choice.get("type") if isinstance(tool_choice, dict) else None
-    mode = _TOOL_CHOICE_MODE_MAP.get(kind or "")
-    if mode is None:
-        raise InvalidRequestError(f"tool_choice.type: {kind!r} is not one of auto, any, tool, none")
-    config: JSON = {"mode": mode}
-    if kind == "tool":
-        name = tool_choice.get("name")
-        if name not in {tool.get("name") for tool in tools}:
-            raise InvalidRequestError(f"tool_choice.name: {name!r} is not one of the declared tools")
-        config["allowedFunctionNames"] = [name]
-    return {"functionCallingConfig": config}
-
-
-def _generation_config(params: JSON, model: str) -> JSON:
+def _generation_config(params: Mapping[str, Any], model: str, family: ModelFamily) -> JSON:
     config: JSON = {}
     max_tokens = params.get("max_tokens")
     if max_tokens is not None:
@@ -443,29 +252,20 @@ def _generation_config(params: JSON, model: str) -> JSON:
     for anthropic_key, gemini_key in (("temperature", "temperature"), ("top_p", "topP"), ("top_k", "topK")):
         if params.get(anthropic_key) is not None:
             config[gemini_key] = params[anthropic_key]
-    thinking_config = _thinking_config(params.get("thinking"), model)
-    if thinking_config is not None:
-        config["thinkingConfig"] = thinking_config
-    response_format = (params.get("output_config") or {}).get("format")
-    if isinstance(response_format, dict) and response_format.get("type") == "json_schema":
+    output_config = params.get("output_config") or {}
+    thinking = thinking_config(params.get("thinking"), output_config.get("effort"), model, family)
+    if thinking is not None:
+        config["thinkingConfig"] = thinking
+    response_format = output_config.get("format")
+    if response_format is not None:
+        # The answer's text is the JSON. Gemini 2.5 and later take the JSON Schema as is; earlier models only
+        # Gemini's OpenAPI subset (``schema.py``).
         config["responseMimeType"] = "application/json"
-        config["responseJsonSchema"] = response_format.get("schema") or {}
+        if family.reads_json_schema:
+            config["responseJsonSchema"] = response_format["schema"]
+        else:
+            config["responseSchema"] = openapi_schema(response_format["schema"], model)
     return config
-
-
-def _thinking_config(thinking: Any, model: str) -> JSON | None:
-    if not isinstance(thinking, dict):
-        return None
-    kind = thinking.get("type")
-    if kind == "enabled":
-        # -1 asks Gemini for a dynamic budget when Anthropic's (required) budget_tokens is missing.
-        budget = thinking.get("budget_tokens")
-        return {"thinkingBudget": budget if budget is not None else -1, "includeThoughts": True}
-    if kind == "adaptive":
-        return {"thinkingBudget": -1, "includeThoughts": True}
-    if kind == "disabled":
-        return {"thinkingBudget": 0} if model.startswith(_THINKING_CAN_BE_DISABLED) else None
-    raise InvalidRequestError(f"thinking.type: {kind!r} is not one of enabled, adaptive, disabled")
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -495,22 +295,30 @@ def map_stop_reason(finish_reason: str | None, *, has_tool_use: bool, block_reas
     return stop_reason
 
 
-def map_usage(usage_metadata: JSON | None) -> JSON:
+def map_usage(usage_metadata: JSON | None, *, web_search_requests: int = 0) -> JSON:
     """Anthropic usage from Gemini usageMetadata.
 
-    promptTokenCount includes cached tokens, which Anthropic reports apart. toolUsePromptTokenCount (prompts
-    of Gemini's built-in tools, billed as input) is not part of promptTokenCount, so it is added to input.
-    Thinking tokens are billed as output, as Anthropic's are."""
+    promptTokenCount includes cached tokens (``cachedContentTokenCount``), which Anthropic reports apart as cache
+    reads. toolUsePromptTokenCount (prompts of Gemini's built-in tools, such as the search results it read,
+    billed as input) is not part of promptTokenCount, so it is added to input. Thinking tokens are billed as
+    output, as Anthropic's are, and shown in ``output_tokens_details.thinking_tokens`` (SDK 2.14's Usage).
+    ``web_search_requests`` (the queries Gemini grounded the answer with) goes in ``server_tool_use``."""
     usage_metadata = usage_metadata or {}
     cached = as_int(usage_metadata.get("cachedContentTokenCount"))
     prompt = as_int(usage_metadata.get("promptTokenCount")) + as_int(usage_metadata.get("toolUsePromptTokenCount"))
-    output = as_int(usage_metadata.get("candidatesTokenCount")) + as_int(usage_metadata.get("thoughtsTokenCount"))
-    return {
+    thoughts = as_int(usage_metadata.get("thoughtsTokenCount"))
+    output = as_int(usage_metadata.get("candidatesTokenCount")) + thoughts
+    usage: JSON = {
         "input_tokens": max(prompt - cached, 0),
         "cache_creation_input_tokens": 0,
         "cache_read_input_tokens": cached,
         "output_tokens": output,
     }
+    if thoughts:
+        usage["output_tokens_details"] = {"thinking_tokens": thoughts}
+    if web_search_requests:
+        usage["server_tool_use"] = {"web_search_requests": web_search_requests, "web_fetch_requests": 0}
+    return usage
 
 
 def from_generate_response(response: JSON, *, model: str, message_id: str | None = None) -> JSON:
@@ -518,11 +326,12 @@ def from_generate_response(response: JSON, *, model: str, message_id: str | None
     for more). A prompt blocked before generation (promptFeedback.blockReason, no candidates) becomes a
     ``refusal`` with empty content."""
     candidate = first_candidate(response)
-    assembler = BlockAssembler()
+    grounding = candidate.get("groundingMetadata") if candidate else None
+    assembler = BlockAssembler(grounded=isinstance(grounding, dict))
     events: list[Event] = []
     for part in candidate_parts(candidate):
         events += assembler.add_part(part)
-    events += assembler.close()
+    events += assembler.close(grounding)
     block_reason = (response.get("promptFeedback") or {}).get("blockReason")
     stop_reason = map_stop_reason(
         candidate.get("finishReason") if candidate else None,
@@ -537,7 +346,7 @@ def from_generate_response(response: JSON, *, model: str, message_id: str | None
         "content": blocks_from_events(events),
         "stop_reason": stop_reason,
         "stop_sequence": None,
-        "usage": map_usage(response.get("usageMetadata")),
+        "usage": map_usage(response.get("usageMetadata"), web_search_requests=assembler.web_search_requests),
     }
 
 

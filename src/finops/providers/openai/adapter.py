@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import orjson
@@ -21,6 +21,7 @@ import orjson
 from finops.config import ProviderSettings
 from finops.core.cleanup import quietly
 from finops.core.errors import GatewayError, InvalidRequestError
+from finops.core.params import MessageParams
 from finops.providers.base import (
     BatchRef,
     BatchStatus,
@@ -40,6 +41,7 @@ from finops.providers.openai.batch_lines import CHAT_COMPLETIONS_ENDPOINT
 from finops.providers.openai.batch_plan import PartFile, write_batch_parts
 from finops.providers.openai.batch_results import part_results
 from finops.providers.openai.batch_status import merge_status
+from finops.providers.openai.capabilities import is_search_model
 from finops.providers.openai.models import to_model_object
 from finops.providers.openai.sse import chat_events
 from finops.providers.openai.stream import ChatStreamTranslator
@@ -55,8 +57,13 @@ JSON = dict[str, Any]
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 COMPLETION_WINDOW = "24h"
 _JSONL_TYPES = frozenset({"application/jsonl", "application/x-ndjson", "application/x-jsonlines", "application/ndjson"})
-# OpenAI serves the content of batch files (input and output) but refuses it for user_data uploads.
-_DOWNLOADABLE_PURPOSES = frozenset({"batch", "batch_output"})
+# OpenAI serves the content of batch files (input and output) and vision images, and refuses it for user_data,
+# assistants, fine-tune and evals uploads ("Not allowed to download files of purpose: user_data").
+_DOWNLOADABLE_PURPOSES = frozenset({"batch", "batch_output", "vision"})
+DOWNLOAD_REFUSAL = (
+    "This file is not downloadable: on the openai provider only batch files (input and output) can be downloaded; "
+    "OpenAI does not serve the content of files uploaded for use in messages."
+)
 
 
 def _is_jsonl(upload: FileUpload) -> bool:
@@ -101,22 +108,26 @@ class OpenAIProvider:
     # -- messages ---------------------------------------------------------------------------------------
 
     async def create_message(self, body: JSON, ctx: CallContext) -> MessageResult:
-        chat = to_chat_request(body)
+        params = cast(MessageParams, body)  # parsed and checked against the field policy by the core
+        chat = to_chat_request(params)
         completion = await self._call("POST", "/chat/completions", json_body=chat)
         return message_result(
-            from_chat_response(completion, model=body["model"], stop_sequences=body.get("stop_sequences"))
+            from_chat_response(completion, model=params["model"], stop_sequences=params.get("stop_sequences"))
         )
 
     def stream_message(self, body: JSON, ctx: CallContext) -> MessageStream:
-        return relay_events(self._errors, self._stream_events(body))
+        return relay_events(self._errors, self._stream_events(cast(MessageParams, body)))
 
-    async def _stream_events(self, body: JSON) -> AsyncGenerator[Event, None]:
-        chat = to_chat_request(body, stream=True)
+    async def _stream_events(self, params: MessageParams) -> AsyncGenerator[Event, None]:
+        chat = to_chat_request(params, stream=True)
         response = await self._open("POST", "/chat/completions", json_body=chat)
         # OpenAI reports usage only at the end, so message_start says 0 input tokens and the real count arrives in
         # message_delta, which every Anthropic SDK folds into the final message (as for Bedrock's ConverseStream).
         # Estimating it up front cost a tokenizer pass and a thread hop on every streamed request.
-        translator = ChatStreamTranslator(model=body["model"], stop_sequences=body.get("stop_sequences"))
+        model = params["model"]
+        translator = ChatStreamTranslator(
+            model=model, stop_sequences=params.get("stop_sequences"), searching=is_search_model(model)
+        )
         try:
             async for event in chat_events(iter_body(response, self.name), translator):
                 yield event
@@ -124,7 +135,8 @@ class OpenAIProvider:
             await response.aclose()  # also when the client went away mid-stream
 
     async def count_tokens(self, body: JSON, ctx: CallContext) -> JSON:
-        return {"input_tokens": await asyncio.to_thread(count_tokens, body)}
+        # count_tokens bodies have no max_tokens; the translation never needs it.
+        return {"input_tokens": await asyncio.to_thread(count_tokens, cast(MessageParams, body))}
 
     async def list_models(self, ctx: CallContext) -> list[JSON]:
         listed = await self._call("GET", "/models")
@@ -170,6 +182,11 @@ class OpenAIProvider:
         await self._call("DELETE", f"/files/{upstream_id}")
 
     async def download_file(self, upstream_id: str, ctx: CallContext) -> Download:
+        # Ask first, as the file's `downloadable` flag says: OpenAI serves only some purposes' content, and a
+        # compatible upstream that serves every file must not hand out what the gateway lists as not downloadable.
+        file = await self._call("GET", f"/files/{upstream_id}")
+        if file.get("purpose") not in _DOWNLOADABLE_PURPOSES:
+            raise InvalidRequestError(DOWNLOAD_REFUSAL)
         response = await self._open("GET", f"/files/{upstream_id}/content")
         length = response.headers.get("content-length")
         return Download(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from finops.core.errors import error_for_status
+from finops.core.params import MessageParams
 from finops.providers.base import ProcessingStatus
 from finops.providers.openai.translate import (
     from_chat_response,
@@ -44,7 +45,7 @@ _UNFINISHED_RESULT_BY_ERROR_CODE: dict[str, str] = {
 _LINE_ERROR_TYPE = "invalid_request_error"
 
 
-def to_batch_line(custom_id: str, params: JSON) -> JSON:
+def to_batch_line(custom_id: str, params: MessageParams) -> JSON:
     return {
         "custom_id": custom_id,
         "method": "POST",

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import orjson
 
 from finops.core.errors import InvalidRequestError
+from finops.core.params import MessageParams
 from finops.providers.openai.batch_lines import to_batch_line
 
 MAX_LINES_PER_FILE = 50_000
@@ -73,7 +74,8 @@ def write_batch_parts(requests: list[dict[str, Any]], directory: Path) -> list[P
 
 def _translated_line(index: int, custom_id: str, params: dict[str, Any]) -> bytes:
     try:
-        return orjson.dumps(to_batch_line(custom_id, params)) + b"\n"
+        # Each request's params were parsed and checked against the field policy by the core.
+        return orjson.dumps(to_batch_line(custom_id, cast(MessageParams, params))) + b"\n"
     except InvalidRequestError as exc:
         # The translator names the field; the caller needs to know which of 100,000 requests it is in.
         raise InvalidRequestError(f"requests.{index}.params.{exc.message}") from None

@@ -10,6 +10,11 @@ completes; it does no I/O, so the adapter decides how chunks arrive and where fr
 
 ``message_delta`` is only produced by ``finish()``: with ``include_usage`` OpenAI sends the finish reason
 first and the token counts in a later chunk with ``choices: []``; Anthropic's ``message_delta`` needs both.
+
+A search model's answer (``searching=True``) is held back until the end: Anthropic puts the search
+(``server_tool_use``, ``web_search_tool_result``) before the text it cites, and OpenAI sends the citations
+(``annotations``) after the text. The blocks are then the non-streamed answer's (``web_search.search_blocks``),
+each text block opened empty and filled with its ``citations_delta`` events, then its text.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from finops.providers.openai.translate import (
     map_stop_reason,
     map_usage,
 )
+from finops.providers.openai.web_search import new_server_tool_use_id, search_blocks
 from finops.providers.sse import block_delta, block_start, block_stop, message_end, message_start
 
 JSON = dict[str, Any]
@@ -42,6 +48,7 @@ class ChatStreamTranslator:
         message_id: str | None = None,
         input_tokens_hint: int = 0,
         stop_sequences: list[str] | None = None,
+        searching: bool = False,
     ) -> None:
         self.model = model
         self.message_id = message_id or new_message_id()
@@ -64,6 +71,9 @@ class ChatStreamTranslator:
         # Only the end of the text matters for spotting a stop sequence, so keep no more than the longest one.
         self._tail_length = max((len(stop) for stop in self.stop_sequences), default=0)
         self._text_tail = ""
+        self._searching = searching
+        self._held_text: list[str] = []
+        self._annotations: list[JSON] = []
 
     def feed(self, chunk: JSON) -> list[Event]:
         """Events completed by one ``chat.completion.chunk``. An ``error`` object in the stream raises."""
@@ -84,6 +94,9 @@ class ChatStreamTranslator:
             if delta.get("refusal"):
                 self._refused = True
                 events.extend(self._text(delta["refusal"]))
+            annotations = delta.get("annotations")
+            if isinstance(annotations, list):
+                self._annotations.extend(annotation for annotation in annotations if isinstance(annotation, dict))
             for tool_call in delta.get("tool_calls") or []:
                 events.extend(self._tool_call(tool_call))
             if choice.get("finish_reason"):
@@ -95,6 +108,8 @@ class ChatStreamTranslator:
         if self._finished:
             return []
         events = self._start()
+        if self._searching:
+            events.extend(self._search_answer())
         events.extend(self._close_block())
         self._finished = True
 
@@ -106,7 +121,7 @@ class ChatStreamTranslator:
                 stop_reason = "stop_sequence"
 
         if self._openai_usage is not None:
-            self.usage = map_usage(self._openai_usage)
+            self.usage = map_usage(self._openai_usage, web_searches=int(self._searching))
         else:
             # A stream cut before its usage chunk: the request's own estimate is the best input count left.
             self.usage = {
@@ -133,13 +148,37 @@ class ChatStreamTranslator:
         return [message_start(message_id=self.message_id, model=self.model, usage=usage)]
 
     def _text(self, text: str) -> list[Event]:
+        if self._tail_length:
+            self._text_tail = (self._text_tail + text)[-self._tail_length :]
+        if self._searching:
+            self._held_text.append(text)
+            return []
+        return self._emit_text(text)
+
+    def _emit_text(self, text: str) -> list[Event]:
         events: list[Event] = []
         if self._open_block != "text":
             events.extend(self._close_block())
             events.append(self._open({"type": "text", "text": ""}, "text"))
-        if self._tail_length:
-            self._text_tail = (self._text_tail + text)[-self._tail_length :]
         events.append(self._delta({"type": "text_delta", "text": text}))
+        return events
+
+    def _search_answer(self) -> list[Event]:
+        """The held-back answer of a search model, as the blocks the non-streamed answer has."""
+        text = "".join(self._held_text)
+        if self._refused:  # a refusal is no search answer, as in the non-streamed one
+            return self._emit_text(text) if text else []
+        events: list[Event] = []
+        for block in search_blocks(text, self._annotations, tool_use_id=new_server_tool_use_id()):
+            events.extend(self._close_block())
+            if block["type"] != "text":
+                events.append(self._open(block, block["type"]))
+                continue
+            events.append(self._open({"type": "text", "text": "", "citations": None}, "text"))
+            for citation in block["citations"] or []:
+                events.append(self._delta({"type": "citations_delta", "citation": citation}))
+            if block["text"]:
+                events.append(self._delta({"type": "text_delta", "text": block["text"]}))
         return events
 
     def _tool_call(self, tool_call: JSON) -> list[Event]:

