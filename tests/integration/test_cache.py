@@ -72,8 +72,8 @@ def test_exact_hits_and_misses_streamed_and_not(
     # The reverse: a streamed live answer, stored once complete, answers a non-streamed request.
     live, headers, _ = stream(sdk, ask("Name three kinds of cloud.", provider))
     assert headers["x-finops-cache"] == "miss"
-    calls = chat_calls(upstream)
     wait_for(lambda: create(sdk, ask("Name three kinds of cloud.", provider))[1]["x-finops-cache"] == "hit", timeout=5)
+    calls = chat_calls(upstream)
     served, headers = create(sdk, ask("Name three kinds of cloud.", provider))
     assert headers["x-finops-cache"] == "hit"
     assert content(served) == content(live) and served.usage == live.usage
