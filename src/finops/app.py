@@ -20,6 +20,7 @@ from finops.api.health import health
 from finops.api.metrics import metrics
 from finops.api.middleware import GatewayMiddleware
 from finops.api.ui import Console, console_app
+from finops.cache.setup import build_cache
 from finops.config import Settings
 from finops.core.batch_parts import BatchParts
 from finops.core.batches import BatchService
@@ -53,10 +54,12 @@ def create_app(settings: Settings, *, providers: ProviderRegistry | None = None)
         governance = Governance(settings, store.engine, gateway_metrics)
         app.state.governance = governance
         batches = BatchService(store, registry, governance)
+        cache = build_cache(settings, store.engine, registry)
+        gateway_metrics.count_cache(cache.stats)
         app.state.services = Services(
             settings=settings,
             authenticator=governance.authenticator,
-            messages=MessageService(registry, store.files, governance),
+            messages=MessageService(registry, store.files, governance, cache),
             files=FileService(store, registry),
             batches=batches,
         )
@@ -79,9 +82,11 @@ def create_app(settings: Settings, *, providers: ProviderRegistry | None = None)
         if reconciler is not None:
             jobs.add("batch-reconciler", reconciler.run_once, settings.governance.reconcile_interval_seconds)
         jobs.start()
+        cache.start()  # every process keeps its own mirror in step, so this one is not leased
         try:
             yield
         finally:
+            await cache.stop()  # writes the answers still being stored
             await jobs.stop()
             await governance.stop()  # drains the usage ledger: a clean shutdown loses no row
             await registry.aclose()

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from finops.core.providers import ProviderName
 
@@ -97,6 +97,35 @@ class GovernanceSettings(_Section):
     """How often unfinished batches are checked so their cost can be recorded once they end."""
 
 
+class CacheEmbeddingSettings(_Section):
+    provider: Literal["openai", "gemini", "bedrock"]
+    """A provider with an embedding API (configured under ``providers``); Anthropic has none."""
+    model: str = Field(min_length=1)
+    dimensions: int | None = Field(default=None, gt=0)
+    """Shorter vectors where the model allows it (OpenAI text-embedding-3, Gemini, Titan v2): less memory."""
+    max_chars: int = Field(default=8000, gt=0)
+    """A last user turn longer than this is looked up by the exact layer only (never cut: a cut question could
+    match another one that differs only past the cut)."""
+
+
+class CacheSettings(_Section):
+    """The response cache (``finops.cache``); off unless enabled here, on a virtual key or by a request header."""
+
+    enabled: bool = False
+    mode: Literal["exact", "semantic"] = "exact"
+    ttl_seconds: int = Field(default=3600, ge=1, le=365 * 24 * 3600)
+    max_entries: int = Field(default=100_000, gt=0)
+    """Entries kept in the store (least recently used go first) and mirrored in each process's memory."""
+    threshold: float = Field(default=0.95, ge=0, le=1)
+    store_truncated: bool = False
+    """Store answers that ``max_tokens`` cut (``stop_reason: max_tokens``); a request can ask for it too."""
+    embedding: CacheEmbeddingSettings | None = None
+    shared_namespace: list[str] = Field(default_factory=list)
+    """Virtual key IDs or names whose entries share one namespace (a hit for one is a hit for all)."""
+    sync_seconds: float = Field(default=1.0, gt=0)
+    """How often a process catches up with entries other processes stored (also done on every semantic miss)."""
+
+
 class ConsoleSettings(_Section):
     """The web console under ``/ui`` (sign-in with ``governance.admin_key`` or a virtual key)."""
 
@@ -114,6 +143,16 @@ class Settings(_Section):
     providers: dict[ProviderName, ProviderSettings] = Field(default_factory=dict)
     governance: GovernanceSettings = GovernanceSettings()
     console: ConsoleSettings = ConsoleSettings()
+    cache: CacheSettings = CacheSettings()
+
+    @model_validator(mode="after")
+    def _embedding_provider_configured(self) -> Settings:
+        if self.cache.enabled and self.cache.mode == "semantic" and self.cache.embedding is None:
+            raise ValueError("cache.mode: semantic needs cache.embedding {provider, model}")
+        embedding = self.cache.embedding
+        if embedding is not None and embedding.provider not in self.providers:
+            raise ValueError(f"cache.embedding.provider: {embedding.provider} is not configured under providers")
+        return self
 
 
 def _resolve_env(value: Any, path: str, environ: dict[str, str]) -> Any:
@@ -136,6 +175,8 @@ def _first_error(exc: ValidationError) -> str:
     message = error["msg"]
     if error["type"] == "extra_forbidden":
         message = "unknown key"
+    if error["type"] == "value_error" and not error["loc"]:  # a check across sections names its own key
+        return message.removeprefix("Value error, ")
     return f"{location}: {message}"
 
 

@@ -1,22 +1,27 @@
 """Messages: parse the body, pick the provider (header or ``provider/model``), apply the field policy, resolve the
-Anthropic-only features for other providers (``core.normalize``), call the adapter."""
+Anthropic-only features for other providers (``core.normalize``), look the request up in the response cache (after
+admission), call the adapter, offer the answer to the cache."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from finops.cache import CacheControls, Lookup, ResponseCache
+from finops.cache.controls import NO_CONTROLS
+from finops.cache.service import Embed
 from finops.core.errors import GatewayError, InvalidRequestError, NotFoundError
 from finops.core.file_refs import referenced_file_ids, with_upstream_file_ids
+from finops.core.params import parse_count_tokens_params, parse_message_params
 from finops.core.models import find_model, page_of_models
 from finops.core.normalize import normalize
-from finops.core.params import parse_count_tokens_params, parse_message_params
 from finops.core.policy import column_for, enforce_policy
 from finops.core.routing import split_model
-from finops.core.types import JSON, CallContext, FileRef, MessageResult, MessageStream, Principal
+from finops.core.types import JSON, CacheStatus, CallContext, FileRef, MessageResult, MessageStream, Principal
 from finops.providers.base import Provider
+from finops.providers.embedding import EmbeddingProvider
 from finops.providers.registry import ProviderRegistry
 from finops.store.files import FileRepository
 from finops.store.records import Page
@@ -27,11 +32,69 @@ if TYPE_CHECKING:
 
 class MessageService:
     def __init__(
-        self, providers: ProviderRegistry, files: FileRepository, governance: Governance | None = None
+        self,
+        providers: ProviderRegistry,
+        files: FileRepository,
+        governance: Governance | None = None,
+        cache: ResponseCache | None = None,
     ) -> None:
         self._providers = providers
         self._files = files
         self._governance = governance  # admission (key policy, budget, rate) before the call, pricing after
+        self._cache = cache
+
+    # Response cache -----------------------------------------------------------------------------------------------
+
+    def _embedder(self, principal: Principal, request_id: str) -> Embed | None:
+        """The semantic layer's embedding call for this request, billed to its caller like any request."""
+        settings = self._cache.settings.embedding if self._cache is not None else None
+        if settings is None:
+            return None
+        provider = self._providers.get(settings.provider)
+        if not isinstance(provider, EmbeddingProvider):
+            return None
+        governance = self._governance
+
+        async def embed(texts: list[str]) -> list[list[float]]:
+            embedded = await provider.embed(texts, settings.model, settings.dimensions)
+            if governance is not None:
+                await governance.record_embedding(
+                    principal, settings.provider, settings.model, embedded.input_tokens, request_id
+                )
+            return embedded.vectors
+
+        return embed
+
+    def _lookup(
+        self, principal: Principal, provider: str, body: JSON, ctx: CallContext, controls: CacheControls
+    ) -> Lookup | None:
+        if self._cache is None:
+            return None
+        return self._cache.lookup(
+            principal,
+            provider,
+            body,
+            controls=controls,
+            beta=ctx.anthropic_beta,
+            raw_body=ctx.raw_body,
+            embed=self._embedder(principal, ctx.request_id),
+        )
+
+    async def _find(self, lookup: Lookup) -> MessageResult | None:
+        hit = await lookup.find()
+        if self._governance is not None:
+            self._governance.cache_result(lookup.status.result)
+        if hit is None:
+            return None
+        return MessageResult(message=hit.message, usage=hit.message.get("usage") or {})
+
+    async def _find_stream(self, lookup: Lookup) -> MessageStream | None:
+        hit = await lookup.find()
+        if self._governance is not None:
+            self._governance.cache_result(lookup.status.result)
+        return lookup.replayed(hit) if hit is not None else None
+
+    # Messages ------------------------------------------------------------------------------------------------------
 
     def _route(self, provider_name: str, body: JSON, ctx: CallContext) -> tuple[Provider, JSON, CallContext]:
         """The provider, and the body as its adapter takes it: ``provider/`` prefix removed, field policy
@@ -68,32 +131,63 @@ class MessageService:
             files[record.upstream_id] = FileRef(record.upstream_id, record.mime_type, gateway_id=file_id)
         return with_upstream_file_ids(body, upstream_ids), replace(ctx, files=files, raw_body=None)
 
-    async def create(self, principal: Principal, provider_name: str, body: JSON, ctx: CallContext) -> MessageResult:
+    async def create(
+        self,
+        principal: Principal,
+        provider_name: str,
+        body: JSON,
+        ctx: CallContext,
+        cache: CacheControls = NO_CONTROLS,
+    ) -> MessageResult:
         parse_message_params(body)
         provider, body, ctx = self._route(provider_name, body, ctx)
+        lookup = self._lookup(principal, provider.name, body, ctx, cache)  # keyed on the caller's own file IDs
         body, ctx = await self._resolve_files(principal, provider.name, body, ctx)
-        with gateway_file_ids(ctx.files):
-            if self._governance is None:
-                return await provider.create_message(body, ctx)
-            return await self._governance.metered(
-                principal, provider.name, body["model"], ctx.request_id, lambda: provider.create_message(body, ctx)
-            )
 
-    def stream(self, principal: Principal, provider_name: str, body: JSON, ctx: CallContext) -> AsyncIterator[bytes]:
-        """The Anthropic SSE frames, as the provider produces them; nothing happens before the first is pulled."""
+        async def call() -> MessageResult:
+            with gateway_file_ids(ctx.files):
+                result = await provider.create_message(body, ctx)
+            if lookup is not None:
+                lookup.offer(result.message)
+            return result
+
+        cached = (lambda: self._find(lookup)) if lookup is not None else None
+        if self._governance is None:
+            result = (await cached() if cached is not None else None) or await call()
+        else:
+            result = await self._governance.metered(
+                principal, provider.name, body["model"], ctx.request_id, call, cached=cached
+            )
+        return replace(result, cache=lookup.status) if lookup is not None else result
+
+    def stream(
+        self,
+        principal: Principal,
+        provider_name: str,
+        body: JSON,
+        ctx: CallContext,
+        cache: CacheControls = NO_CONTROLS,
+    ) -> AnswerFrames:
+        """The Anthropic SSE frames, as the provider produces them (or replayed from the cache); nothing happens
+        before the first is pulled."""
         parse_message_params(body)
         provider, body, ctx = self._route(provider_name, body, ctx)
+        lookup = self._lookup(principal, provider.name, body, ctx, cache)
         files: dict[str, FileRef] = {}
 
         async def open_stream() -> MessageStream:
             resolved, call_ctx = await self._resolve_files(principal, provider.name, body, ctx)
             files.update(call_ctx.files)
-            return provider.stream_message(resolved, call_ctx)
+            live = provider.stream_message(resolved, call_ctx)
+            return lookup.storing(live) if lookup is not None else live
 
+        cached = (lambda: self._find_stream(lookup)) if lookup is not None else None
         if self._governance is None:
-            return _named_for_the_caller(_frames(open_stream), files)
-        frames = self._governance.metered_stream(principal, provider.name, body["model"], ctx.request_id, open_stream)
-        return _named_for_the_caller(frames, files)
+            return AnswerFrames(_named_for_the_caller(_frames(open_stream, cached), files), lookup)
+        frames = self._governance.metered_stream(
+            principal, provider.name, body["model"], ctx.request_id, open_stream, cached=cached
+        )
+        return AnswerFrames(_named_for_the_caller(frames, files), lookup)
 
     async def count_tokens(self, principal: Principal, provider_name: str, body: JSON, ctx: CallContext) -> JSON:
         parse_count_tokens_params(body)
@@ -113,6 +207,27 @@ class MessageService:
         provider_name, model = split_model(header_provider, model_id)
         models = await self._providers.get(provider_name).list_models(ctx)
         return find_model(models, model, asked_as=model_id)
+
+
+class AnswerFrames:
+    """A streamed answer's frames; ``cache`` says what the response cache did, once the first frame is out."""
+
+    def __init__(self, frames: AsyncGenerator[bytes, None], lookup: Lookup | None) -> None:
+        self._frames = frames
+        self._lookup = lookup
+
+    @property
+    def cache(self) -> CacheStatus | None:
+        return self._lookup.status if self._lookup is not None else None
+
+    def __aiter__(self) -> AnswerFrames:
+        return self
+
+    async def __anext__(self) -> bytes:
+        return await self._frames.__anext__()
+
+    async def aclose(self) -> None:
+        await self._frames.aclose()
 
 
 @contextmanager
@@ -140,15 +255,23 @@ def _renamed(error: GatewayError, files: Mapping[str, FileRef]) -> GatewayError:
     return type(error)(message, headers=error.headers)
 
 
-async def _named_for_the_caller(frames: AsyncIterator[bytes], files: Mapping[str, FileRef]) -> AsyncIterator[bytes]:
+async def _named_for_the_caller(
+    frames: AsyncGenerator[bytes, None], files: Mapping[str, FileRef]
+) -> AsyncGenerator[bytes, None]:
     """``frames``, with an error raised before the first frame (a status for the caller) renamed as above."""
-    with gateway_file_ids(files):
-        async for frame in frames:
-            yield frame
+    try:
+        with gateway_file_ids(files):
+            async for frame in frames:
+                yield frame
+    finally:
+        await frames.aclose()
 
 
-async def _frames(open_stream: Callable[[], Awaitable[MessageStream]]) -> AsyncIterator[bytes]:
-    stream = await open_stream()
+async def _frames(
+    open_stream: Callable[[], Awaitable[MessageStream]],
+    cached: Callable[[], Awaitable[MessageStream | None]] | None = None,
+) -> AsyncGenerator[bytes, None]:
+    stream = (await cached() if cached is not None else None) or await open_stream()
     try:
         async for frame in stream:
             yield frame

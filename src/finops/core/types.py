@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Literal, Protocol
 
 from finops.core.errors import GatewayError
 
@@ -24,6 +24,17 @@ class Principal:
     owner: str
     key_id: str | None = None
     key_name: str | None = None
+    cache: Mapping[str, Any] | None = field(default=None, compare=False)
+    """The virtual key's response-cache settings (``mode``, ``ttl_seconds``, ``threshold``...), if it has any."""
+
+
+@dataclass(frozen=True)
+class CacheStatus:
+    """What the response cache did for one request (answered as ``x-finops-cache`` and
+    ``x-finops-cache-similarity``)."""
+
+    result: Literal["hit", "miss", "bypass"]
+    similarity: float | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +78,8 @@ class MessageResult:
 
     message: JSON
     usage: JSON
+    cache: CacheStatus | None = None
+    """Set when the response cache was in play: a hit's ``message`` is the cached answer."""
 
 
 class MessageStream(Protocol):

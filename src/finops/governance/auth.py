@@ -93,4 +93,4 @@ class VirtualKeyAuthenticator:
         problem = usable(record, datetime.now(UTC))
         if problem:
             raise AuthenticationError(problem)
-        return Principal(owner=owner_of(record.id), key_id=record.id, key_name=record.name)
+        return Principal(owner=owner_of(record.id), key_id=record.id, key_name=record.name, cache=record.cache)

@@ -24,8 +24,18 @@ from finops.store.reports import ReportRepository
 from finops.store.usage import GROUPS, UsageRepository
 
 _LIST_FIELDS = ("providers", "models")
+_CACHE_OPTIONS = {"mode": "mode", "ttl": "ttl_seconds", "threshold": "threshold", "store_truncated": "store_truncated"}
 _KEY_COLUMNS = ("id", "name", "key_prefix", "budget_usd", "budget_period", "rpm", "tpm", "expires_at", "revoked_at")
-_USAGE_COLUMNS = ("requests", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd")
+_USAGE_COLUMNS = (
+    "requests",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cost_usd",
+    "cache_hits",
+    "saved_usd",
+)
 
 
 def _payload(args: argparse.Namespace) -> dict[str, Any]:
@@ -41,7 +51,18 @@ def _payload(args: argparse.Namespace) -> dict[str, Any]:
             payload[name] = [item.strip() for item in value.split(",") if item.strip()]
         else:
             payload[name] = value
+    cache = _cache_payload(args)
+    if cache is not None:
+        payload["cache"] = cache
     return payload
+
+
+def _cache_payload(args: argparse.Namespace) -> dict[str, Any] | None:
+    """``--cache-mode none`` clears the key's cache settings; other ``--cache-*`` options set one each."""
+    if getattr(args, "cache_mode", None) == "none":
+        return None if not hasattr(args, "key_id") else {name: None for name in _CACHE_OPTIONS.values()}
+    given = {name: getattr(args, f"cache_{option}", None) for option, name in _CACHE_OPTIONS.items()}
+    return {name: value for name, value in given.items() if value is not None} or None
 
 
 def _table(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> str:
@@ -133,6 +154,20 @@ def _key_options(parser: argparse.ArgumentParser, *, create: bool) -> None:
     parser.add_argument("--providers", help="comma-separated allowed providers ('none' = all)")
     parser.add_argument("--models", help="comma-separated allowed models ('none' = all)")
     parser.add_argument("--expires-at", dest="expires_at", help="ISO 8601 expiry ('none' clears)")
+    parser.add_argument(
+        "--cache-mode",
+        dest="cache_mode",
+        choices=("off", "exact", "semantic", "none"),
+        help="response cache for this key ('none' clears every --cache-* setting: the gateway's config applies)",
+    )
+    parser.add_argument("--cache-ttl", dest="cache_ttl", help="seconds a cached answer of this key is kept")
+    parser.add_argument("--cache-threshold", dest="cache_threshold", help="similarity a semantic hit needs (0..1)")
+    parser.add_argument(
+        "--cache-store-truncated",
+        dest="cache_store_truncated",
+        choices=("true", "false"),
+        help="also cache answers cut by max_tokens",
+    )
 
 
 def add_commands(commands: Any) -> None:

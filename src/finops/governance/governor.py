@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -163,12 +163,18 @@ class Governance:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    def record(self, admission: Admission, usage: JSON | None, request_id: str | None, *, status: int = 200) -> None:
-        """Price the request and queue its ledger row; nothing here waits on I/O."""
+    def record(
+        self, admission: Admission, usage: JSON | None, request_id: str | None, *, status: int = 200, hit: bool = False
+    ) -> None:
+        """Price the request and queue its ledger row; nothing here waits on I/O. A response-cache ``hit`` (whose
+        ``usage`` is the cached answer's) is a row with no tokens and no cost that saved what ``usage`` costs."""
         tokens = TokenUsage.from_anthropic(usage)
         cost = pricing.cost(admission.provider, admission.model, tokens)
         principal = admission.principal
         elapsed = time.monotonic() - admission.started
+        if hit:
+            self._record_hit(admission, cost, request_id, round(elapsed * 1000), status)
+            return
         self.metrics.observe_usage(
             admission.provider,
             admission.model,
@@ -184,6 +190,35 @@ class Governance:
         row = usage_row(principal, admission.provider, admission.model, tokens, cost, request_id=request_id)
         self.ledger.record(replace(row, latency_ms=round(elapsed * 1000), status=status))
 
+    def _record_hit(
+        self, admission: Admission, saved: Decimal | None, request_id: str | None, latency_ms: int, status: int
+    ) -> None:
+        principal = admission.principal
+        # Not an LLM request in /metrics (none reached a provider): finops_cache_requests_total counts it.
+        self.metrics.observe_saving(admission.provider, admission.model, principal.key_name, saved)
+        row = usage_row(
+            principal,
+            admission.provider,
+            admission.model,
+            TokenUsage(),
+            Decimal(0),
+            request_id=request_id,
+            cache_hit=True,
+            saved_usd=saved,
+        )
+        self.ledger.record(replace(row, latency_ms=latency_ms, status=status))
+
+    async def record_embedding(
+        self, principal: Principal, provider: str, model: str, input_tokens: int, request_id: str | None
+    ) -> None:
+        """An embedding call the response cache made for ``principal``'s request: its own ledger row (it was
+        admitted with that request, so it is not admitted again)."""
+        admission = Admission(principal, provider, model, await self._key_of(principal), time.monotonic())
+        self.record(admission, {"input_tokens": input_tokens, "output_tokens": 0}, request_id)
+
+    def cache_result(self, result: str) -> None:
+        self.metrics.observe_cache(result)
+
     def failed(self, admission: Admission, exc: GatewayError) -> None:
         self.metrics.observe_error(admission.provider, exc.error_type)
 
@@ -194,10 +229,14 @@ class Governance:
         model: str,
         request_id: str,
         call: Callable[[], Awaitable[MessageResult]],
+        cached: Callable[[], Awaitable[MessageResult | None]] | None = None,
     ) -> MessageResult:
+        """``call`` answered and priced; ``cached`` (the response cache's lookup, after admission) may answer first,
+        and is then ledgered as a hit."""
         admission = await self.admit(principal, provider, model)
+        hit = await cached() if cached is not None else None
         try:
-            result = await call()
+            result = hit or await call()
         except GatewayError as exc:
             self.failed(admission, exc)
             raise
@@ -205,7 +244,10 @@ class Governance:
         # not wait for the pricing, metrics and ledger row (~20 µs). A request arriving meanwhile starts its handler
         # after these callbacks, so its budget check sees this spend.
         loop = asyncio.get_running_loop()
-        loop.call_soon(loop.call_soon, functools.partial(self.record, admission, result.usage, request_id))
+        loop.call_soon(
+            loop.call_soon,
+            functools.partial(self.record, admission, result.usage, request_id, hit=hit is not None),
+        )
         return result
 
     async def metered_stream(
@@ -215,14 +257,16 @@ class Governance:
         model: str,
         request_id: str,
         open_stream: Callable[[], Awaitable[MessageStream]],
-    ) -> AsyncIterator[bytes]:
+        cached: Callable[[], Awaitable[MessageStream | None]] | None = None,
+    ) -> AsyncGenerator[bytes, None]:
         """The stream's frames, priced from the usage the stream reports when it ends (or is abandoned by the
         client): the frames themselves are never re-read."""
         admission = await self.admit(principal, provider, model)
-        stream: MessageStream | None = None
+        hit = await cached() if cached is not None else None
+        stream: MessageStream | None = hit
         status = 200
         try:
-            stream = await open_stream()
+            stream = stream or await open_stream()
             async for frame in stream:
                 yield frame
         except GatewayError as exc:
@@ -236,7 +280,7 @@ class Governance:
                     status = stream.error.status_code  # the stream failed after it began: the row says so
                     self.failed(admission, stream.error)
                 if stream.usage is not None:
-                    self.record(admission, stream.usage, request_id, status=status)
+                    self.record(admission, stream.usage, request_id, status=status, hit=hit is not None)
 
     # Admin ------------------------------------------------------------------------------------------------------
 

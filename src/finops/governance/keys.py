@@ -39,6 +39,26 @@ def owner_of(key_id: str) -> str:
     return f"key:{key_id}"
 
 
+class KeyCacheSettings(BaseModel):
+    """A key's response-cache settings; each one left out follows the gateway's ``cache`` config."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["off", "exact", "semantic"] | None = None
+    ttl_seconds: int | None = Field(default=None, ge=1, le=365 * 24 * 3600)
+    threshold: float | None = Field(default=None, ge=0, le=1)
+    store_truncated: bool | None = None
+
+
+def _cache_field(settings: KeyCacheSettings | None, current: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """The stored form: the fields given (merged over ``current``; a null removes one), or ``None`` for none."""
+    if settings is None:
+        return None
+    merged = {**(current or {}), **{name: getattr(settings, name) for name in settings.model_fields_set}}
+    kept = {name: value for name, value in merged.items() if value is not None}
+    return kept or None
+
+
 class _KeyFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -49,6 +69,7 @@ class _KeyFields(BaseModel):
     providers: list[str] | None = None
     models: list[str] | None = None
     expires_at: datetime | None = None
+    cache: KeyCacheSettings | None = None
 
     @field_validator("providers")
     @classmethod
@@ -116,6 +137,7 @@ class KeyAdmin:
             created_at=now,
             updated_at=now,
             revoked_at=None,
+            cache=_cache_field(fields.cache),
         )
         await self._repository.add(record)
         return record, secret
@@ -133,6 +155,8 @@ class KeyAdmin:
         fields: KeyUpdate = _parse(KeyUpdate, payload)
         record = await self.get(key_id)
         changes = {name: getattr(fields, name) for name in fields.model_fields_set}
+        if "cache" in changes:
+            changes["cache"] = _cache_field(changes["cache"], record.cache)
         if changes.get("name", "") is None:
             raise InvalidRequestError("name: may not be null")
         if (
@@ -175,5 +199,6 @@ def key_json(record: VirtualKeyRecord, **extra: Any) -> dict[str, Any]:
         "created_at": iso(record.created_at),
         "updated_at": iso(record.updated_at),
         "revoked_at": iso(record.revoked_at),
+        "cache": record.cache,
         **extra,
     }

@@ -114,8 +114,11 @@ def usage_row(
     *,
     request_id: str | None = None,
     batch_id: str | None = None,
+    cache_hit: bool = False,
+    saved_usd: Decimal | None = None,
 ) -> UsageRow:
-    """The ledger row of one priced request (or one request of a batch), dated now."""
+    """The ledger row of one priced request (or one request of a batch), dated now. For a response-cache hit the
+    caller passes zero tokens and cost (no provider was called) and ``saved_usd``, what the live request cost."""
     return UsageRow(
         created_at=datetime.now(UTC),
         key_id=principal.key_id,
@@ -130,4 +133,6 @@ def usage_row(
         cost_usd=cost,
         batch_id=batch_id,
         request_id=request_id,
+        cache_hit=cache_hit,
+        saved_usd=saved_usd,
     )

@@ -13,7 +13,7 @@ from typing import Any
 
 from cachetools import FIFOCache
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from finops.governance.pricing import TokenUsage
 
@@ -73,6 +73,18 @@ class GatewayMetrics:
         self.refused = Counter(
             "finops_refused_requests", "Requests refused by governance", ("reason",), registry=self.registry
         )
+        self.cache_requests = Counter(
+            "finops_cache_requests",
+            "Messages requests the response cache was in play for, by result (hit, miss, bypass)",
+            ("result",),
+            registry=self.registry,
+        )
+        self.cache_saved = Counter(
+            "finops_cache_saved_usd",
+            "What response-cache hits would have cost live (USD)",
+            labels,
+            registry=self.registry,
+        )
         self.ledger_dropped = Counter(
             "finops_ledger_write_failures", "Usage rows that could not be written", registry=self.registry
         )
@@ -108,6 +120,15 @@ class GatewayMetrics:
         if seconds is not None:
             self._child(self.latency, provider, model_label).observe(seconds)
 
+    def observe_cache(self, result: str) -> None:
+        self._child(self.cache_requests, result).inc()
+
+    def observe_saving(self, provider: str, model: str, key: str | None, saved: Decimal | None) -> None:
+        """A cache hit's saving (the hit itself is counted by ``observe_cache``)."""
+        model_label, key_label = self._model(model), self._key(key)
+        if saved:
+            self._child(self.cache_saved, provider, model_label, key_label).inc(float(saved))
+
     def observe_error(self, provider: str, error_type: str) -> None:
         self.errors.labels(provider, error_type).inc()
 
@@ -115,6 +136,23 @@ class GatewayMetrics:
         """Expose ``read()`` (provider -> upstream requests that waited for a free connection) at every scrape as
         ``finops_upstream_pool_waits_total``: a count that keeps growing means ``max_connections`` is too low."""
         self.registry.register(_PoolWaits(read))
+
+    def count_cache(self, read: Callable[[], tuple[int, int]]) -> None:
+        """Expose ``read()`` (entries this process mirrors, entries it evicted) at every scrape as
+        ``finops_cache_entries`` and ``finops_cache_evictions_total``."""
+        self.registry.register(_CacheSize(read))
+
+
+class _CacheSize:
+    def __init__(self, read: Callable[[], tuple[int, int]]) -> None:
+        self._read = read
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        entries, evictions = self._read()
+        yield GaugeMetricFamily("finops_cache_entries", "Response-cache entries this process mirrors", value=entries)
+        yield CounterMetricFamily(
+            "finops_cache_evictions", "Response-cache entries expired or evicted by this process", value=evictions
+        )
 
 
 class _PoolWaits:

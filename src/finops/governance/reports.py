@@ -26,21 +26,28 @@ def parse_time(name: str, value: str | None) -> datetime | None:
 
 
 def _report_json(group_by: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    total: dict[str, Any] = {"requests": 0, "cost_usd": Decimal(0), "unpriced_requests": 0}
+    total: dict[str, Any] = {
+        "requests": 0,
+        "cost_usd": Decimal(0),
+        "unpriced_requests": 0,
+        "cache_hits": 0,
+        "saved_usd": Decimal(0),
+    }
     for name in _TOKEN_COLUMNS:
         total[name] = 0
     for row in rows:
         for name in total:
             total[name] += row[name]
-    as_float = [{**row, "cost_usd": float(row["cost_usd"])} for row in rows]
-    return {"group_by": group_by, "data": as_float, "total": {**total, "cost_usd": float(total["cost_usd"])}}
+    money = ("cost_usd", "saved_usd")
+    as_float = [{**row, **{name: float(row[name]) for name in money}} for row in rows]
+    return {"group_by": group_by, "data": as_float, "total": {**total, **{name: float(total[name]) for name in money}}}
 
 
 async def usage_report(
     usage: UsageRepository, group_by: str, start: datetime | None, end: datetime | None
 ) -> dict[str, Any]:
-    """Requests, tokens and cost per ``group_by`` (key, provider, model or day) in ``[start, end)``, and the
-    total; costs as floats (JSON numbers)."""
+    """Requests, tokens, cost, cache hits and what they saved per ``group_by`` (key, provider, model or day) in
+    ``[start, end)``, and the total; money as floats (JSON numbers)."""
     if group_by not in GROUPS:
         raise InvalidRequestError(f"group_by: must be one of {', '.join(GROUPS)}")
     return _report_json(group_by, await usage.report(group_by, start, end))

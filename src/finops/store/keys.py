@@ -31,6 +31,8 @@ class VirtualKeyRecord:
     created_at: datetime
     updated_at: datetime
     revoked_at: datetime | None
+    cache: dict[str, Any] | None = None
+    """Response-cache settings for this key (``mode``, ``ttl_seconds``, ``threshold``, ``store_truncated``)."""
 
     def with_changes(self, **changes: Any) -> VirtualKeyRecord:
         return replace(self, **changes)
@@ -56,12 +58,13 @@ def _record(row: sa.Row[Any]) -> VirtualKeyRecord:
         created_at=as_utc(row.created_at),  # type: ignore[arg-type]
         updated_at=as_utc(row.updated_at),  # type: ignore[arg-type]
         revoked_at=as_utc(row.revoked_at),
+        cache=orjson.loads(row.cache) if row.cache else None,
     )
 
 
 def _values(record: VirtualKeyRecord) -> dict[str, Any]:
     values = dict(record.__dict__)
-    for name in ("providers", "models"):
+    for name in ("providers", "models", "cache"):
         values[name] = None if values[name] is None else orjson.dumps(values[name]).decode()
     return values
 

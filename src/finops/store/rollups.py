@@ -80,6 +80,8 @@ class LedgerRow(Protocol):
     def cost_usd(self) -> Decimal | None: ...
     @property
     def batch_id(self) -> str | None: ...
+    @property
+    def saved_usd(self) -> Decimal | None: ...
 
 
 def utc_day(moment: datetime) -> date:
@@ -104,6 +106,8 @@ def daily_sums(rows: Iterable[LedgerRow]) -> list[dict[str, Any]]:
             item["unpriced_requests"] += 1
         else:
             item["cost_usd"] += Decimal(row.cost_usd)
+        if row.saved_usd is not None:  # a response-cache hit: what the live request would have cost
+            item["saved_usd"] += Decimal(row.saved_usd)
         item["input_tokens"] += row.input_tokens
         item["output_tokens"] += row.output_tokens
         item["cache_read_tokens"] += row.cache_read_tokens

@@ -67,6 +67,7 @@ virtual_keys = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("cache", sa.Text, nullable=True),
 )
 
 usage_records = sa.Table(
@@ -89,6 +90,8 @@ usage_records = sa.Table(
     # Migration 0003: what the console's request list shows beside tokens and cost (NULL for batch results).
     sa.Column("latency_ms", sa.Integer, nullable=True),
     sa.Column("status", sa.SmallInteger, nullable=True),
+    sa.Column("cache_hit", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("saved_usd", sa.Numeric(20, 10), nullable=True),
     sa.Index("ix_usage_records_key_created", "key_id", "created_at"),
     sa.Index("ix_usage_records_created", "created_at"),
     # The console lists the newest rows first, optionally for one key, provider or model, or only unpriced ones.
@@ -144,7 +147,7 @@ def _rollup_sums() -> list[sa.Column[Any]]:
         sa.Column("cache_read_tokens", sa.BigInteger, nullable=False),
         sa.Column("cache_write_tokens", sa.BigInteger, nullable=False),
         sa.Column("cost_usd", sa.Numeric(20, 10), nullable=False),
-        sa.Column("saved_usd", sa.Numeric(20, 10), nullable=False),  # response-cache savings (issue 15); 0 until then
+        sa.Column("saved_usd", sa.Numeric(20, 10), nullable=False),  # response-cache savings (issue 15)
     ]
 
 
@@ -191,4 +194,28 @@ console_sessions = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_console_sessions_expires", "expires_at"),
+)
+
+# Response cache (migration 0005): one row per cached answer; the semantic layer's vector rides along. Times are
+# epoch seconds (the cache compares them with its own clock, which tests can move). ``hit`` columns on the ledger
+# say which usage rows were answered from here and what that saved.
+cache_entries = sa.Table(
+    "cache_entries",
+    metadata,
+    sa.Column("seq", SeqType, primary_key=True, autoincrement=True),
+    sa.Column("namespace", sa.String(128), nullable=False),
+    sa.Column("exact_key", sa.String(64), nullable=False),
+    sa.Column("context_key", sa.String(64), nullable=True),
+    sa.Column("provider", sa.String(32), nullable=False),
+    sa.Column("model", sa.String(255), nullable=False),
+    sa.Column("message", sa.LargeBinary, nullable=False),
+    sa.Column("embedding", sa.String(255), nullable=True),
+    sa.Column("vector", sa.LargeBinary, nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Column("last_used_at", sa.Float, nullable=False),
+    sa.Column("hits", sa.BigInteger, nullable=False, server_default="0"),
+    sa.UniqueConstraint("exact_key", name="uq_cache_entries_exact_key"),
+    sa.Index("ix_cache_entries_expires", "expires_at"),
+    sa.Index("ix_cache_entries_last_used", "last_used_at"),
 )

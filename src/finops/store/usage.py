@@ -37,6 +37,9 @@ class UsageRow:
     request_id: str | None = None
     latency_ms: int | None = None
     status: int | None = None  # the HTTP status answered; None for a batch's results
+    cache_hit: bool = False
+    """Answered by the response cache: ``cost_usd`` is 0, ``saved_usd`` what the live request cost."""
+    saved_usd: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,8 @@ class UsageRepository:
             sa.func.sum(usage_records.c.cache_write_tokens).label("cache_write_tokens"),
             sa.func.sum(usage_records.c.cost_usd).label("cost_usd"),
             sa.func.count(usage_records.c.cost_usd).label("priced_requests"),
+            sa.func.sum(sa.case((usage_records.c.cache_hit, 1), else_=0)).label("cache_hits"),
+            sa.func.sum(usage_records.c.saved_usd).label("saved_usd"),
         ).group_by(*columns)
         if start is not None:
             query = query.where(usage_records.c.created_at >= start)
@@ -137,6 +142,8 @@ class UsageRepository:
             for name in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"):
                 item[name] = int(item[name] or 0)
             item["cost_usd"] = _dec(item["cost_usd"])
+            item["saved_usd"] = _dec(item["saved_usd"])
+            item["cache_hits"] = int(item["cache_hits"] or 0)
             item["unpriced_requests"] = item["requests"] - item.pop("priced_requests")
             result.append(item)
         return result

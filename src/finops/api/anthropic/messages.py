@@ -5,6 +5,9 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from finops.cache.controls import SIMILARITY_HEADER, controls_from_headers
+from finops.core.types import CacheStatus
+
 from .render import list_json
 from .requests import call_context, list_params, parse_json, provider_of, read_body
 from .responses import json_response, streamed
@@ -20,11 +23,22 @@ async def create_message(request: Request) -> Response:
     raw = await read_body(request, services.settings.server.max_message_bytes)
     body = parse_json(raw)
     ctx = call_context(request, raw_body=raw)
+    cache = controls_from_headers(request.headers)
     if isinstance(body, dict) and body.get("stream"):
-        frames = services.messages.stream(principal, provider, body, ctx)
-        return await streamed(frames, "text/event-stream", _SSE_HEADERS)
-    result = await services.messages.create(principal, provider, body, ctx)
-    return json_response(result.message)
+        frames = services.messages.stream(principal, provider, body, ctx, cache)
+        response = await streamed(frames, "text/event-stream", _SSE_HEADERS)
+        return _with_cache_headers(response, frames.cache)  # known once the first frame was pulled
+    result = await services.messages.create(principal, provider, body, ctx, cache)
+    return _with_cache_headers(json_response(result.message), result.cache)
+
+
+def _with_cache_headers(response: Response, status: CacheStatus | None) -> Response:
+    """``x-finops-cache: hit|miss|bypass`` when the cache was in play; the similarity of a semantic hit."""
+    if status is not None:
+        response.headers["x-finops-cache"] = status.result
+        if status.similarity is not None:
+            response.headers[SIMILARITY_HEADER] = f"{status.similarity:.4f}"
+    return response
 
 
 async def count_tokens(request: Request) -> Response:

@@ -32,6 +32,7 @@ from finops.providers.base import (
     UpstreamBatch,
     UpstreamFile,
 )
+from finops.providers.bedrock import embeddings
 from finops.providers.bedrock.answers import from_converse_response
 from finops.providers.bedrock.auth import build_auth, region_of
 from finops.providers.bedrock.betas import bedrock_betas
@@ -41,6 +42,7 @@ from finops.providers.bedrock.invoke import from_invoke_response, to_invoke_body
 from finops.providers.bedrock.models import KNOWN_MODELS, is_anthropic_model, model_path
 from finops.providers.bedrock.stream import ConverseStreamTranslator, InvokeStreamTranslator
 from finops.providers.bedrock.translate import plan_converse
+from finops.providers.embedding import Embeddings
 from finops.providers.http import build_client, iter_body, send
 from finops.providers.relay import relay_events
 from finops.providers.sse import Event
@@ -198,6 +200,9 @@ class BedrockProvider:
                     yield event
         for event in translator.finish():
             yield event
+
+    async def embed(self, texts: list[str], model: str, dimensions: int | None = None) -> Embeddings:
+        return await embeddings.embed(self._send, texts, model, dimensions)
 
     async def count_tokens(self, body: JSON, ctx: CallContext) -> JSON:
         """Bedrock's CountTokens (``POST /model/{id}/count-tokens``): the exact count, never an estimate."""

@@ -31,6 +31,8 @@ from finops.providers.base import (
     UpstreamBatch,
     UpstreamFile,
 )
+from finops.providers.embedding import Embeddings
+from finops.providers.gemini import embeddings
 from finops.providers.gemini.batches import GeminiBatches
 from finops.providers.gemini.client import GeminiClient
 from finops.providers.gemini.stream import GenerateStreamTranslator, generate_events
@@ -145,6 +147,9 @@ class GeminiProvider:
                 return models
             seen_tokens.add(token)
             params = {"pageSize": _MODELS_PAGE_SIZE, "pageToken": token}
+
+    async def embed(self, texts: list[str], model: str, dimensions: int | None = None) -> Embeddings:
+        return await embeddings.embed(self._http, texts, model, dimensions)
 
     # -- files ------------------------------------------------------------------------------------------
 

@@ -34,7 +34,9 @@ from finops.providers.base import (
     UpstreamBatch,
     UpstreamFile,
 )
+from finops.providers.embedding import Embeddings
 from finops.providers.http import build_client, iter_body, iter_lines, send
+from finops.providers.openai import embeddings
 from finops.providers.openai.batch_lines import CHAT_COMPLETIONS_ENDPOINT
 from finops.providers.openai.batch_plan import PartFile, write_batch_parts
 from finops.providers.openai.batch_results import part_results
@@ -141,6 +143,9 @@ class OpenAIProvider:
         models = [to_model_object(model) for model in listed.get("data") or [] if model.get("id")]
         # Anthropic lists newest first; RFC 3339 UTC strings sort chronologically.
         return sorted(models, key=lambda model: model["created_at"], reverse=True)
+
+    async def embed(self, texts: list[str], model: str, dimensions: int | None = None) -> Embeddings:
+        return await embeddings.embed(self._call, texts, model, dimensions)
 
     # -- files ------------------------------------------------------------------------------------------
 
