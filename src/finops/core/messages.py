@@ -14,9 +14,9 @@ from finops.cache.controls import NO_CONTROLS
 from finops.cache.service import Embed
 from finops.core.errors import GatewayError, InvalidRequestError, NotFoundError
 from finops.core.file_refs import referenced_file_ids, with_upstream_file_ids
-from finops.core.params import parse_count_tokens_params, parse_message_params
 from finops.core.models import find_model, page_of_models
 from finops.core.normalize import normalize
+from finops.core.params import parse_count_tokens_params, parse_message_params
 from finops.core.policy import column_for, enforce_policy
 from finops.core.routing import split_model
 from finops.core.types import JSON, CacheStatus, CallContext, FileRef, MessageResult, MessageStream, Principal
