@@ -28,6 +28,7 @@ from referencing.jsonschema import DRAFT202012
 
 from finops.emulators._common.tokens import count_tokens
 from finops.emulators.anthropic.app import create_app
+from finops.emulators.anthropic.conversation import REPLY_TURN_TOKENS
 from tests.support.servers import serve_in_thread
 from tests.support.specs import SPECS_DIR
 
@@ -122,7 +123,7 @@ def test_message_is_deterministic_with_real_token_counts(client: anthropic.Anthr
     assert "144" in first.content[0].text
     assert first.content[0].text == again.content[0].text != other.content[0].text
     assert first.stop_reason == "end_turn" and first.stop_sequence is None
-    assert first.usage.input_tokens == count_tokens(system) + count_tokens(prompt)
+    assert first.usage.input_tokens == count_tokens(system) + count_tokens(prompt) + REPLY_TURN_TOKENS
     assert first.usage.output_tokens == count_tokens(first.content[0].text)
 
     counted = client.messages.count_tokens(model=MODEL, system=system, messages=[{"role": "user", "content": prompt}])
@@ -538,7 +539,8 @@ def test_sdk_0_60_0_scenario(emulator: tuple[str, Any], http: httpx.Client) -> N
 
     message = seen["message"]
     assert "42" in message["content"][0]["text"]
-    assert message["usage"]["input_tokens"] == count_tokens("Be brief.") + count_tokens("What is 6*7?")
+    prompt_tokens = count_tokens("Be brief.") + count_tokens("What is 6*7?")
+    assert message["usage"]["input_tokens"] == prompt_tokens + REPLY_TURN_TOKENS
     assert seen["stream_final"]["content"] == message["content"]
     assert seen["stream_events"][0] == "message_start" and seen["stream_events"][-1] == "message_stop"
     assert seen["tool_message"]["stop_reason"] == "tool_use"

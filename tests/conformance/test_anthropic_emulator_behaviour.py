@@ -20,6 +20,7 @@ import pytest
 
 from finops.emulators._common.tokens import count_tokens
 from finops.emulators.anthropic.app import create_app
+from finops.emulators.anthropic.conversation import REPLY_TURN_TOKENS
 from tests.conformance.test_anthropic_emulator import validate_component, validate_response
 from tests.support.emulator import EmulatorHandle
 from tests.support.servers import serve_in_thread
@@ -382,6 +383,22 @@ def test_thinking_blocks_carry_a_signature_and_count_as_output(client: anthropic
     assert deltas[0] == "thinking_delta" and deltas[-1] == "signature_delta"
 
 
+def test_display_updates_needs_its_beta(client: anthropic.Anthropic) -> None:
+    """Claude Code sends ``display: "updates"`` with ``anthropic-beta: thinking-display-updates-2026-08-18``."""
+    params: dict[str, Any] = {
+        "model": "claude-opus-5-5",  # Claude Code's default model
+        "max_tokens": 2000,
+        "thinking": {"type": "adaptive", "display": "updates"},
+        "messages": [_user("Why is the sky blue?")],
+    }
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        client.messages.create(**params)
+    assert "thinking.adaptive.display" in caught.value.message
+    beta = {"anthropic-beta": "context-management-2025-06-27,thinking-display-updates-2026-08-18"}
+    message = client.messages.create(**params, extra_headers=beta)
+    assert [block.type for block in message.content] == ["thinking", "text"]
+
+
 @pytest.mark.parametrize(
     ("thinking", "max_tokens", "needle"),
     [
@@ -410,15 +427,15 @@ def test_cache_control_writes_then_reads(client: anthropic.Anthropic) -> None:
     prefix = count_tokens(context)
     assert first.usage.cache_creation_input_tokens == prefix and first.usage.cache_read_input_tokens == 0
     assert first.usage.cache_creation is not None and first.usage.cache_creation.ephemeral_1h_input_tokens == prefix
-    assert first.usage.input_tokens == count_tokens("Refunds?")
+    assert first.usage.input_tokens == count_tokens("Refunds?") + REPLY_TURN_TOKENS
 
     with client.messages.stream(model=MODEL, max_tokens=100, system=system, messages=[_user("Returns?")]) as stream:  # type: ignore[arg-type]
         second = stream.get_final_message()
     assert second.usage.cache_read_input_tokens == prefix and second.usage.cache_creation_input_tokens == 0
-    assert second.usage.input_tokens == count_tokens("Returns?")
+    assert second.usage.input_tokens == count_tokens("Returns?") + REPLY_TURN_TOKENS
 
     counted = client.messages.count_tokens(model=MODEL, system=system, messages=[_user("Returns?")])  # type: ignore[arg-type]
-    assert counted.input_tokens == prefix + count_tokens("Returns?")  # counting ignores the cache
+    assert counted.input_tokens == prefix + count_tokens("Returns?") + REPLY_TURN_TOKENS  # counting ignores the cache
 
     other = client.messages.create(
         model="claude-opus-4-1-20250805", max_tokens=50, system=system, messages=[_user("x")]
@@ -430,7 +447,7 @@ def test_top_level_cache_control_marks_the_last_block(client: anthropic.Anthropi
     messages = [_user("A long question about caching. " * 30)]
     first = client.messages.create(model=MODEL, max_tokens=50, cache_control={"type": "ephemeral"}, messages=messages)  # type: ignore[arg-type]
     assert first.usage.cache_creation_input_tokens == count_tokens(messages[0]["content"][0]["text"])
-    assert first.usage.input_tokens == 0
+    assert first.usage.input_tokens == REPLY_TURN_TOKENS  # the assistant turn's opening is never cached
     again = client.messages.create(model=MODEL, max_tokens=50, cache_control={"type": "ephemeral"}, messages=messages)  # type: ignore[arg-type]
     assert again.usage.cache_read_input_tokens == first.usage.cache_creation_input_tokens
 
@@ -494,7 +511,7 @@ def test_system_messages_inside_messages_are_accepted(client: anthropic.Anthropi
     ]
     message = client.messages.create(model=MODEL, max_tokens=100, messages=messages)  # type: ignore[arg-type]
     assert message.stop_reason == "end_turn" and "3 + 4 = 7" in message.content[0].text  # type: ignore[union-attr]
-    assert message.usage.input_tokens == sum(
+    assert message.usage.input_tokens == REPLY_TURN_TOKENS + sum(
         count_tokens(t) for t in ("Hello", "Hi!", "From now on, answer in one line.", "What is 3 + 4?")
     )
 

@@ -440,3 +440,12 @@ def test_every_sdk_chat_model_is_served(client: openai.OpenAI) -> None:
     for model in ("gpt-5.1-mini", "gpt-4o-2024-11-20", "ft:gpt-4o-mini-2024-07-18:acme::abc123", "chatgpt-4o-latest"):
         assert client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}]).model == model
     assert client.models.retrieve("gpt-5.2").id == "gpt-5.2"
+
+
+def test_safety_identifier_is_at_most_64_characters(client: openai.OpenAI) -> None:
+    ask: list[Any] = [{"role": "user", "content": "Hi"}]
+    answer = client.chat.completions.create(model="gpt-4o-mini", messages=ask, safety_identifier="u" * 64)
+    assert answer.choices[0].message.content
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.create(model="gpt-4o-mini", messages=ask, safety_identifier="u" * 65)
+    assert caught.value.code == "string_above_max_length" and caught.value.param == "safety_identifier"

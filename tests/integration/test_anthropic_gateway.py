@@ -56,6 +56,12 @@ def test_beta_query_is_accepted_everywhere(client: httpx.Client) -> None:
     assert batch.status_code == 200 and batch.json()["id"].startswith("msgbatch_")
 
 
+def test_claude_codes_connectivity_probe_is_answered(client: httpx.Client) -> None:
+    """Claude Code sends ``HEAD /api/hello`` under its base URL at start-up (findings of issue 12)."""
+    assert client.head("/api/hello").status_code == 200
+    assert client.get("/api/hello?beta=true").status_code == 200
+
+
 def test_ids_work_without_provider_header_and_foreign_ids_are_404(client: httpx.Client) -> None:
     created = client.post(
         "/v1/messages/batches",

@@ -8,7 +8,7 @@ model calls, and the usage Claude Code reports against what the ledger priced. A
 ``MAX_MESSAGE_CALLS`` model calls is stopped there: an agent that never finishes is a failure, not a long test.
 
 Set ``FINOPS_CLIENT_CAPTURE_DIR`` to keep every request and answer of each run as JSON (see
-``docs/client-compat-findings.md``).
+``docs/compatibility.md``, "Real clients").
 """
 
 from __future__ import annotations

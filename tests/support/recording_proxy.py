@@ -156,8 +156,8 @@ def recording_proxy(upstream: str) -> Iterator[tuple[str, RecordingProxy]]:
 
 
 def dump_exchanges(exchanges: list[Exchange], path: Path) -> None:
-    """Write ``exchanges`` as JSON (request bodies parsed where they are JSON): the raw material of a findings
-    report, e.g. ``docs/client-compat-findings.md``."""
+    """Write ``exchanges`` as JSON (request bodies parsed where they are JSON): the raw material behind the "Real
+    clients" section of ``docs/compatibility.md``."""
     records = []
     for exchange in exchanges:
         body = exchange.request_json()

@@ -38,9 +38,16 @@ from finops.core.policy.rules import ANTHROPIC, BEDROCK_CLAUDE, Decision
 REPO = Path(__file__).resolve().parents[2]
 SDK_VERSION = "2.14.0"
 
-# Rows for features the GA 2.14 types do not name: beta tool types clients send with an ``anthropic-beta``
-# header, the sampling fields Anthropic's API still accepts (deprecated), and batch-level fields.
+# Rows for features the GA 2.14 types do not name: beta tool types and fields clients send with an
+# ``anthropic-beta`` header (Claude Code: context editing), Claude Code's billing block in ``system``, the sampling
+# fields Anthropic's API still accepts (deprecated), and batch-level fields.
 ROWS_BEYOND_THE_SDK = {
+    "context_management: clear_thinking_20251015",
+    "context_management: clear_tool_uses_20250919",
+    "context_management: compact_20260112",
+    "system: x-anthropic-billing-header",
+    "message.clear_at",
+    "message.output_config",
     "temperature",
     "top_p",
     "top_k",
@@ -56,6 +63,7 @@ ROWS_BEYOND_THE_SDK = {
 # Where the request model knowingly differs from the SDK's types (the SDK path, then why).
 DELIBERATE_DIFFERENCES = {
     "temperature": "deprecated in 2.14's types, still accepted by the API (its OpenAPI spec)",
+    "context_management": "2.14's beta types: Claude Code sends it on every request (edit kinds typed only)",
     "top_p": "deprecated in 2.14's types, still accepted by the API",
     "top_k": "deprecated in 2.14's types, still accepted by the API",
     "stream": "one model for streaming and not: a bool, not Literal[False] / Literal[True]",
@@ -65,6 +73,8 @@ DELIBERATE_DIFFERENCES = {
     "web_fetch_tool_result.caller": "nullable, likewise",
     "tools(browser_toolset_20260801).configs": "a map of action -> config: Anthropic judges the action names",
     "tools(computer_toolset_20260801).configs": "a map of action -> config: Anthropic judges the action names",
+    "thinking(adaptive).display": "also the beta value 'updates' (2.14's beta types), which Claude Code sends",
+    "thinking(enabled).display": "likewise",
     "tools(custom).input_schema": "InputSchemaTyped | dict: the typed member allows any key, so any object",
 }
 

@@ -84,3 +84,28 @@ def test_a_wrong_type_never_reaches_the_adapter() -> None:
     with pytest.raises(InvalidRequestError, match=r"^system: Input should be a valid list"):
         asyncio.run(messages.create(PRINCIPAL, "anthropic", body, CallContext(request_id="r", raw_body=RAW)))
     assert providers["anthropic"].calls == []
+
+
+def test_translating_adapters_never_see_claude_codes_anthropic_only_features() -> None:
+    messages, providers = service("anthropic", "gemini")
+    billing = {"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1.332.bf1; cc_entrypoint=sdk-cli;"}
+    placeholder = {"name": "Hidden", "input_schema": {"type": "object"}, "defer_loading": True}
+    body = {
+        "model": "gemini-2.5-flash",
+        "max_tokens": 5,
+        "system": [billing, {"type": "text", "text": "Be brief."}],
+        "messages": [{"role": "user", "content": "hi"}],
+        "tools": [{"name": "Read", "input_schema": {"type": "object"}}, placeholder],
+        "context_management": {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]},
+    }
+    raw = orjson.dumps(body)
+    asyncio.run(messages.create(PRINCIPAL, "gemini", body, CallContext(request_id="r", raw_body=raw)))
+    asyncio.run(messages.count_tokens(PRINCIPAL, "gemini", body, CallContext(request_id="r", raw_body=raw)))
+    for forwarded, forwarded_raw in providers["gemini"].calls:
+        assert forwarded["system"] == [{"type": "text", "text": "Be brief."}]
+        assert [tool["name"] for tool in forwarded["tools"]] == ["Read"]
+        assert "context_management" not in forwarded and forwarded_raw is None
+    asyncio.run(
+        messages.create(PRINCIPAL, "anthropic", body | {"model": "claude-opus-5-5"}, CallContext(request_id="r"))
+    )
+    assert providers["anthropic"].calls[0][0]["system"][0] == billing  # Anthropic's own: sent as it came

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 
 from finops.core.errors import InvalidRequestError, NotFoundError, UpstreamError
 from finops.core.ids import new_batch_id
+from finops.core.normalize import normalize
 from finops.core.params import parse_batch
-from finops.core.policy import enforce_batch_policy, enforce_policy
+from finops.core.policy import column_for, enforce_batch_policy, enforce_policy
 from finops.core.routing import split_model
 from finops.core.types import JSON, Principal
 from finops.providers.base import BatchRef, BatchStatus, CallContext
@@ -55,17 +56,22 @@ class BatchService:
         self._governance = governance  # reserves a batch's worst-case cost; its reconciler records the real one
 
     def check_provider(self, name: str) -> None:
-        """Refuse early (before a 256 MB body is even read) when the provider has no inline batches."""
+        """Refuse early (before a 256 MB body is even read) when the header names a provider without batches:
+        ``x-model-provider: bedrock`` means Bedrock, whatever the models in the body say."""
         self._providers.get(name, needs="batches")
 
-    async def create(self, principal: Principal, provider_name: str, body: JSON, ctx: CallContext) -> BatchRecord:
-        provider = self._providers.get(provider_name, needs="batches")
+    async def create(self, principal: Principal, header_provider: str, body: JSON, ctx: CallContext) -> BatchRecord:
+        """A batch goes where its models say, as a message does: ``provider/model`` names pick the provider
+        whatever ``header_provider`` (the ``x-model-provider`` header, or its default) says, and every request
+        must end up with the same one."""
         parse_batch(body)
+        provider_name, requests = _route(header_provider, body["requests"])
+        provider = self._providers.get(provider_name, needs="batches")
         enforce_batch_policy(body, provider_name)
-        requests = _resolve_models(provider_name, body["requests"])
         for index, request in enumerate(requests):
             params = request["params"]
             enforce_policy(params, provider_name, params["model"], where=f"requests.{index}.params.")
+        requests = [_normalized(request, provider_name) for request in requests]
         reservation = None
         if self._governance is not None:
             reservation = await self._governance.reserve_batch(principal, provider_name, requests)
@@ -202,18 +208,29 @@ async def _no_lines() -> AsyncIterator[bytes]:
     yield
 
 
-def _resolve_models(provider_name: str, requests: list[JSON]) -> list[JSON]:
-    """Strip ``provider/`` model prefixes; a prefix naming another provider than the batch's is refused."""
-    resolved: list[JSON] = []
+def _route(header_provider: str, requests: list[JSON]) -> tuple[str, list[JSON]]:
+    """The batch's one provider and its requests with ``provider/`` model prefixes removed; requests going to
+    different providers are refused."""
+    provider: str | None = None
+    routed: list[JSON] = []
     for index, request in enumerate(requests):
         params = request["params"]
-        chosen, model = split_model(provider_name, params["model"])
-        if chosen != provider_name:
+        chosen, model = split_model(header_provider, params["model"])
+        if provider is None:
+            provider = chosen
+        elif chosen != provider:
             raise InvalidRequestError(
-                f"requests.{index}.params.model: {params['model']!r} names provider {chosen!r}, "
-                f"but this batch goes to {provider_name!r}; a batch uses one provider"
+                f"requests.{index}.params.model: {params['model']!r} goes to provider {chosen!r}, but "
+                f"requests.0.params.model ({requests[0]['params']['model']!r}) goes to {provider!r}; a batch "
+                "goes to one provider: send one batch per provider"
             )
         if model != params["model"]:
             request = {**request, "params": {**params, "model": model}}
-        resolved.append(request)
-    return resolved
+        routed.append(request)
+    return provider or header_provider, routed
+
+
+def _normalized(request: JSON, provider: str) -> JSON:
+    params = request["params"]
+    normalized = normalize(params, column_for(provider, params["model"]))
+    return request if normalized is params else {**request, "params": normalized}

@@ -1,25 +1,30 @@
-"""Messages: parse the body, pick the provider (header or ``provider/model``), apply the field policy, look the
-request up in the response cache (after admission), call the adapter, offer the answer to the cache."""
+"""Messages: parse the body, pick the provider (header or ``provider/model``), apply the field policy, resolve the
+Anthropic-only features for other providers (``core.normalize``), look the request up in the response cache (after
+admission), call the adapter, offer the answer to the cache."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from finops.cache import CacheControls, Lookup, ResponseCache
 from finops.cache.controls import NO_CONTROLS
 from finops.cache.service import Embed
-from finops.core.errors import InvalidRequestError, NotFoundError
+from finops.core.errors import GatewayError, InvalidRequestError, NotFoundError
 from finops.core.file_refs import referenced_file_ids, with_upstream_file_ids
+from finops.core.models import find_model, page_of_models
+from finops.core.normalize import normalize
 from finops.core.params import parse_count_tokens_params, parse_message_params
-from finops.core.policy import enforce_policy
+from finops.core.policy import column_for, enforce_policy
 from finops.core.routing import split_model
 from finops.core.types import JSON, CacheStatus, CallContext, FileRef, MessageResult, MessageStream, Principal
 from finops.providers.base import Provider
 from finops.providers.embedding import EmbeddingProvider
 from finops.providers.registry import ProviderRegistry
 from finops.store.files import FileRepository
+from finops.store.records import Page
 
 if TYPE_CHECKING:
     from finops.governance.governor import Governance
@@ -92,11 +97,16 @@ class MessageService:
     # Messages ------------------------------------------------------------------------------------------------------
 
     def _route(self, provider_name: str, body: JSON, ctx: CallContext) -> tuple[Provider, JSON, CallContext]:
+        """The provider, and the body as its adapter takes it: ``provider/`` prefix removed, field policy
+        enforced, Anthropic-only features resolved."""
         chosen, model = split_model(provider_name, body["model"])
-        if model != body["model"]:
-            body = {**body, "model": model}
+        provider = self._providers.get(chosen)
+        routed = body if model == body["model"] else {**body, "model": model}
+        enforce_policy(routed, chosen, model)
+        routed = normalize(routed, column_for(chosen, model))
+        if routed is not body:
             ctx = replace(ctx, raw_body=None)  # the body changed: the client's bytes no longer describe it
-        return self._providers.get(chosen), body, ctx
+        return provider, routed, ctx
 
     async def _resolve_files(
         self, principal: Principal, provider: str, body: JSON, ctx: CallContext
@@ -118,7 +128,7 @@ class MessageService:
                     f"file {file_id} was uploaded to {record.provider}; use it with x-model-provider: {record.provider}"
                 )
             upstream_ids[file_id] = record.upstream_id
-            files[record.upstream_id] = FileRef(upstream_id=record.upstream_id, mime_type=record.mime_type)
+            files[record.upstream_id] = FileRef(record.upstream_id, record.mime_type, gateway_id=file_id)
         return with_upstream_file_ids(body, upstream_ids), replace(ctx, files=files, raw_body=None)
 
     async def create(
@@ -131,12 +141,12 @@ class MessageService:
     ) -> MessageResult:
         parse_message_params(body)
         provider, body, ctx = self._route(provider_name, body, ctx)
-        enforce_policy(body, provider.name, body["model"])
         lookup = self._lookup(principal, provider.name, body, ctx, cache)  # keyed on the caller's own file IDs
         body, ctx = await self._resolve_files(principal, provider.name, body, ctx)
 
         async def call() -> MessageResult:
-            result = await provider.create_message(body, ctx)
+            with gateway_file_ids(ctx.files):
+                result = await provider.create_message(body, ctx)
             if lookup is not None:
                 lookup.offer(result.message)
             return result
@@ -162,31 +172,41 @@ class MessageService:
         before the first is pulled."""
         parse_message_params(body)
         provider, body, ctx = self._route(provider_name, body, ctx)
-        enforce_policy(body, provider.name, body["model"])
         lookup = self._lookup(principal, provider.name, body, ctx, cache)
+        files: dict[str, FileRef] = {}
 
         async def open_stream() -> MessageStream:
             resolved, call_ctx = await self._resolve_files(principal, provider.name, body, ctx)
+            files.update(call_ctx.files)
             live = provider.stream_message(resolved, call_ctx)
             return lookup.storing(live) if lookup is not None else live
 
         cached = (lambda: self._find_stream(lookup)) if lookup is not None else None
         if self._governance is None:
-            return AnswerFrames(_frames(open_stream, cached), lookup)
+            return AnswerFrames(_named_for_the_caller(_frames(open_stream, cached), files), lookup)
         frames = self._governance.metered_stream(
             principal, provider.name, body["model"], ctx.request_id, open_stream, cached=cached
         )
-        return AnswerFrames(frames, lookup)
+        return AnswerFrames(_named_for_the_caller(frames, files), lookup)
 
     async def count_tokens(self, principal: Principal, provider_name: str, body: JSON, ctx: CallContext) -> JSON:
         parse_count_tokens_params(body)
         provider, body, ctx = self._route(provider_name, body, ctx)
-        enforce_policy(body, provider.name, body["model"])
         body, ctx = await self._resolve_files(principal, provider.name, body, ctx)
-        return await provider.count_tokens(body, ctx)
+        with gateway_file_ids(ctx.files):
+            return await provider.count_tokens(body, ctx)
 
-    async def list_models(self, provider_name: str, ctx: CallContext) -> list[JSON]:
-        return await self._providers.get(provider_name).list_models(ctx)
+    async def list_models(
+        self, provider_name: str, ctx: CallContext, *, limit: int, after_id: str | None, before_id: str | None
+    ) -> Page[JSON]:
+        models = await self._providers.get(provider_name).list_models(ctx)
+        return page_of_models(models, provider_name, limit=limit, after_id=after_id, before_id=before_id)
+
+    async def retrieve_model(self, header_provider: str, model_id: str, ctx: CallContext) -> JSON:
+        """``model_id`` may be ``provider/model``, which picks the provider as it does for messages."""
+        provider_name, model = split_model(header_provider, model_id)
+        models = await self._providers.get(provider_name).list_models(ctx)
+        return find_model(models, model, asked_as=model_id)
 
 
 class AnswerFrames:
@@ -208,6 +228,43 @@ class AnswerFrames:
 
     async def aclose(self) -> None:
         await self._frames.aclose()
+
+
+@contextmanager
+def gateway_file_ids(files: Mapping[str, FileRef]) -> Iterator[None]:
+    """An upstream error that names a file the body referenced names the caller's file instead: the redactor
+    knows ID shapes and the IDs in a request's path, not the ones in its body (Gemini says "the File
+    oi7inzjldkeqfzml" for a ``fileData`` it cannot read)."""
+    try:
+        yield
+    except GatewayError as exc:
+        renamed = _renamed(exc, files)
+        if renamed is exc:
+            raise
+        raise renamed from exc
+
+
+def _renamed(error: GatewayError, files: Mapping[str, FileRef]) -> GatewayError:
+    message = error.message
+    for upstream_id, ref in files.items():
+        bare = upstream_id.rpartition("/")[2]  # Gemini's messages name ``files/abc`` as ``abc``
+        for form in (upstream_id, bare) if len(bare) >= 8 else (upstream_id,):
+            message = message.replace(form, ref.gateway_id)
+    if message == error.message:
+        return error
+    return type(error)(message, headers=error.headers)
+
+
+async def _named_for_the_caller(
+    frames: AsyncGenerator[bytes, None], files: Mapping[str, FileRef]
+) -> AsyncGenerator[bytes, None]:
+    """``frames``, with an error raised before the first frame (a status for the caller) renamed as above."""
+    try:
+        with gateway_file_ids(files):
+            async for frame in frames:
+                yield frame
+    finally:
+        await frames.aclose()
 
 
 async def _frames(

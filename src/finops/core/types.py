@@ -43,6 +43,8 @@ class FileRef:
 
     upstream_id: str
     mime_type: str
+    gateway_id: str = ""
+    """The caller's ID for the file: what an upstream error naming the file is rewritten to (core only)."""
 
 
 @dataclass(frozen=True)

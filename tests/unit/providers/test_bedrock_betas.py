@@ -16,7 +16,7 @@ from finops.providers.bedrock.translate import to_converse_request
 
 JSON = dict[str, Any]
 
-# What Claude Code 2.1.332 sends (docs/client-compat-findings.md).
+# What Claude Code 2.1.332 sends (docs/compatibility.md, "Real clients").
 CLAUDE_CODE_BETAS = [
     "claude-code-20250219",
     "interleaved-thinking-2025-05-14",

@@ -444,7 +444,9 @@ REQUEST_CASES = [
             metadata={"user_id": "user-42"},
             service_tier="auto",
         ),
-        expected=chat_request([user("Hi")], temperature=0.2, top_p=0.9, stop=["END", "STOP"], user="user-42"),
+        expected=chat_request(
+            [user("Hi")], temperature=0.2, top_p=0.9, stop=["END", "STOP"], safety_identifier="user-42"
+        ),
     ),
     RequestCase(
         id="four_stop_sequences_allowed",

@@ -14,8 +14,8 @@ from .services import authenticate, base_url, services_of
 async def create_batch(request: Request) -> Response:
     services = services_of(request)
     principal = await authenticate(request)
-    provider = provider_of(request)
-    services.batches.check_provider(provider)
+    provider = provider_of(request)  # the default; ``provider/model`` names in the body may choose another
+    services.batches.check_provider(provider)  # a header naming a provider without batches: refused before reading
     body = parse_json(await read_body(request, services.settings.server.max_batch_bytes))
     record = await services.batches.create(principal, provider, body, call_context(request))
     return json_response(batch_json(record, base_url(request)))

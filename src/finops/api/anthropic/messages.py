@@ -6,11 +6,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from finops.cache.controls import SIMILARITY_HEADER, controls_from_headers
-from finops.core.errors import NotFoundError
 from finops.core.types import CacheStatus
 
-from .render import plain_list_json
-from .requests import call_context, parse_json, provider_of, read_body
+from .render import list_json
+from .requests import call_context, list_params, parse_json, provider_of, read_body
 from .responses import json_response, streamed
 from .services import authenticate, services_of
 
@@ -52,15 +51,19 @@ async def count_tokens(request: Request) -> Response:
 
 async def list_models(request: Request) -> Response:
     await authenticate(request)
-    models = await services_of(request).messages.list_models(provider_of(request), call_context(request))
-    return json_response(plain_list_json(models))
+    params = list_params(request)
+    page = await services_of(request).messages.list_models(
+        provider_of(request),
+        call_context(request),
+        limit=params.limit,
+        after_id=params.after_id,
+        before_id=params.before_id,
+    )
+    return json_response(list_json(page, dict))
 
 
 async def get_model(request: Request) -> Response:
     await authenticate(request)
     model_id = request.path_params["model_id"]
-    models = await services_of(request).messages.list_models(provider_of(request), call_context(request))
-    for model in models:
-        if model["id"] == model_id:
-            return json_response(model)
-    raise NotFoundError(f"Model not found: {model_id}")
+    model = await services_of(request).messages.retrieve_model(provider_of(request), model_id, call_context(request))
+    return json_response(model)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -50,10 +50,6 @@ def batch_json(record: BatchRecord, base_url: str) -> dict[str, Any]:
 def list_json(page: Page[T], render: Callable[[T], dict[str, Any]]) -> dict[str, Any]:
     data = [render(item) for item in page.data]
     return _list_envelope(data, page.has_more)
-
-
-def plain_list_json(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    return _list_envelope(list(items), False)
 
 
 def _list_envelope(data: list[dict[str, Any]], has_more: bool) -> dict[str, Any]:

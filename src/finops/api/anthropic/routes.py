@@ -3,9 +3,19 @@ answers with and without them."""
 
 from __future__ import annotations
 
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 
 from . import batches, files, messages
+from .responses import json_response
+
+
+async def hello(request: Request) -> Response:
+    """Claude Code's start-up connectivity probe (``HEAD /api/hello``, unless its non-essential traffic is
+    switched off): answered, so a first run does not show up as a 404 in the gateway's metrics."""
+    return json_response({"ok": True})
+
 
 ROUTES = [
     Route("/v1/messages", messages.create_message, methods=["POST"]),
@@ -23,4 +33,5 @@ ROUTES = [
     Route("/v1/files/{file_id}", files.get_file, methods=["GET"]),
     Route("/v1/files/{file_id}", files.delete_file, methods=["DELETE"]),
     Route("/v1/files/{file_id}/content", files.download_file, methods=["GET"]),
+    Route("/api/hello", hello, methods=["GET"]),  # and HEAD
 ]

@@ -93,10 +93,15 @@ MessageParam = Annotated[
 ]
 
 
+ThinkingDisplay = Literal["summarized", "omitted", "updates"]
+"""2.14's GA types name the first two; ``updates`` is its beta types' value (``thinking-display-updates-…``),
+which Claude Code sends."""
+
+
 class ThinkingConfigEnabledParam(TypedDict, total=False):
     budget_tokens: Required[int]
     type: Required[Literal["enabled"]]
-    display: Literal["summarized", "omitted"] | None
+    display: ThinkingDisplay | None
 
 
 class ThinkingConfigDisabledParam(TypedDict, total=False):
@@ -109,7 +114,7 @@ class ThinkingConfigBetweenToolsParam(TypedDict, total=False):
 
 class ThinkingConfigAdaptiveParam(TypedDict, total=False):
     type: Required[Literal["adaptive"]]
-    display: Literal["summarized", "omitted"] | None
+    display: ThinkingDisplay | None
 
 
 ThinkingConfigParam = Annotated[
@@ -129,6 +134,34 @@ class JSONOutputFormatParam(TypedDict, total=False):
 class OutputConfigParam(TypedDict, total=False):
     effort: Literal["low", "medium", "high", "xhigh", "max"] | None
     format: JSONOutputFormatParam | None
+
+
+class ClearToolUsesEditParam(TypedDict, total=False):
+    type: Required[Literal["clear_tool_uses_20250919"]]
+
+
+class ClearThinkingEditParam(TypedDict, total=False):
+    type: Required[Literal["clear_thinking_20251015"]]
+    keep: object
+    """``"all"``, ``{type: "all"}`` or ``{type: "thinking_turns", value: N}``: read by ``core.normalize``."""
+
+
+class CompactEditParam(TypedDict, total=False):
+    type: Required[Literal["compact_20260112"]]
+
+
+ContextManagementEditParam = Annotated[
+    ClearToolUsesEditParam | ClearThinkingEditParam | CompactEditParam,
+    Kinds(open=True),
+]
+
+
+class ContextManagementParam(TypedDict, total=False):
+    """Anthropic's server-side context editing (beta ``context-management-2025-06-27``; 2.14's beta types), which
+    Claude Code sends on every request. Only the edit kinds are typed: Anthropic judges the rest of an edit, and
+    the field policy decides what other providers do with each kind."""
+
+    edits: list[ContextManagementEditParam]
 
 
 class MetadataParam(TypedDict, total=False):
@@ -162,6 +195,7 @@ class _CommonParams(TypedDict, total=False):
     messages: Required[list[MessageParam]]
     model: Required[Model]
     cache_control: CacheControlEphemeralParam | None
+    context_management: ContextManagementParam | None
     output_config: OutputConfigParam
     speed: Literal["standard", "fast"] | None
     system: SystemContentParam

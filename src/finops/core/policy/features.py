@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from finops.core.params.billing import is_billing_block
 from finops.core.params.blocks import DocumentSourceParam, ImageSourceParam
 from finops.core.params.request import ContentBlockParam, ThinkingConfigParam
 from finops.core.params.tools import ToolChoiceParam, ToolUnionParam
@@ -71,7 +72,10 @@ _SUBJECTS = {
     "tool": "tool type",
     "thinking": "type",
     "tool_choice": "type",
+    "context_management": "edit type",
 }
+BILLING_BLOCK = "system: x-anthropic-billing-header"
+"""The row of Claude Code's billing block (``core.params.billing``) in ``system``."""
 
 
 class Walk:
@@ -86,7 +90,7 @@ class Walk:
         prefix, colon, kind = key.partition(": ")
         subject = f"{_SUBJECTS[prefix]} '{kind}'" if colon and prefix in _SUBJECTS else ""
         path = ".".join(map(str, self.path))
-        if prefix in ("thinking", "tool_choice") and colon:
+        if prefix in ("thinking", "tool_choice", "context_management") and colon:
             path += ".type"
         return Feature(key, path, value, subject)
 
@@ -105,10 +109,12 @@ class Walk:
                 yield from self._kind(value, "thinking", _THINKING)
             elif key == "output_config" and isinstance(value, dict):
                 yield from self._fields(value, "output_config", frozenset())
+            elif key == "context_management" and isinstance(value, dict):
+                yield from self._context_management(value)
             else:
                 yield key, value
                 if key == "system" and isinstance(value, list):
-                    yield from self._text_blocks(value)
+                    yield from self._system(value)
             path.pop()
 
     def _fields(self, obj: Mapping[str, Any], row: str, skip: frozenset[str]) -> Iterator[tuple[str, Any]]:
@@ -136,7 +142,11 @@ class Walk:
             yield f"role: {role}", role
             path.pop()
             if len(message) > 2:
-                yield from self._fields(message, "message", _MESSAGE_KEYS)
+                for key, value in self._fields(message, "message", _MESSAGE_KEYS):
+                    if key == "message.output_config" and isinstance(value, dict):  # judged as the request's
+                        yield from self._fields(value, "output_config", frozenset())
+                    else:
+                        yield key, value
             content = message["content"]
             if isinstance(content, list):
                 path.append("content")
@@ -174,6 +184,29 @@ class Walk:
             yield from self._blocks(inner, "document content")
             path.pop()
         path.pop()
+
+    def _context_management(self, config: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
+        """``context_management: kind`` per edit (and ``context_management.key`` for any other key)."""
+        path = self.path
+        for key, value in config.items():
+            path.append(key)
+            if key == "edits" and isinstance(value, list):
+                for index, edit in enumerate(value):
+                    path.append(index)
+                    yield f"context_management: {edit['type']}", edit["type"]
+                    path.pop()
+            else:
+                yield f"context_management.{key}", value
+            path.pop()
+
+    def _system(self, blocks: list[Mapping[str, Any]]) -> Iterator[tuple[str, Any]]:
+        path = self.path
+        for index, block in enumerate(blocks):
+            if is_billing_block(block):
+                path.append(index)
+                yield BILLING_BLOCK, block["text"]
+                path.pop()
+        yield from self._text_blocks(blocks)
 
     def _text_blocks(self, blocks: list[Mapping[str, Any]]) -> Iterator[tuple[str, Any]]:
         """The fields of ``system`` text blocks (and of a system message's): the text itself is the field's."""

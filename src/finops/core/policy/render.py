@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from .clients import render_real_clients
 from .rules import ANTHROPIC, BEDROCK_CLAUDE, COLUMN_TITLES, CONVERSE_COLUMNS, GEMINI, OPENAI, Row, Rule, unknown_rule
 from .table import ROWS, SECTIONS
 
@@ -77,6 +78,7 @@ def render_compatibility() -> str:
     lines.append(f"The Converse families the last column tells apart where they differ: {families}.\n")
     for title in SECTIONS:
         lines.extend(_section(title))
+    lines.append(render_real_clients())
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from .rules import Row, Rule, ignored, is_true, refused, row, translated
+from .features import BILLING_BLOCK
+from .rules import Decision, Row, Rule, ignored, is_true, refused, row, translated
 
 TOP = "Top-level fields"
 THINKING = "thinking"
@@ -60,6 +61,11 @@ _NO_URLS = "Bedrock cannot fetch URLs; send the content inline as base64"
 _GEMINI_URLS = "only a Gemini Files API URI (`fileData`); any other URL is a 400 from the translator"
 _ANTHROPIC_TOOL = "an Anthropic-defined tool; to do: offer it as a custom tool with Anthropic's published schema"
 _SERVER_TOOL = "an Anthropic server tool (Anthropic runs it)"
+_BILLING = ignored(
+    "Claude Code's billing metadata for Anthropic (`x-anthropic-billing-header: cc_version=…; cc_entrypoint=…;`, "
+    "the whole text of a `system` text block without `cache_control`), not prompt text: left out by the gateway, "
+    "since it changes on every request and, first in the prompt, would defeat the provider's prefix caching"
+)
 
 # -- openai cells shared by several rows -----------------------------------------------------------------------
 
@@ -179,11 +185,42 @@ def _rows() -> Iterator[Row]:
         converse=translated("`system` blocks (empty text left out)"),
     )
     yield row(
+        BILLING_BLOCK,
+        TOP,
+        everywhere=_BILLING,
+        claude=_BILLING,
+    )
+    yield row(
         "metadata",
         TOP,
-        openai=translated("`metadata.user_id` becomes `user`"),
+        openai=translated(
+            "`metadata.user_id` becomes `safety_identifier` (OpenAI's abuse-detection ID; one longer than its 64 "
+            "characters, such as Claude Code's, is sent as its SHA-256 hex digest); the answer is the same"
+        ),
         gemini=ignored("Gemini has no end-user field; metadata does not change the answer"),
         converse=ignored("metadata does not change the answer"),
+    )
+    yield row(
+        "context_management: clear_thinking_20251015",
+        TOP,
+        everywhere=translated(
+            "applied by the gateway before translation, as Anthropic applies it before the model reads the "
+            "prompt: the thinking blocks of all but the last `keep` assistant turns that have some are dropped "
+            '(default 1; `keep: "all"`, which Claude Code sends, drops none)'
+        ),
+    )
+    yield row(
+        "context_management: clear_tool_uses_20250919",
+        TOP,
+        everywhere=refused(
+            "Anthropic clears old tool results once its own count of the prompt passes the trigger, a count the "
+            "gateway cannot make for another provider's model; clear old tool results on the client"
+        ),
+    )
+    yield row(
+        "context_management: compact_20260112",
+        TOP,
+        everywhere=refused("server-side compaction: Anthropic's model summarises the older context"),
     )
     yield row(
         "stop_sequences",
@@ -459,6 +496,16 @@ def _rows() -> Iterator[Row]:
         ),
     )
 
+    yield row(
+        "message.clear_at",
+        ROLES,
+        everywhere=translated(
+            'on a `role: "system"` message, applied by the gateway as Anthropic applies it: `next_user_message` '
+            "shows the message only for the user turn it follows (left out once a later user message exists), "
+            "`never` always"
+        ),
+    )
+
     yield from _block_rows()
     yield from _field_rows()
     yield from _source_rows()
@@ -572,7 +619,8 @@ def _block_rows() -> Iterator[Row]:
 
 
 def _field_rows() -> Iterator[Row]:
-    for block in ("text", "image", "document", "tool_use", "tool_result"):
+    # A tool_reference reaches translators as a text block carrying its cache_control (core.normalize).
+    for block in ("text", "image", "document", "tool_use", "tool_result", "tool_reference"):
         yield row(
             f"{block}.cache_control",
             BLOCK_FIELDS,
@@ -759,7 +807,14 @@ def _source_rows() -> Iterator[Row]:
         gemini=translated("text of `functionResponse.response.content` (title, source, text)"),
         converse=translated(_SEARCH_RESULT_TEXT),
     )
-    yield row("tool_result content: tool_reference", NESTED_BLOCKS, everywhere=(refused("belongs to tool search")))
+    yield row(
+        "tool_result content: tool_reference",
+        NESTED_BLOCKS,
+        everywhere=translated(
+            "a text block naming the tool (`Tool X is loaded and can be called now.`), written by the gateway: "
+            "the reference loads a deferred tool (see `tool.defer_loading`), whose definition is in `tools`"
+        ),
+    )
     yield row("tool_result content: browser_state", NESTED_BLOCKS, everywhere=(refused(_TOOLSETS)))
     yield row(
         "document content: text",
@@ -868,7 +923,11 @@ def _tool_rows() -> Iterator[Row]:
         TOOL_FIELDS,
         active=is_true,
         when="`true`",
-        everywhere=(refused("belongs to Anthropic's tool search")),
+        everywhere=translated(
+            "the gateway leaves a deferred tool out of the provider's tools until a `tool_reference` in a "
+            "`tool_result` loads it, as Anthropic keeps it from the model until then (Claude Code's "
+            "`DeferredToolPlaceholder` is never shown); a tool `tool_choice` names is shown"
+        ),
     )
     yield row(
         "tool.allowed_callers",
@@ -891,4 +950,17 @@ def _tool_rows() -> Iterator[Row]:
     )
 
 
-ROWS: Mapping[str, Row] = {entry.key: entry for entry in _rows()}
+def _turn_effort(effort: Row) -> Row:
+    """``output_config`` on a system message (per-turn control, which Claude Code sends to ``claude-opus-5-5``):
+    the gateway makes the last such effort the request's (``core.normalize``), so it is decided, and judged, as
+    ``output_config.effort``."""
+    how = "judged as `output_config.effort`: the gateway makes the last system message's effort the request's"
+    rules = {
+        column: rule if rule.decision is Decision.PASSTHROUGH else Rule(rule.decision, f"{how}; {rule.note}")
+        for column, rule in effort.rules.items()
+    }
+    return Row("message.output_config", ROLES, rules)
+
+
+_ROWS = {entry.key: entry for entry in _rows()}
+ROWS: Mapping[str, Row] = {**_ROWS, "message.output_config": _turn_effort(_ROWS["output_config.effort"])}

@@ -24,7 +24,7 @@ from finops.emulators.anthropic.ids import new_id, stable_id
 from finops.emulators.anthropic.pagination import paginate, parse_list_query
 from finops.emulators.anthropic.responses import json_body, json_response, state_of
 from finops.emulators.anthropic.state import Batch, BatchRequest, EmulatorState
-from finops.emulators.anthropic.validation import validate_params
+from finops.emulators.anthropic.validation import betas_of, validate_params
 
 MAX_REQUESTS = 100_000
 MAX_BODY_BYTES = 256 * 1024 * 1024
@@ -62,7 +62,7 @@ def _lookup(state: EmulatorState, batch_id: str) -> Batch:
     return batch
 
 
-def _parse_requests(body: dict[str, Any]) -> list[BatchRequest]:
+def _parse_requests(body: dict[str, Any], betas: frozenset[str]) -> list[BatchRequest]:
     requests = body.get("requests")
     if requests is None:
         raise invalid_request("requests: Field required")
@@ -86,13 +86,13 @@ def _parse_requests(body: dict[str, Any]) -> list[BatchRequest]:
         params = item.get("params")
         if not isinstance(params, dict):
             raise invalid_request(f"requests.{index}.params: Field required")
-        parsed.append(_batch_request(custom_id, params))
+        parsed.append(_batch_request(custom_id, params, betas))
     return parsed
 
 
-def _batch_request(custom_id: str, params: dict[str, Any]) -> BatchRequest:
+def _batch_request(custom_id: str, params: dict[str, Any], betas: frozenset[str]) -> BatchRequest:
     try:
-        validate_params(params, in_batch=True)
+        validate_params(params, in_batch=True, betas=betas)
     except ApiError as exc:
         return BatchRequest(custom_id, params, error=exc.message, error_type=exc.error_type)
     return BatchRequest(custom_id, params)
@@ -103,7 +103,7 @@ async def create_batch(request: Request) -> Response:
     if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise ApiError(413, f"Request body exceeds the Message Batches limit of {MAX_BODY_BYTES} bytes.")
     state: EmulatorState = state_of(request)
-    requests = _parse_requests(await json_body(request))
+    requests = _parse_requests(await json_body(request), betas_of(request.headers.get("anthropic-beta")))
     batch_id = new_id("msgbatch")
     batch = Batch(
         id=batch_id,

@@ -5,6 +5,9 @@ definitions (their JSON, ``cache_control`` left out), the system prompt, ``role:
 message block, in that order; a block counts the tokens of its text (text, string content, tool_result text,
 tool_use name and JSON input, plain-text documents, web search result titles and URLs); base64 images and
 PDFs count one token per 750 bytes. Thinking blocks of earlier turns are not counted (the API strips them).
+Every request adds ``REPLY_TURN_TOKENS`` for the assistant turn the prompt ends with: no ``cache_control`` can
+reach them, so a request whose every block is cached still reports a few uncached ``input_tokens``, as
+Anthropic's API does (3 or 4 on such a request).
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ import orjson
 
 from finops.emulators._common.prompt_cache import Piece, media_piece, text_piece
 from finops.emulators._common.words import reminders, user_words
+
+REPLY_TURN_TOKENS = 3
+"""The tokens that open the assistant's turn after the last message (never cached)."""
 
 
 def blocks(content: Any) -> list[dict[str, Any]]:
@@ -90,6 +96,7 @@ def pieces(params: dict[str, Any]) -> list[Piece]:
         # Top-level cache_control marks the last cacheable block of the request.
         last = found[-1]
         found[-1] = Piece(last.material, last.tokens, last.breakpoint or str(top.get("ttl") or "5m"))
+    found.append(Piece(material="<assistant turn>", tokens=REPLY_TURN_TOKENS))
     return found
 
 

@@ -13,7 +13,7 @@ from finops.emulators.anthropic.conversation import input_tokens
 from finops.emulators.anthropic.errors import not_found
 from finops.emulators.anthropic.ids import new_id
 from finops.emulators.anthropic.responses import json_body, json_response, state_of
-from finops.emulators.anthropic.validation import validate_params
+from finops.emulators.anthropic.validation import betas_of, validate_params
 
 
 def _referenced_file_ids(content: Any) -> Iterator[str]:
@@ -38,7 +38,7 @@ def check_file_sources(request: Request, params: dict[str, Any]) -> None:
 
 async def create_message(request: Request) -> Response:
     params = await json_body(request)
-    validate_params(params)
+    validate_params(params, betas=betas_of(request.headers.get("anthropic-beta")))
     check_file_sources(request, params)
     reply = generation.plan_reply(params, tool_use_id=new_id("toolu"), cache=state_of(request).prompt_cache)
     message_id = new_id("msg")
@@ -58,6 +58,6 @@ async def create_message(request: Request) -> Response:
 
 async def count_tokens(request: Request) -> Response:
     params = await json_body(request)
-    validate_params(params, require_max_tokens=False)
+    validate_params(params, require_max_tokens=False, betas=betas_of(request.headers.get("anthropic-beta")))
     check_file_sources(request, params)
     return json_response({"input_tokens": input_tokens(params)})

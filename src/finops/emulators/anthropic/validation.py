@@ -4,11 +4,14 @@ Accepted beyond the basics: ``role: "system"`` entries inside ``messages`` (the 
 ``SystemMessageParam``: a string or text blocks), ``thinking`` (``enabled`` with ``budget_tokens`` >= 1,024 and
 below ``max_tokens``, ``adaptive``, ``disabled``, ``between_tools``), ``output_config`` (``effort`` and a
 ``json_schema`` ``format``; the older beta spelling ``output_format`` too) and a top-level ``cache_control``.
+``thinking.display: "updates"`` needs its beta (``anthropic-beta: thinking-display-updates-…``), as Claude Code
+sends it; without the beta it is refused like any other unknown value.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Any
 
 from finops.emulators.anthropic.errors import invalid_request, not_found
@@ -22,10 +25,19 @@ _EFFORTS = ("low", "medium", "high", "xhigh", "max")
 _MIN_THINKING_BUDGET = 1024
 _MAX_BREAKPOINTS = 4
 _CACHE_TTLS = ("5m", "1h")
+_DISPLAY_UPDATES_BETA = "thinking-display-updates-"
 
 
-def validate_params(params: Any, *, require_max_tokens: bool = True, in_batch: bool = False) -> None:
-    """Raise :class:`ApiError` (400, or 404 for an unknown model) the way Anthropic refuses a request."""
+def betas_of(header: str | None) -> frozenset[str]:
+    """The ``anthropic-beta`` header's comma-separated values."""
+    return frozenset(value.strip() for value in (header or "").split(",") if value.strip())
+
+
+def validate_params(
+    params: Any, *, require_max_tokens: bool = True, in_batch: bool = False, betas: Collection[str] = ()
+) -> None:
+    """Raise :class:`ApiError` (400, or 404 for an unknown model) the way Anthropic refuses a request;
+    ``betas``: the request's ``anthropic-beta`` values."""
     if not isinstance(params, dict):
         raise invalid_request("Request body must be a JSON object")
     model = params.get("model")
@@ -45,7 +57,7 @@ def validate_params(params: Any, *, require_max_tokens: bool = True, in_batch: b
     ):
         raise invalid_request("stop_sequences: Input should be a valid list of strings")
     _validate_tools(params.get("tools"), params.get("tool_choice"))
-    _validate_thinking(params, require_max_tokens=require_max_tokens)
+    _validate_thinking(params, require_max_tokens=require_max_tokens, betas=betas)
     _validate_output_config(params)
     _validate_cache_control(params)
     stream = params.get("stream")
@@ -136,7 +148,7 @@ def _validate_tools(tools: Any, tool_choice: Any) -> None:
             raise invalid_request(f"Tool '{name}' not found in the provided tools")
 
 
-def _validate_thinking(params: dict[str, Any], *, require_max_tokens: bool) -> None:
+def _validate_thinking(params: dict[str, Any], *, require_max_tokens: bool, betas: Collection[str]) -> None:
     thinking = params.get("thinking")
     if thinking is None:
         return
@@ -144,8 +156,10 @@ def _validate_thinking(params: dict[str, Any], *, require_max_tokens: bool) -> N
     if kind not in _THINKING_TYPES:
         raise invalid_request("thinking.type: Input should be 'enabled', 'disabled', 'adaptive' or 'between_tools'")
     display = thinking.get("display")
-    if display is not None and display not in ("summarized", "omitted"):
-        raise invalid_request(f"thinking.{kind}.display: Input should be 'summarized' or 'omitted'")
+    updates = any(beta.startswith(_DISPLAY_UPDATES_BETA) for beta in betas)
+    if display is not None and display not in ("summarized", "omitted", *(("updates",) if updates else ())):
+        expected = "'summarized', 'omitted' or 'updates'" if updates else "'summarized' or 'omitted'"
+        raise invalid_request(f"thinking.{kind}.display: Input should be {expected}")
     if kind == "enabled":
         budget = thinking.get("budget_tokens")
         if isinstance(budget, bool) or not isinstance(budget, int):

@@ -88,6 +88,7 @@ def parse_chat_request(body: Any) -> ChatRequest:
             param="web_search_options",
             code="unsupported_parameter",
         )
+    _validate_safety_identifier(body.get("safety_identifier"))
     _validate_web_search_options(body.get("web_search_options"))
     retention = body.get("prompt_cache_retention")
     return ChatRequest(
@@ -104,6 +105,28 @@ def parse_chat_request(body: Any) -> ChatRequest:
         cache_scope=f"{catalog.base_model(model)}\x00{body.get('prompt_cache_key') or ''}",
         cache_ttl=_EXTENDED_CACHE_TTL if retention == "24h" else _DEFAULT_CACHE_TTL,
     )
+
+
+_MAX_SAFETY_IDENTIFIER = 64
+
+
+def _validate_safety_identifier(value: Any) -> None:
+    """OpenAI's end-user ID for abuse detection: a string of at most 64 characters."""
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise bad_request(
+            f"Invalid type for 'safety_identifier': expected a string, but got {type(value).__name__} instead.",
+            param="safety_identifier",
+            code="invalid_type",
+        )
+    if len(value) > _MAX_SAFETY_IDENTIFIER:
+        raise bad_request(
+            f"Invalid 'safety_identifier': string too long. Expected a string with maximum length "
+            f"{_MAX_SAFETY_IDENTIFIER}, but got a string with length {len(value)} instead.",
+            param="safety_identifier",
+            code="string_above_max_length",
+        )
 
 
 def _tool_spec(function: dict[str, Any]) -> ToolSpec:

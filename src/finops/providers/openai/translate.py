@@ -89,8 +89,8 @@ def to_chat_request(params: MessageParams, *, stream: bool = False) -> JSON:
         body["stop"] = list(stop_sequences)
 
     user_id = (params.get("metadata") or {}).get("user_id")
-    if user_id:
-        body["user"] = user_id
+    if user_id:  # at most 64 characters: core.normalize shortens longer IDs
+        body["safety_identifier"] = user_id
 
     tools = params.get("tools")
     if tools:
