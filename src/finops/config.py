@@ -95,6 +95,9 @@ class GovernanceSettings(_Section):
     """How long a key's spend-so-far from the database is trusted before it is re-read for budget checks."""
     reconcile_interval_seconds: float = Field(default=10.0, gt=0)
     """How often unfinished batches are checked so their cost can be recorded once they end."""
+    recovery_interval_seconds: float = Field(default=60.0, gt=0)
+    """How often the intent log's recovery pass (``finops.core.recovery``) looks for creates a dead process left;
+    it also runs as soon as a process takes the background lease (at start-up)."""
 
 
 class CacheEmbeddingSettings(_Section):

@@ -28,11 +28,20 @@ from finops.governance.pricing import TokenUsage
 from finops.governance.ratelimit import counters_for
 from finops.governance.reconciler import BatchReconciler, EndedBatchResults
 from finops.governance.reports import usage_report
-from finops.governance.spend import SpendTracker
+from finops.governance.spend import SpendTracker, period_start
+from finops.store.intents import Budget
 from finops.store.keys import KeyRepository, VirtualKeyRecord
 from finops.store.usage import PendingBatch, UsageRepository, UsageRow
 
 _NO_RETRY = {"x-should-retry": "false"}
+
+
+@dataclass(frozen=True)
+class BatchReservation:
+    amount: Decimal | None
+    """The batch's worst-case cost; ``None`` when no request has a known price."""
+    budget: Budget | None
+    key: VirtualKeyRecord | None
 
 
 @dataclass
@@ -295,11 +304,12 @@ class Governance:
 
     # Batches ----------------------------------------------------------------------------------------------------
 
-    async def reserve_batch(self, principal: Principal, provider: str, requests: list[JSON]) -> Decimal | None:
-        """Check the key may run every request and that the batch's worst case fits its budget; answers the
-        reservation (``None`` when no request has a known price)."""
+    async def reserve_batch(self, principal: Principal, provider: str, requests: list[JSON]) -> BatchReservation:
+        """Check the key may run every request (and its rate limit), and work out the batch's worst case. The budget
+        check itself happens with the reservation, atomically, when the batch's intent is opened in the store
+        (``finops.store.intents.IntentRepository.open``): ``budget`` says against what."""
         key = await self._key_of(principal)
-        reservation: Decimal | None = None
+        amount: Decimal | None = None
         by_model: dict[str, tuple[int, int]] = {}
         for request in requests:
             params = request["params"]
@@ -314,26 +324,41 @@ class Governance:
         for model, (tokens_in, tokens_out) in by_model.items():
             worst = pricing.worst_case(provider, model, tokens_in, tokens_out, batch=True)
             if worst is not None:
-                reservation = (reservation or Decimal(0)) + worst
+                amount = (amount or Decimal(0)) + worst
+        budget = None
         if key is not None:
-            await self._check_budget(key, reservation or Decimal(0))
             await self._check_rate(key)
-        return reservation
+            if key.budget_usd is not None:
+                budget = Budget(key.id, key.budget_usd, period_start(key.budget_period, datetime.now(UTC)))
+        return BatchReservation(amount, budget, key)
 
-    async def batch_created(
-        self, principal: Principal, batch_id: str, provider: str, reservation: Decimal | None
-    ) -> None:
-        pending = PendingBatch(
+    def pending_batch(self, principal: Principal, batch_id: str, provider: str, amount: Decimal | None) -> PendingBatch:
+        """The batch's cost row, written with its intent before the upstream call."""
+        return PendingBatch(
             batch_id=batch_id,
             key_id=principal.key_id,
             key_name=principal.key_name,
             owner=principal.owner,
             provider=provider,
-            reserved_usd=reservation,
+            reserved_usd=amount,
         )
-        await self.usage.add_batch(pending, datetime.now(UTC))
-        if principal.key_id and reservation:
-            self.spend.add(principal.key_id, reservation, queued=False)
+
+    def batch_refused(self, reservation: BatchReservation, spent: Decimal) -> GatewayError:
+        key = reservation.key
+        assert key is not None and key.budget_usd is not None  # only a budgeted key is refused
+        return self._refuse(
+            "budget",
+            PermissionDeniedError(
+                f"budget exceeded for key '{key.name}': spent {usd(spent)} of {usd(key.budget_usd)} "
+                f"({key.budget_period}); this batch may cost up to {usd(reservation.amount or Decimal(0))}",
+                headers=_NO_RETRY,
+            ),
+        )
+
+    def batch_reserved(self, principal: Principal, amount: Decimal | None) -> None:
+        """This process's view of the key's spend counts the reservation at once."""
+        if principal.key_id and amount:
+            self.spend.add(principal.key_id, amount, queued=False)
 
     async def before_batch_delete(self, batch_id: str) -> None:
         """A deleted batch's results may vanish upstream: record its usage first."""
