@@ -4,9 +4,8 @@ the upstream, upstream failures mapped to the Anthropic envelope."""
 
 from __future__ import annotations
 
-import re
-
 import asyncio
+import re
 import textwrap
 from collections.abc import AsyncGenerator, Iterator
 from pathlib import Path
