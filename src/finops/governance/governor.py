@@ -5,7 +5,6 @@ or Redis counters); ledger rows are written behind the request by ``UsageLedger`
 from __future__ import annotations
 
 import asyncio
-import functools
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -18,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from finops.config import Settings
 from finops.core.errors import GatewayError, PermissionDeniedError, RateLimitError
+from finops.core.faults import BEFORE_ANSWER, fault_point
 from finops.core.types import JSON, MessageResult, MessageStream, Principal
 from finops.governance import pricing
 from finops.governance.auth import KeyCache, VirtualKeyAuthenticator
@@ -122,7 +122,7 @@ class Governance:
     async def _check_budget(self, key: VirtualKeyRecord, reservation: Decimal | None = None) -> None:
         if key.budget_usd is None:
             return
-        spent = await self.spend.spent(key.id, key.budget_period)
+        spent = await self.spend.exact(key.id, key.budget_period)  # shared state: budgets hold across processes
         needed = reservation or Decimal(0)
         if spent + needed > key.budget_usd or (reservation is None and spent >= key.budget_usd):
             detail = f"; this batch may cost up to {usd(needed)}" if reservation is not None else ""
@@ -174,16 +174,16 @@ class Governance:
 
     def record(
         self, admission: Admission, usage: JSON | None, request_id: str | None, *, status: int = 200, hit: bool = False
-    ) -> None:
+    ) -> asyncio.Future[None]:
         """Price the request and queue its ledger row; nothing here waits on I/O. A response-cache ``hit`` (whose
-        ``usage`` is the cached answer's) is a row with no tokens and no cost that saved what ``usage`` costs."""
+        ``usage`` is the cached answer's) is a row with no tokens and no cost that saved what ``usage`` costs. The
+        future is done once the row is committed: ``durable`` waits for it before an answer ends."""
         tokens = TokenUsage.from_anthropic(usage)
         cost = pricing.cost(admission.provider, admission.model, tokens)
         principal = admission.principal
         elapsed = time.monotonic() - admission.started
         if hit:
-            self._record_hit(admission, cost, request_id, round(elapsed * 1000), status)
-            return
+            return self._record_hit(admission, cost, request_id, round(elapsed * 1000), status)
         self.metrics.observe_usage(
             admission.provider,
             admission.model,
@@ -197,11 +197,23 @@ class Governance:
         if admission.key is not None and admission.key.tpm is not None and tokens.total:
             self._later(self.counters.add(f"{admission.key.id}:tpm", tokens.total))
         row = usage_row(principal, admission.provider, admission.model, tokens, cost, request_id=request_id)
-        self.ledger.record(replace(row, latency_ms=round(elapsed * 1000), status=status))
+        return self.ledger.record(replace(row, latency_ms=round(elapsed * 1000), status=status))
+
+    async def durable(self, written: asyncio.Future[None]) -> None:
+        """Wait (at most ``ledger_wait_seconds``) until a row is committed: called before an answer's last byte
+        leaves, so a kill -9 after the answer cannot lose its row. The wait is shared: one commit for all requests
+        in flight (``UsageLedger``)."""
+        wait = self.settings.ledger_wait_seconds
+        if wait <= 0 or written.done():
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(written), wait)
+        except TimeoutError:
+            self.metrics.ledger_late.inc()
 
     def _record_hit(
         self, admission: Admission, saved: Decimal | None, request_id: str | None, latency_ms: int, status: int
-    ) -> None:
+    ) -> asyncio.Future[None]:
         principal = admission.principal
         # Not an LLM request in /metrics (none reached a provider): finops_cache_requests_total counts it.
         self.metrics.observe_saving(admission.provider, admission.model, principal.key_name, saved)
@@ -215,7 +227,7 @@ class Governance:
             cache_hit=True,
             saved_usd=saved,
         )
-        self.ledger.record(replace(row, latency_ms=latency_ms, status=status))
+        return self.ledger.record(replace(row, latency_ms=latency_ms, status=status))
 
     async def record_embedding(
         self, principal: Principal, provider: str, model: str, input_tokens: int, request_id: str | None
@@ -223,7 +235,7 @@ class Governance:
         """An embedding call the response cache made for ``principal``'s request: its own ledger row (it was
         admitted with that request, so it is not admitted again)."""
         admission = Admission(principal, provider, model, await self._key_of(principal), time.monotonic())
-        self.record(admission, {"input_tokens": input_tokens, "output_tokens": 0}, request_id)
+        await self.durable(self.record(admission, {"input_tokens": input_tokens, "output_tokens": 0}, request_id))
 
     def cache_result(self, result: str) -> None:
         self.metrics.observe_cache(result)
@@ -249,14 +261,9 @@ class Governance:
         except GatewayError as exc:
             self.failed(admission, exc)
             raise
-        # Priced two turns of the event loop later, after the answer's bytes are handed to the transport, so it does
-        # not wait for the pricing, metrics and ledger row (~20 µs). A request arriving meanwhile starts its handler
-        # after these callbacks, so its budget check sees this spend.
-        loop = asyncio.get_running_loop()
-        loop.call_soon(
-            loop.call_soon,
-            functools.partial(self.record, admission, result.usage, request_id, hit=hit is not None),
-        )
+        # The row is committed before the answer is sent (issue 13: a kill -9 must not lose an answered request).
+        await self.durable(self.record(admission, result.usage, request_id, hit=hit is not None))
+        fault_point(BEFORE_ANSWER)
         return result
 
     async def metered_stream(
@@ -274,22 +281,41 @@ class Governance:
         hit = await cached() if cached is not None else None
         stream: MessageStream | None = hit
         status = 200
+        recorded = False
         try:
             stream = stream or await open_stream()
+            # The last frame is held back until the usage row is committed: a client that has the whole answer has
+            # a ledger row, whatever happens to this process next (issue 13).
+            last: bytes | None = None
             async for frame in stream:
-                yield frame
+                if last is not None:
+                    yield last
+                last = frame
+            await stream.aclose()
+            recorded = True
+            status = self._stream_status(admission, stream, status)
+            if stream.usage is not None:
+                await self.durable(self.record(admission, stream.usage, request_id, status=status, hit=hit is not None))
+            fault_point(BEFORE_ANSWER)
+            if last is not None:
+                yield last
         except GatewayError as exc:
             status = exc.status_code  # the stream failed after usage was known: the row says so
             self.failed(admission, exc)
             raise
         finally:
-            if stream is not None:
+            if stream is not None and not recorded:
+                # Abandoned by the client, or failed: its row is written behind (no answer is left to hold back).
                 await stream.aclose()
-                if stream.error is not None:
-                    status = stream.error.status_code  # the stream failed after it began: the row says so
-                    self.failed(admission, stream.error)
+                status = self._stream_status(admission, stream, status)
                 if stream.usage is not None:
                     self.record(admission, stream.usage, request_id, status=status, hit=hit is not None)
+
+    def _stream_status(self, admission: Admission, stream: MessageStream, status: int) -> int:
+        if stream.error is not None:
+            self.failed(admission, stream.error)
+            return stream.error.status_code  # the stream failed after it began: the row says so
+        return status
 
     # Admin ------------------------------------------------------------------------------------------------------
 
