@@ -49,7 +49,10 @@ def _client(gateway: Gateway, key: str) -> anthropic.Anthropic:
 
 
 BATCH = [
-    {"custom_id": f"r{i}", "params": {"model": MODEL, "max_tokens": 2000, "messages": [{"role": "user", "content": "hi"}]}}
+    {
+        "custom_id": f"r{i}",
+        "params": {"model": MODEL, "max_tokens": 2000, "messages": [{"role": "user", "content": "hi"}]},
+    }
     for i in range(3)
 ]
 MESSAGE: dict[str, Any] = {"model": MODEL, "max_tokens": 50, "messages": [{"role": "user", "content": "What is 2+2?"}]}
@@ -89,9 +92,7 @@ def test_parallel_batch_creates_against_a_budget_that_fits_one(
         assert _spent(gateway, tight["id"]) == pytest.approx(reservation)
 
 
-def test_two_gateways_alternating_stop_where_the_budget_does(
-    emulator: str, database_url: str, tmp_path: Path
-) -> None:
+def test_two_gateways_alternating_stop_where_the_budget_does(emulator: str, database_url: str, tmp_path: Path) -> None:
     settings = _settings(emulator, database_url)
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
