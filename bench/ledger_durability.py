@@ -29,7 +29,7 @@ import httpx
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _procs import BENCH, free_port, gateway, percentile, wait_until_up  # noqa: E402
+from _procs import BENCH, free_port, gateway, percentile, wait_until_up
 
 ADMIN_KEY = "bench-admin-key-0123456789abcdef"
 MODEL = "claude-3-5-haiku-20241022"
