@@ -2,8 +2,9 @@
 
 ``.venv/bin/python bench/ledger_durability.py [--requests N] [--seconds S] [--concurrency C]``
 
-One ``finops serve`` (SQLite, one worker) in front of ``bench/upstream.py`` (fixed answers, no work), governed by a
-virtual key, in three configurations run one after the other on this machine:
+One ``finops serve`` per configuration (SQLite, or ``--database postgresql+asyncpg://...``; one worker) in front
+of ``bench/upstream.py`` (fixed answers, no work), governed by a virtual key; the three run side by side and take
+turns in ``--rounds`` short rounds:
 
 - ``write-behind``: ``governance.ledger_wait_seconds: 0``, the key has no budget (the rows are written up to one
   write later, after the answer: the old behaviour, a kill -9 loses the rows not yet written);
@@ -11,7 +12,7 @@ virtual key, in three configurations run one after the other on this machine:
 - ``durable+budget``: the same with a budget on the key: every request also reads its spend from the database.
 
 For each: sequential latency (one client, kept-alive connection; p50/p99 in ms) and closed-loop throughput with
-``--concurrency`` clients for ``--seconds``.
+``--concurrency`` clients for ``--seconds`` (median of the rounds' rates).
 """
 
 from __future__ import annotations
@@ -38,14 +39,14 @@ MODEL = "claude-3-5-haiku-20241022"
 BODY = orjson.dumps({"model": MODEL, "max_tokens": 32, "messages": [{"role": "user", "content": "hi"}]})
 
 
-def _config(upstream: int, wait: float | None) -> str:
+def _config(upstream: int, wait: float | None, database: str) -> str:
     lines = [
         "providers:",
         "  anthropic:",
         "    api_key: bench-anthropic-key",
         f"    base_url: http://127.0.0.1:{upstream}",
         "database:",
-        "  url: {DB}",
+        f"  url: {database}",
         "governance:",
         f"  admin_key: {ADMIN_KEY}",
     ]
@@ -98,6 +99,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="closed-loop seconds per configuration")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument(
+        "--database", default="{DB}", help="a PostgreSQL URL to measure on (default: SQLite in a temp directory)"
+    )
     args = parser.parse_args()
     port = free_port()
     runs = [("write-behind", 0.0, None), ("durable", None, None), ("durable+budget", None, 1_000_000.0)]
@@ -111,7 +115,7 @@ def main() -> None:
         wait_until_up(f"http://127.0.0.1:{port}/health", upstream)
         targets = []
         for label, wait, budget in runs:
-            base, _pid = stack.enter_context(gateway(_config(port, wait)))
+            base, _pid = stack.enter_context(gateway(_config(port, wait, args.database)))
             headers = {"content-type": "application/json", "anthropic-version": "2023-06-01"}
             headers["x-api-key"] = _key(base, budget)
             targets.append((label, f"{base}/anthropic/v1/messages", headers))
