@@ -235,7 +235,6 @@ upstream_intents = sa.Table(
     sa.Column("upstream_key", sa.String(128), nullable=False),
     sa.Column("request_count", sa.Integer, nullable=True),
     sa.Column("process", sa.String(255), nullable=False),  # finops.governance.background.process_owner()
-    sa.Column("temp_path", sa.Text, nullable=True),
     sa.Column("state", sa.String(16), nullable=False),  # "creating" | "done" | "abandoned"
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),

@@ -26,7 +26,6 @@ def upgrade() -> None:
         sa.Column("upstream_key", sa.String(128), nullable=False),
         sa.Column("request_count", sa.Integer, nullable=True),
         sa.Column("process", sa.String(255), nullable=False),
-        sa.Column("temp_path", sa.Text, nullable=True),
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
