@@ -191,8 +191,9 @@ CASES = [
     ("openai", "batch", "batch.after_upstream_part", 2),
     ("gemini", "batch", "create.after_upstream", 1),
     ("gemini", "file", "create.after_upstream", 1),
-    # Anthropic keeps no key on a batch: found by creation time and request count (files: not recoverable).
+    # Anthropic keeps no key: found by creation time and size (request count; file name and bytes).
     ("anthropic", "batch", "create.after_upstream", 1),
+    ("anthropic", "file", "create.after_upstream", 1),
     # Killed before anything was sent: nothing upstream, the intent and the reservation wait for recovery.
     ("openai", "batch", "create.after_intent", 1),
 ]

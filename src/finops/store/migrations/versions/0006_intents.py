@@ -25,6 +25,8 @@ def upgrade() -> None:
         sa.Column("object_id", sa.String(64), nullable=False),
         sa.Column("upstream_key", sa.String(128), nullable=False),
         sa.Column("request_count", sa.Integer, nullable=True),
+        sa.Column("filename", sa.Text, nullable=True),
+        sa.Column("size_bytes", sa.BigInteger, nullable=True),
         sa.Column("process", sa.String(255), nullable=False),
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
