@@ -25,12 +25,14 @@ __all__ = [
     "BatchStatus",
     "CallContext",
     "Capabilities",
+    "CreateIntent",
     "Download",
     "FileRef",
     "FileUpload",
     "MessageResult",
     "MessageStream",
     "Provider",
+    "Recoverable",
     "UpstreamBatch",
     "UpstreamFile",
 ]
@@ -97,6 +99,31 @@ class BatchRef:
     request_count: int
     created_at: datetime
     cancel_requested: bool = False
+
+
+@dataclass(frozen=True)
+class CreateIntent:
+    """An upstream create the gateway announced and never completed (its process died in between): what the
+    adapter needs to find the objects it made. ``upstream_key`` is what it sent upstream (``CallContext``)."""
+
+    kind: Literal["batch", "file"]
+    upstream_key: str
+    created_at: datetime
+    request_count: int | None = None
+    filename: str | None = None
+    size_bytes: int | None = None
+    known_upstream_ids: frozenset[str] = frozenset()
+    """Upstream IDs (batches or files, as ``kind``) the gateway has rows for, created around the intent: a
+    heuristic match (a provider that keeps no key) must never pick one of them."""
+
+
+class Recoverable(Protocol):
+    """An adapter that can find and remove what an unfinished create left upstream (``finops.core.recovery``)."""
+
+    async def remove_created(self, intent: CreateIntent, ctx: CallContext) -> int:
+        """Cancel and delete every upstream object ``intent`` made (batches with their input files, or the file);
+        answers how many were found. Finding none is normal: the process died before or during the call."""
+        ...
 
 
 class Provider(Protocol):

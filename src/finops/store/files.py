@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from finops.store.owned import OwnedRepository
 from finops.store.records import FileRecord, as_utc
@@ -25,22 +27,33 @@ def _record(row: sa.Row[Any]) -> FileRecord:
     )
 
 
+async def insert_file(connection: AsyncConnection, record: FileRecord) -> None:
+    """The file's row, in the caller's transaction (``finops.store.intents`` completes an intent with it)."""
+    await connection.execute(
+        files.insert().values(
+            id=record.id,
+            provider=record.provider,
+            upstream_id=record.upstream_id,
+            owner=record.owner,
+            filename=record.filename,
+            mime_type=record.mime_type,
+            size_bytes=record.size_bytes,
+            downloadable=record.downloadable,
+            created_at=record.created_at,
+        )
+    )
+
+
 class FileRepository(OwnedRepository[FileRecord]):
     table = files
     _record = staticmethod(_record)
 
+    async def upstream_ids_since(self, provider: str, since: datetime) -> frozenset[str]:
+        """Upstream IDs of ``provider``'s files recorded since ``since`` (the intent log's recovery excludes them)."""
+        query = sa.select(files.c.upstream_id).where(files.c.provider == provider, files.c.created_at >= since)
+        async with self._engine.connect() as connection:
+            return frozenset(row[0] for row in (await connection.execute(query)).all())
+
     async def add(self, record: FileRecord) -> None:
         async with self._engine.begin() as connection:
-            await connection.execute(
-                files.insert().values(
-                    id=record.id,
-                    provider=record.provider,
-                    upstream_id=record.upstream_id,
-                    owner=record.owner,
-                    filename=record.filename,
-                    mime_type=record.mime_type,
-                    size_bytes=record.size_bytes,
-                    downloadable=record.downloadable,
-                    created_at=record.created_at,
-                )
-            )
+            await insert_file(connection, record)
