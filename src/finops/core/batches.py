@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from finops.core.errors import InvalidRequestError, NotFoundError, UpstreamError
-from finops.core.ids import new_batch_id
+from finops.core.ids import new_batch_id, shown_id
 from finops.core.normalize import normalize
 from finops.core.params import parse_batch
 from finops.core.policy import column_for, enforce_batch_policy, enforce_policy
@@ -106,7 +106,7 @@ class BatchService:
     async def _owned(self, principal: Principal, batch_id: str) -> BatchRecord:
         record = await self._store.batches.get(batch_id, principal.owner)
         if record is None:
-            raise NotFoundError(f"Batch not found: {batch_id}")
+            raise NotFoundError(f"Batch not found: {shown_id(batch_id)}")
         return record
 
     async def _refresh(self, record: BatchRecord, ctx: CallContext) -> BatchRecord:

@@ -58,3 +58,18 @@ def new_tool_use_id() -> str:
 
 def new_request_id() -> str:
     return f"req_{_random()}"
+
+
+_MAX_SHOWN_ID = 100
+_PRINTABLE_ID = frozenset(string.ascii_letters + string.digits + "_-.:/")
+
+
+def shown_id(value: str) -> str:
+    """An ID the caller sent, fit to be echoed in an error message: as it was when it looks like an ID (what
+    anyone would print), otherwise escaped (no NUL or control byte reaches a log line or a terminal) and cut
+    to ``_MAX_SHOWN_ID`` characters (a 5 KB path segment is not worth answering back in full)."""
+    if len(value) <= _MAX_SHOWN_ID and _PRINTABLE_ID.issuperset(value):
+        return value
+    escaped = value[:_MAX_SHOWN_ID].encode("ascii", "backslashreplace").decode("ascii")
+    escaped = "".join(char if char.isprintable() else f"\\x{ord(char):02x}" for char in escaped)
+    return escaped + ("…" if len(value) > _MAX_SHOWN_ID else "")

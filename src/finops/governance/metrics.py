@@ -88,6 +88,12 @@ class GatewayMetrics:
         self.ledger_dropped = Counter(
             "finops_ledger_write_failures", "Usage rows that could not be written", registry=self.registry
         )
+        self.redis_failures = Counter(
+            "finops_redis_failures",
+            "Redis calls that failed or timed out (ratelimit: per-process counters used instead; cache: a miss)",
+            ("use",),
+            registry=self.registry,
+        )
 
     def _child(self, metric: Counter | Histogram, *labels: str) -> Any:
         """``metric.labels(*labels)`` without its lock and argument handling on every request. Bounded like the
