@@ -43,8 +43,6 @@ class ServerSettings(_Section):
     anyone else those headers are ignored. Empty: ignored from everyone."""
     max_header_bytes: int = Field(default=64 * 1024, ge=1024)
     """A request line plus headers longer than this is refused with 431 before it is buffered any further."""
-    max_json_depth: int = Field(default=128, ge=8, le=250)
-    """Objects and arrays nested deeper than this in a JSON body: 400 (the serialiser stops at 255)."""
     max_message_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
     max_batch_bytes: int = Field(default=256 * 1024 * 1024, gt=0)
     max_file_bytes: int = Field(default=500 * 1024 * 1024, gt=0)

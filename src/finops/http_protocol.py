@@ -5,8 +5,13 @@ until it ends, so one unauthenticated 200 MB header grew the process by 290 MB. 
 (the app is called only once the head is complete, after it was buffered). So the bound sits where bytes come in:
 ``data_received`` counts the bytes of the current request's head and feeds the parser only up to the limit; a head
 still incomplete past it is answered ``431 Request Header Fields Too Large`` in the Anthropic error envelope and
-the connection is closed, so nothing more of it is read. What a connection may buffer is thereby the limit plus
-one read (asyncio reads at most 256 KiB at a time).
+the connection is closed. What a connection may buffer is thereby the limit plus one read (asyncio reads at most
+256 KiB at a time).
+
+Closing a socket whose peer is still sending makes the kernel answer with a reset, which can destroy the 431
+before the client reads it. So the close lingers, as nginx's does: the answer goes out followed by a FIN, what
+the client still sends is read and dropped unparsed, and the socket closes when the client closes its side or
+after ``LINGER_SECONDS``.
 
 The limit comes from uvicorn's ``h11_max_incomplete_event_size`` option, its public knob for exactly this bound
 in the h11 protocol (``server.max_header_bytes`` sets it), so the protocol class needs no other configuration
@@ -21,6 +26,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from finops.core.ids import new_request_id
 
 DEFAULT_MAX_HEAD_BYTES = 64 * 1024
+LINGER_SECONDS = 2.0
 
 
 def too_large_response(limit: int) -> bytes:
@@ -84,6 +90,12 @@ class BoundedHeadHttpToolsProtocol(HttpToolsProtocol):
 
     def _refuse(self) -> None:
         self._refused = True
-        if not self.transport.is_closing():
-            self.transport.write(too_large_response(self._head_limit))
-            self.transport.close()
+        transport = self.transport
+        if transport.is_closing():
+            return
+        transport.write(too_large_response(self._head_limit))
+        if transport.can_write_eof():
+            transport.write_eof()
+            self.loop.call_later(LINGER_SECONDS, transport.close)
+        else:
+            transport.close()
