@@ -219,7 +219,7 @@ class GeminiBatches:
         if body is None:
             input_file = await self._upload_input(part, label)
             body = _create_body(label, part.model, orjson.dumps({"fileName": input_file}))
-        part.body = None  # up to 20 MB: not held past the call
+        part.body = None  # up to the inline limit: not held past the call
         try:
             operation = await self._upstream.call(
                 "POST", f"{self._api}/models/{part.model}:batchGenerateContent", content=body

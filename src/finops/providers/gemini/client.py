@@ -75,7 +75,7 @@ class GeminiClient:
             return {}
         try:
             if len(response.content) > _PARSE_IN_THREAD_BYTES:
-                # A batch answer echoes its inline requests (up to 20 MB): parsing that takes the loop for
+                # A batch answer echoes its inline requests (megabytes): parsing them would take the loop for
                 # hundreds of milliseconds, so it happens on a worker thread.
                 payload = await asyncio.to_thread(orjson.loads, response.content)
             else:
