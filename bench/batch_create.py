@@ -69,7 +69,8 @@ def measure(provider: str, count: int) -> str:
     with emulator(provider, batch_seconds=3600) as upstream:
         config = (
             "database: {url: '{DB}'}\n"
-            f"providers:\n  {provider}: {{api_key: {PROVIDER_KEYS[provider]}, base_url: '{upstream}{BASE_PATHS[provider]}'}}\n"
+            f"providers:\n  {provider}: "
+            f"{{api_key: {PROVIDER_KEYS[provider]}, base_url: '{upstream}{BASE_PATHS[provider]}'}}\n"
             "server: {max_batch_bytes: 1000000000}\n"
         )
         body = batch_body(provider, count)

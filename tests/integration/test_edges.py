@@ -90,7 +90,8 @@ def test_the_connection_survives_an_unhandled_error(anthropic_emulator: Emulator
     async def broken(body: Any, ctx: Any) -> Any:
         raise RuntimeError("a bug in the count_tokens path")
 
-    setattr(registry.get("anthropic"), "count_tokens", broken)  # the hook: a real bug would look the same
+    adapter: Any = registry.get("anthropic")
+    adapter.count_tokens = broken  # the hook: a real bug would look the same
     with serve_in_thread(create_app(settings, providers=registry)) as base, httpx.Client(timeout=30) as client:
         failed = client.post(f"{base}/anthropic/v1/messages/count_tokens", headers=CALLER, json=params())
         assert_envelope(failed, 500, "api_error", "Internal server error")

@@ -3,6 +3,7 @@ forwarded either way (no RST, no FIN), as when a firewall drops packets or a dat
 
 from __future__ import annotations
 
+import contextlib
 import selectors
 import socket
 import threading
@@ -68,10 +69,8 @@ class BlackHoleProxy:
             if each is None:
                 continue
             self._pairs.pop(each, None)
-            try:
+            with contextlib.suppress(KeyError, ValueError):
                 self._selector.unregister(each)
-            except (KeyError, ValueError):
-                pass
             each.close()
 
     def stop(self) -> None:
