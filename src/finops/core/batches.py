@@ -53,7 +53,9 @@ _LARGE_BATCH = 1_000
 """Requests from which a batch is checked on a worker thread (a thread hop costs ~0.1 ms; 1,000 requests ~30 ms)."""
 
 
-def _is_large(body: JSON) -> bool:
+def _is_large(body: object) -> bool:
+    if not isinstance(body, dict):
+        return False  # not a batch at all: parse_batch says so
     requests = body.get("requests")
     return isinstance(requests, list) and len(requests) > _LARGE_BATCH
 
