@@ -13,10 +13,16 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp
 
 from finops.api.admin import ROUTES as ADMIN_ROUTES
-from finops.api.anthropic.errors import gateway_error_handler, http_error_handler, unexpected_error_handler
+from finops.api.anthropic.errors import (
+    UNAVAILABLE_DEPENDENCY,
+    dependency_error_handler,
+    gateway_error_handler,
+    http_error_handler,
+    unexpected_error_handler,
+)
 from finops.api.anthropic.routes import ROUTES as ANTHROPIC_ROUTES
 from finops.api.anthropic.services import Services
-from finops.api.health import health
+from finops.api.health import health, ready
 from finops.api.metrics import metrics
 from finops.api.middleware import GatewayMiddleware
 from finops.api.ui import Console, console_app
@@ -50,7 +56,8 @@ def create_app(settings: Settings, *, providers: ProviderRegistry | None = None)
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         registry = providers or ProviderRegistry.from_settings(settings.providers)
-        store = await Store.open(settings.database.url)
+        store = await Store.open(settings.database.url, settings.database)
+        app.state.store = store
         app.state.provider_names = registry.names()
         governance = Governance(settings, store.engine, gateway_metrics)
         app.state.governance = governance
@@ -100,6 +107,7 @@ def create_app(settings: Settings, *, providers: ProviderRegistry | None = None)
     app = Starlette(
         routes=[
             Route("/health", health, methods=["GET"]),
+            Route("/health/ready", ready, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
             Mount("/anthropic", routes=ANTHROPIC_ROUTES),
             Mount("/admin", routes=ADMIN_ROUTES),
@@ -108,9 +116,12 @@ def create_app(settings: Settings, *, providers: ProviderRegistry | None = None)
         exception_handlers={
             GatewayError: gateway_error_handler,
             HTTPException: http_error_handler,
+            **dict.fromkeys(UNAVAILABLE_DEPENDENCY, dependency_error_handler),
             Exception: unexpected_error_handler,
         },
         lifespan=lifespan,
     )
     app.state.metrics_registry = metrics_registry
+    token = settings.governance.metrics_token
+    app.state.metrics_token = token.get_secret_value() if token is not None and token.get_secret_value() else None
     return GatewayMiddleware(app, metrics_registry)

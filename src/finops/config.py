@@ -32,7 +32,17 @@ class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     public_url: str | None = None
-    """Base URL clients reach the gateway at (used for ``results_url``); default: the request's own base."""
+    """Base URL clients reach the gateway at (used for ``results_url``); without it, the request's own base, and
+    only when its Host is one of ``allowed_hosts``."""
+    allowed_hosts: list[str] | None = None
+    """Host names (``name`` or ``name:port``) a request's Host may carry when the gateway has to build an absolute
+    URL from it (``results_url``) and ``public_url`` is not set; default: ``host``, ``localhost``, ``127.0.0.1``,
+    ``[::1]``. Any other Host gets a 400, never a URL pointing where the operator did not say."""
+    trusted_proxies: list[str] = Field(default_factory=list)
+    """Peer addresses (IPs or CIDR ranges) whose ``X-Forwarded-For``/``X-Forwarded-Proto`` are believed; from
+    anyone else those headers are ignored. Empty: ignored from everyone."""
+    max_header_bytes: int = Field(default=64 * 1024, ge=1024)
+    """A request line plus headers longer than this is refused with 431 before it is buffered any further."""
     max_message_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
     max_batch_bytes: int = Field(default=256 * 1024 * 1024, gt=0)
     max_file_bytes: int = Field(default=500 * 1024 * 1024, gt=0)
@@ -58,10 +68,19 @@ class ServerSettings(_Section):
 
 class DatabaseSettings(_Section):
     url: str = "sqlite+aiosqlite:///finops.db"
+    connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    """PostgreSQL: how long opening a connection may take."""
+    statement_timeout_seconds: float = Field(default=15.0, gt=0)
+    """PostgreSQL: how long one statement may wait for its answer; SQLite: how long a write waits for the lock."""
+    pool_timeout_seconds: float = Field(default=10.0, gt=0)
+    """How long a request waits for a free pooled connection."""
 
 
 class RedisSettings(_Section):
     url: str | None = None
+    connect_timeout_seconds: float = Field(default=1.0, gt=0)
+    timeout_seconds: float = Field(default=1.0, gt=0)
+    """How long one Redis command may wait for its answer (Redis answers in well under a millisecond)."""
 
 
 class TimeoutSettings(_Section):
@@ -95,6 +114,9 @@ class GovernanceSettings(_Section):
     """How long a key's spend-so-far from the database is trusted for display (console, admin). Budget checks do
     not use it: they read the database every time (issue 13), so budgets hold across processes."""
     reconcile_interval_seconds: float = Field(default=10.0, gt=0)
+    metrics_token: SecretStr | None = None
+    """``/metrics`` answers only ``Authorization: Bearer <token>`` and shows per-key series; without it,
+    ``/metrics`` is open and every series is summed over the key (no key name is shown)."""
     """How often unfinished batches are checked so their cost can be recorded once they end."""
     ledger_wait_seconds: float = Field(default=5.0, ge=0)
     """How long an answer waits for its usage row to be committed before its last byte leaves (group commit: one

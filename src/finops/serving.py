@@ -29,7 +29,8 @@ from typing import Any
 
 import uvicorn
 
-from finops.config import Settings, load_settings
+from finops.config import ServerSettings, Settings, load_settings
+from finops.http_protocol import BoundedHeadHttpToolsProtocol
 from finops.shutdown import DrainingApp
 
 if sys.platform != "win32":
@@ -38,6 +39,8 @@ if sys.platform != "win32":
 logger = logging.getLogger(__name__)
 
 WORKER_CONFIG_ENV = "FINOPS_WORKER_CONFIG"
+WORKER_HOST_ENV = "FINOPS_WORKER_HOST"
+"""The address the supervisor binds (``--host`` may differ from the file's ``server.host``)."""
 """The config file path the supervisor hands its workers (empty: defaults, as ``finops serve`` with no file)."""
 SHUTDOWN_GRACE_SECONDS = 5
 """After the drain: how long uvicorn lets connections still open finish before it cancels them."""
@@ -82,7 +85,7 @@ def worker_count(value: int | str) -> int:
     return count
 
 
-def uvicorn_options(host: str, port: int) -> dict[str, Any]:
+def uvicorn_options(server: ServerSettings, host: str, port: int) -> dict[str, Any]:
     return {
         "host": host,
         "port": port,
@@ -90,8 +93,20 @@ def uvicorn_options(host: str, port: int) -> dict[str, Any]:
         "access_log": False,
         "timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS,
         "loop": "auto",
-        "http": "httptools",
+        "http": BoundedHeadHttpToolsProtocol,
+        "h11_max_incomplete_event_size": server.max_header_bytes,  # read by BoundedHeadHttpToolsProtocol
+        # X-Forwarded-For/-Proto only from the proxies the operator named (uvicorn's default trusts loopback).
+        "proxy_headers": bool(server.trusted_proxies),
+        "forwarded_allow_ips": server.trusted_proxies or None,
     }
+
+
+def with_bind_host(settings: Settings, host: str) -> Settings:
+    """The settings as served: ``server.host`` is the address actually bound (``--host`` wins over the file), so
+    the default ``server.allowed_hosts`` names it."""
+    if settings.server.host == host:
+        return settings
+    return settings.model_copy(update={"server": settings.server.model_copy(update={"host": host})})
 
 
 def build_app(settings: Settings) -> DrainingApp:
@@ -118,17 +133,20 @@ def settle_gc() -> None:
 
 
 def serve_in_process(settings: Settings, host: str, port: int) -> None:
-    app = build_app(settings)
+    app = build_app(with_bind_host(settings, host))
     settle_gc()
     raise_open_file_limit()
-    uvicorn.run(app, **uvicorn_options(host, port))
+    uvicorn.run(app, **uvicorn_options(settings.server, host, port))
 
 
 def serve_workers(settings: Settings, config_path: str | None, host: str, port: int, workers: int) -> None:
     asyncio.run(_migrate_once(settings.database.url))
     raise_open_file_limit()
     os.environ[WORKER_CONFIG_ENV] = config_path or ""
-    uvicorn.run("finops.serving:worker_app", factory=True, workers=workers, **uvicorn_options(host, port))
+    os.environ[WORKER_HOST_ENV] = host
+    uvicorn.run(
+        "finops.serving:worker_app", factory=True, workers=workers, **uvicorn_options(settings.server, host, port)
+    )
 
 
 async def _migrate_once(url: str) -> None:
@@ -145,6 +163,7 @@ def worker_app() -> DrainingApp:
     """The factory each worker process calls (``uvicorn --factory``)."""
     logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
     settings = load_settings(os.environ.get(WORKER_CONFIG_ENV) or None)
+    settings = with_bind_host(settings, os.environ.get(WORKER_HOST_ENV) or settings.server.host)
     app = build_app(settings)
     settle_gc()
     raise_open_file_limit()

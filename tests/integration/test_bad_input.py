@@ -108,6 +108,7 @@ SHAPES = [
     Shape("anthropic-beta: café", headers={"anthropic-beta": "café".encode()}, message="anthropic-beta: header"),
     Shape("page token not UTF-8", method="GET", path="/v1/files?page=page_%FF%FF", message="page: not a page token"),
     Shape("limit in other digits", method="GET", path="/v1/messages/batches?limit=%C2%B2", message="limit: must be"),
+    Shape("batch body is an array", path="/v1/messages/batches", raw=b"[null, null]"),  # found by schemathesis
     Shape(
         "batch request with a wrong type",
         path="/v1/messages/batches",

@@ -1,5 +1,5 @@
 """Accuracy: a mix of sync, streaming and batch requests is recorded at sum of tokens x the genai-prices price
-(within 0.1 %), batch discount included; reports and /metrics show it.
+(within 0.1 %), batch discount included; reports and /metrics (with its token) show it.
 
 The Anthropic emulator reports no cache tokens, so cache pricing is covered at the unit level
 (tests/unit/governance/test_pricing.py) against genai-prices directly."""
@@ -35,7 +35,7 @@ def close(actual: float, expected: Decimal) -> bool:
 
 
 def test_recorded_spend_matches_genai_prices(anthropic_emulator: EmulatorHandle, database_url: str) -> None:
-    with governed_gateway(anthropic_emulator, database_url) as base:
+    with governed_gateway(anthropic_emulator, database_url, metrics_token="scrape-0123") as base:
         key = create_key(base, "accounting")
         client = anthropic.Anthropic(base_url=f"{base}/anthropic", api_key=key["key"], max_retries=0)
         expected = Decimal(0)
@@ -86,7 +86,8 @@ def test_recorded_spend_matches_genai_prices(anthropic_emulator: EmulatorHandle,
         spend = httpx.get(f"{base}/admin/keys/{key['id']}", headers=ADMIN).json()["spend_usd"]
         assert close(spend, expected)
 
-        exposition = httpx.get(f"{base}/metrics").text
+        # Per-key series only for the scraper holding governance.metrics_token.
+        exposition = httpx.get(f"{base}/metrics", headers={"authorization": "Bearer scrape-0123"}).text
         assert (
             'finops_cost_usd_total{key="accounting",model="claude-3-sonnet-20240229",provider="anthropic"}'
             in exposition

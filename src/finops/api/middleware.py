@@ -33,7 +33,10 @@ class GatewayMiddleware:
     counts responses by status class (2xx, 4xx, ...) for ``/metrics``.
 
     It wraps the whole application, so even responses rendered by the server-error fallback carry the id and
-    are counted.
+    are counted. That fallback answers a 500 and then re-raises the error (for the server to log); uvicorn closes
+    the connection on any error that reaches it after a response started, under a client that got a complete
+    answer and would reuse the connection. The error was logged where the 500 was rendered, so once the response
+    is complete it stops here.
     """
 
     def __init__(self, app: ASGIApp, registry: CollectorRegistry) -> None:
@@ -51,12 +54,21 @@ class GatewayMiddleware:
             scope[_SERVER_SEND] = send  # see server_send
         header = (b"request-id", request_id.encode())
 
+        complete = False
+
         async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            nonlocal complete
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                complete = True
+            elif message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", ()), header]
                 status_class = message["status"] // 100
                 counter = self._by_class.get(status_class) or self._http.labels(f"{status_class}xx")
                 counter.inc()
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            if not complete:
+                raise

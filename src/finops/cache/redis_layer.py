@@ -6,22 +6,31 @@ Value: 8 bytes of seq, 8 bytes of expiry (epoch seconds, a double), then the ans
 
 from __future__ import annotations
 
+import logging
 import struct
 from collections.abc import Sequence
 from typing import Any
 
 _HEADER = struct.Struct("<qd")
 _PREFIX = "finops:cache:"
+logger = logging.getLogger(__name__)
 
 
 class RedisAnswers:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, connect_timeout: float = 1.0, timeout: float = 1.0) -> None:
         from redis import asyncio as aioredis
 
-        self._redis: Any = aioredis.from_url(url)
+        self._redis: Any = aioredis.from_url(url, socket_connect_timeout=connect_timeout, socket_timeout=timeout)
 
     async def get(self, exact_key: str) -> tuple[int, float, bytes] | None:
-        value = await self._redis.get(_PREFIX + exact_key)
+        """The shared copy, or None (also when Redis fails: the cache only saves work, a miss costs one call)."""
+        from redis.exceptions import RedisError
+
+        try:
+            value = await self._redis.get(_PREFIX + exact_key)
+        except (RedisError, OSError) as exc:
+            logger.warning("cache: reading Redis failed (%s); treated as a miss", type(exc).__name__)
+            return None
         if not value or len(value) < _HEADER.size:
             return None
         seq, expires_at = _HEADER.unpack_from(value)

@@ -22,5 +22,11 @@ def build_cache(settings: Settings, engine: AsyncEngine, providers: ProviderRegi
     embedding = settings.cache.embedding
     if embedding is not None and not isinstance(providers.get(embedding.provider), EmbeddingProvider):
         raise ConfigError(f"cache.embedding.provider: {embedding.provider} has no embedding API")
-    redis = RedisAnswers(settings.redis.url) if settings.redis.url else None
+    redis = None
+    if settings.redis.url:
+        redis = RedisAnswers(
+            settings.redis.url,
+            connect_timeout=settings.redis.connect_timeout_seconds,
+            timeout=settings.redis.timeout_seconds,
+        )
     return ResponseCache(settings.cache, CacheRepository(engine), redis=redis)

@@ -12,6 +12,7 @@
         UpstreamUnavailableError 502 api_error        (upstream refused the connection / reset)
         UpstreamTimeoutError     504 timeout_error
       OverloadedError            529 overloaded_error
+      DependencyUnavailableError 503 api_error        (the gateway's own store or Redis did not answer in time)
 
 Translators raise ``InvalidRequestError`` for input the target provider cannot express; adapters map upstream
 HTTP failures onto this tree at their boundary (never passing upstream bodies or secrets through verbatim).
@@ -82,6 +83,13 @@ class UpstreamTimeoutError(UpstreamError):
 class OverloadedError(GatewayError):
     status_code = 529
     error_type = "overloaded_error"
+
+
+class DependencyUnavailableError(GatewayError):
+    """The gateway's database or Redis is unreachable or too slow: retry later (``retry-after`` says when)."""
+
+    status_code = 503
+    error_type = "api_error"
 
 
 _BY_STATUS: dict[int, type[GatewayError]] = {

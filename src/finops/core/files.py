@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from finops.core.cleanup import quietly
 from finops.core.errors import NotFoundError, UpstreamError
 from finops.core.faults import AFTER_INTENT, AFTER_UPSTREAM_CREATE, fault_point
-from finops.core.ids import new_file_id
+from finops.core.ids import new_file_id, shown_id
 from finops.core.types import Principal
 from finops.providers.base import CallContext, Download, FileUpload
 from finops.providers.registry import ProviderRegistry
@@ -73,7 +73,7 @@ class FileService:
     async def get(self, principal: Principal, file_id: str) -> FileRecord:
         record = await self._store.files.get(file_id, principal.owner)
         if record is None:
-            raise NotFoundError(f"File not found: {file_id}")
+            raise NotFoundError(f"File not found: {shown_id(file_id)}")
         return record
 
     async def list(

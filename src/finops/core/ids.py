@@ -64,3 +64,18 @@ def new_intent_key() -> str:
     """An upstream create's intent: its row's ID and what is sent upstream to find the object again. Short enough
     for every provider's display-name field, distinctive enough to match nothing else."""
     return f"finops-{_random(20)}"
+
+
+_MAX_SHOWN_ID = 100
+_PRINTABLE_ID = frozenset(string.ascii_letters + string.digits + "_-.:/")
+
+
+def shown_id(value: str) -> str:
+    """An ID the caller sent, fit to be echoed in an error message: as it was when it looks like an ID (what
+    anyone would print), otherwise escaped (no NUL or control byte reaches a log line or a terminal) and cut
+    to ``_MAX_SHOWN_ID`` characters (a 5 KB path segment is not worth answering back in full)."""
+    if len(value) <= _MAX_SHOWN_ID and _PRINTABLE_ID.issuperset(value):
+        return value
+    escaped = value[:_MAX_SHOWN_ID].encode("ascii", "backslashreplace").decode("ascii")
+    escaped = "".join(char if char.isprintable() else f"\\x{ord(char):02x}" for char in escaped)
+    return escaped + ("…" if len(value) > _MAX_SHOWN_ID else "")

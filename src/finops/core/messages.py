@@ -14,6 +14,7 @@ from finops.cache.controls import NO_CONTROLS
 from finops.cache.service import Embed
 from finops.core.errors import GatewayError, InvalidRequestError, NotFoundError
 from finops.core.file_refs import referenced_file_ids, with_upstream_file_ids
+from finops.core.ids import shown_id
 from finops.core.models import find_model, page_of_models
 from finops.core.normalize import normalize
 from finops.core.params import parse_count_tokens_params, parse_message_params
@@ -122,7 +123,7 @@ class MessageService:
         for file_id in sorted(file_ids):
             record = await self._files.get(file_id, principal.owner)
             if record is None:
-                raise NotFoundError(f"File not found: {file_id}")
+                raise NotFoundError(f"File not found: {shown_id(file_id)}")
             if record.provider != provider:
                 raise InvalidRequestError(
                     f"file {file_id} was uploaded to {record.provider}; use it with x-model-provider: {record.provider}"

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from finops.core.errors import NotFoundError
+from finops.core.ids import shown_id
 from finops.core.routing import split_model
 from finops.core.types import JSON
 from finops.store.records import Page
@@ -43,4 +44,4 @@ def find_model(models: Sequence[JSON], model_id: str, asked_as: str) -> JSON:
     for model in models:
         if model["id"] == model_id:
             return model if asked_as == model_id else {**model, "id": asked_as}
-    raise NotFoundError(f"model: {asked_as}")
+    raise NotFoundError(f"model: {shown_id(asked_as)}")

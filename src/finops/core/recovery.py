@@ -16,8 +16,9 @@ Anthropic keeps none: its batches and files are matched by creation time and siz
 bytes) among those the gateway has no row for, and an intent is not settled while a running create could match
 the same object.
 
-The same pass removes spool files of dead processes (``finops-openai-batch-<pid>-*`` in the temp directory): the
-pid in the name says whose they are, so files of a live create are never touched.
+The same pass removes spool files of dead processes (``finops-openai-batch-<pid>-*``,
+``finops-gemini-batch-<pid>-*`` in the temp directory): the pid in the name says whose they are, so files of a
+live create are never touched.
 
 It runs at start-up and then as a leased background job (``finops.governance.background``): one process at a
 time. Two overlapping passes stay correct: abandoning is conditional on the intent still being ``creating``, and

@@ -74,7 +74,7 @@ class Governance:
         self.authenticator = VirtualKeyAuthenticator(self.cache, require=config.require_virtual_key)
         self.admin = KeyAdmin(self.keys, on_change=self._key_changed)
         self.spend = SpendTracker(self.usage, ttl=config.spend_cache_seconds)
-        self.counters = counters_for(settings.redis.url)
+        self.counters = counters_for(settings.redis, self.metrics.redis_failures.labels("ratelimit").inc)
         self.ledger = UsageLedger(self.usage, self.spend, self.metrics)
         self._background: set[asyncio.Task[Any]] = set()
         self._reconciler: BatchReconciler | None = None

@@ -93,6 +93,12 @@ class GatewayMetrics:
             "Answers sent before their usage row was committed (the database was slower than ledger_wait_seconds)",
             registry=self.registry,
         )
+        self.redis_failures = Counter(
+            "finops_redis_failures",
+            "Redis calls that failed or timed out (ratelimit: per-process counters used instead; cache: a miss)",
+            ("use",),
+            registry=self.registry,
+        )
 
     def _child(self, metric: Counter | Histogram, *labels: str) -> Any:
         """``metric.labels(*labels)`` without its lock and argument handling on every request. Bounded like the

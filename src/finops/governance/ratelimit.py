@@ -1,8 +1,16 @@
 """Per-key rpm/tpm counters in fixed one-minute windows: in memory for one process, in Redis when configured
-(so several gateway processes share them). One Redis round trip per check (INCRBY + EXPIRE in a pipeline)."""
+(so several gateway processes share them). One Redis round trip per check (INCRBY + EXPIRE in a pipeline).
+
+**Redis down.** Rate limits protect the upstream quota; money is guarded by budgets in the store, not here. So a
+Redis that refuses, resets or does not answer within ``redis.timeout_seconds`` does not fail requests: the check
+falls back to this process's in-memory counters (each process then enforces the full limit on its own: with N
+processes the shared limit is exceeded by at most N times), logs a warning, counts
+``finops_redis_failures_total{use="ratelimit"}``, and tries Redis again after ``RETRY_REDIS_SECONDS``.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,7 +18,14 @@ from typing import Protocol
 
 from cachetools import TTLCache
 
+from finops.config import RedisSettings
+
+logger = logging.getLogger(__name__)
+
 WINDOW_SECONDS = 60
+RETRY_REDIS_SECONDS = 5.0
+"""After a Redis failure, how long the per-process counters are used before Redis is asked again (a black-holed
+Redis would otherwise cost every request its full timeout)."""
 _MAX_COUNTERS = 100_000
 
 
@@ -55,12 +70,35 @@ class MemoryCounters:
 
 
 class RedisCounters:
-    def __init__(self, url: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        connect_timeout: float = 1.0,
+        timeout: float = 1.0,
+        on_failure: Callable[[], None] = lambda: None,
+    ) -> None:
         from redis import asyncio as aioredis
 
-        self._redis = aioredis.from_url(url)
+        self._redis = aioredis.from_url(url, socket_connect_timeout=connect_timeout, socket_timeout=timeout)
+        self._fallback = MemoryCounters()
+        self._on_failure = on_failure
+        self._skip_until = 0.0
 
     async def add(self, name: str, amount: int) -> tuple[int, int]:
+        from redis.exceptions import RedisError
+
+        if time.monotonic() < self._skip_until:
+            return await self._fallback.add(name, amount)
+        try:
+            return await self._shared_add(name, amount)
+        except (RedisError, OSError) as exc:
+            self._skip_until = time.monotonic() + RETRY_REDIS_SECONDS
+            self._on_failure()
+            logger.warning("rate limits: Redis failed (%s); per-process counters for now", type(exc).__name__)
+            return await self._fallback.add(name, amount)
+
+    async def _shared_add(self, name: str, amount: int) -> tuple[int, int]:
         window, left = _window(time.time())
         key = f"finops:rl:{name}:{window}"
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -73,5 +111,9 @@ class RedisCounters:
         await self._redis.aclose()
 
 
-def counters_for(redis_url: str | None) -> Counters:
-    return RedisCounters(redis_url) if redis_url else MemoryCounters()
+def counters_for(redis: RedisSettings, on_failure: Callable[[], None] = lambda: None) -> Counters:
+    if not redis.url:
+        return MemoryCounters()
+    return RedisCounters(
+        redis.url, connect_timeout=redis.connect_timeout_seconds, timeout=redis.timeout_seconds, on_failure=on_failure
+    )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from finops.config import DatabaseSettings
 from finops.store.batches import BatchRepository
 from finops.store.db import create_engine, migrate
 from finops.store.files import FileRepository
@@ -20,8 +21,8 @@ class Store:
     intents: IntentRepository
 
     @classmethod
-    async def open(cls, url: str) -> Store:
-        engine = create_engine(url)
+    async def open(cls, url: str, limits: DatabaseSettings | None = None) -> Store:
+        engine = create_engine(url, limits)
         await migrate(engine)
         return cls(
             engine=engine,

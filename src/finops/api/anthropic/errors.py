@@ -5,13 +5,26 @@ from __future__ import annotations
 import logging
 
 import orjson
+import redis.exceptions
+import sqlalchemy.exc
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from finops.core.errors import GatewayError
+from finops.core.errors import DependencyUnavailableError, GatewayError
 
 logger = logging.getLogger("finops.api")
+
+UNAVAILABLE_DEPENDENCY: tuple[type[Exception], ...] = (
+    sqlalchemy.exc.OperationalError,  # refused, reset, "database is locked" past the busy timeout
+    sqlalchemy.exc.InterfaceError,  # the driver's connection was closed under it
+    sqlalchemy.exc.TimeoutError,  # no pooled connection freed within database.pool_timeout_seconds
+    redis.exceptions.ConnectionError,  # includes redis' TimeoutError
+    TimeoutError,  # a connect or statement timeout (asyncpg raises the builtin)
+    ConnectionError,  # refused or reset before the driver wrapped it
+)
+"""What a store or Redis that does not answer raises: a 503 with ``retry-after``, never a bare 500."""
+DEPENDENCY_RETRY_AFTER_SECONDS = 5
 
 _HTTP_ERROR_TYPES = {
     400: "invalid_request_error",
@@ -48,6 +61,15 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
         exc.status_code, "api_error" if exc.status_code >= 500 else "invalid_request_error"
     )
     return error_response(exc.status_code, error_type, message, request_id_of(request))
+
+
+async def dependency_error_handler(request: Request, exc: Exception) -> Response:
+    logger.warning("request %s: a dependency is unavailable: %s", request_id_of(request), type(exc).__name__)
+    error = DependencyUnavailableError(
+        "the gateway's database or Redis is unavailable; retry shortly",
+        headers={"retry-after": str(DEPENDENCY_RETRY_AFTER_SECONDS)},
+    )
+    return await gateway_error_handler(request, error)
 
 
 async def unexpected_error_handler(request: Request, exc: Exception) -> Response:

@@ -9,10 +9,13 @@ from starlette.requests import Request
 
 from finops.config import Settings
 from finops.core.batches import BatchService
+from finops.core.errors import InvalidRequestError
 from finops.core.files import FileService
+from finops.core.ids import shown_id
 from finops.core.messages import MessageService
 from finops.core.types import Principal
 
+from .hosts import allowed_hosts, host_allowed
 from .requests import check_forwarded_headers
 
 
@@ -53,5 +56,15 @@ async def authenticate(request: Request) -> Principal:
 
 
 def base_url(request: Request) -> str:
-    configured = services_of(request).settings.server.public_url
-    return configured or str(request.base_url).rstrip("/")
+    """The gateway's absolute base URL for links clients follow with their API key (``results_url``):
+    ``server.public_url``, else the request's own base when its Host is one the operator allowed."""
+    server = services_of(request).settings.server
+    if server.public_url:
+        return server.public_url
+    host = request.headers.get("host", "")
+    if not host_allowed(host, allowed_hosts(server)):
+        raise InvalidRequestError(
+            f"Host {shown_id(host)!r} is not one this gateway answers as; the operator sets server.public_url "
+            "or lists the host in server.allowed_hosts"
+        )
+    return str(request.base_url).rstrip("/")

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from finops.core.errors import GatewayError, NotFoundError
+from finops.core.ids import shown_id
 from finops.store.reports import BatchView
 
 from .auth import Viewer, viewer_of
@@ -78,7 +79,7 @@ async def _visible(request: Request, viewer: Viewer) -> BatchView:
     batch_id = request.path_params["batch_id"]
     view = await console_of(request).reports.batch(batch_id, owner=viewer.only_owner)
     if view is None:
-        raise NotFoundError(f"Batch not found: {batch_id}")
+        raise NotFoundError(f"Batch not found: {shown_id(batch_id)}")
     return view
 
 

@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from finops.core.errors import NotFoundError
+from finops.core.ids import shown_id
 
 from .auth import form_of, viewer_of
 from .pages import cursor, owner_label, owner_names, root
@@ -32,6 +33,6 @@ async def delete_file(request: Request) -> Response:
     file_id = request.path_params["file_id"]
     record = await console.reports.file(file_id, owner=viewer.only_owner)
     if record is None:
-        raise NotFoundError(f"File not found: {file_id}")
+        raise NotFoundError(f"File not found: {shown_id(file_id)}")
     await console.files.delete(viewer.acting_for(record.owner), record.id, call_context(request))
     return RedirectResponse(f"{root(request)}/files", status_code=303)

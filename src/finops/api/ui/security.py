@@ -43,10 +43,9 @@ def served_over_https(request: Request) -> bool:
     """Whether the browser reached the console over https.
 
     The request's scheme is https when uvicorn terminates TLS, or when a trusted proxy said so in
-    ``X-Forwarded-Proto`` (uvicorn trusts it from ``--forwarded-allow-ips``, loopback by default; the gateway's
-    ``server.trusted_proxies`` feeds the same scope once it exists). A ``server.public_url`` starting with https
-    means the operator publishes the console over https, so its cookies are ``Secure`` even if the last hop is
-    plain HTTP.
+    ``X-Forwarded-Proto`` (believed only from ``server.trusted_proxies``, which ``finops serve`` hands uvicorn).
+    A ``server.public_url`` starting with https means the operator publishes the console over https, so its
+    cookies are ``Secure`` even if the last hop is plain HTTP.
     """
     if request.url.scheme == "https":
         return True

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import secrets
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 import httpx
@@ -36,7 +38,6 @@ from finops.providers.gemini.batch_lines import (
     missing_result,
     request_counts_from_stats,
     to_file_batch_line,
-    to_inline_batch_request,
 )
 
 JSON = dict[str, Any]
@@ -58,31 +59,64 @@ class Upstream(Protocol):
 
 @dataclass
 class _Part:
-    """One model's share of a batch, translated and ready to send."""
+    """One model's share of a batch, translated and ready to send: inline (``body``) or as a JSONL file."""
 
     model: str
     custom_ids: list[str] = field(default_factory=list)
-    params: list[JSON] = field(default_factory=list)
-    encoded: list[bytes] | None = field(default_factory=list)
-    """Inline entries as JSON, or None once they would exceed the inline limit (the part goes as a file)."""
-    size: int = _ENVELOPE_BYTES
+    body: bytes | None = None
+    """The whole ``batchGenerateContent`` body when the part goes inline."""
+    input_path: Path | None = None
+    """The JSONL input file on disk when it does not."""
+    input_size: int = 0
 
 
-def _plan(requests: list[JSON]) -> list[_Part]:
-    """Translate every request (raising before any upstream call) and decide inline vs file per model."""
+def _create_body(label: str, model: str, input_config: bytes) -> bytes:
+    return (
+        b'{"batch":{"displayName":'
+        + orjson.dumps(f"{label}-{model}"[:128])
+        + b',"model":'
+        + orjson.dumps(f"models/{model}")
+        + b',"inputConfig":'
+        + input_config
+        + b"}}"
+    )
+
+
+def _plan(requests: list[JSON], directory: Path, label: str) -> list[_Part]:
+    """Translate every request (raising before any upstream call) and lay each model's part out: every request
+    is translated once and its JSONL line written straight to disk, as the OpenAI adapter does; the inline
+    entries are kept in memory only while the part still fits Gemini's inline limit.
+
+    Runs in a worker thread: translating 100,000 requests is seconds of CPU that must not stall the event loop.
+    """
     limit = batch_lines.INLINE_BATCH_LIMIT_BYTES  # read at call time: the one place the limit lives
-    parts = []
+    parts: list[_Part] = []
     for model, group in group_by_model(requests).items():
-        part = _Part(model=model)
-        for _, custom_id, params in group:
-            entry = orjson.dumps(to_inline_batch_request(custom_id, params))
-            part.custom_ids.append(custom_id)
-            part.params.append(params)
-            part.size += len(entry) + 1
-            if part.encoded is not None and part.size <= limit:
-                part.encoded.append(entry)
-            else:
-                part.encoded = None  # past the limit: dropped at once, the file is written from params later
+        path = directory / f"part-{len(parts)}.jsonl"
+        part = _Part(model=model, input_path=path)
+        entries: list[bytes] | None = []
+        inline_size = _ENVELOPE_BYTES
+        with path.open("wb") as spool:
+            for _, custom_id, params in group:
+                key = orjson.dumps(custom_id)
+                # The same bytes orjson writes for to_file_batch_line / to_inline_batch_request, with the request
+                # translated and serialised once for both.
+                request = orjson.dumps(to_file_batch_line(custom_id, params)["request"])
+                line = b'{"key":' + key + b',"request":' + request + b"}\n"
+                spool.write(line)
+                part.input_size += len(line)
+                part.custom_ids.append(custom_id)
+                if entries is not None:
+                    entry = b'{"request":' + request + b',"metadata":{"key":' + key + b"}}"
+                    inline_size += len(entry) + 1
+                    if inline_size <= limit:
+                        entries.append(entry)
+                    else:
+                        entries = None  # past the limit: the part goes as the file being written
+        if entries is not None:
+            part.body = _create_body(label, model, b'{"requests":{"requests":[' + b",".join(entries) + b"]}}")
+            path.unlink()
+            part.input_path = None
         parts.append(part)
     return parts
 
@@ -165,37 +199,30 @@ class GeminiBatches:
     # -- create -------------------------------------------------------------------------------------------
 
     async def create(self, requests: list[JSON], key: str | None = None) -> UpstreamBatch:
-        parts = _plan(requests)
         # Every part's name starts with the intent's key: recovery finds them by it (``recovery.py``).
         label = key or f"finops-{secrets.token_hex(6)}"
         created: list[tuple[JSON, JSON]] = []  # (state part, operation)
-        try:
-            for part in parts:
-                created.append(await self._create_part(part, label))
-        except BaseException:
-            # All parts or none: a half-created batch would run (and bill) requests nobody can see.
-            await asyncio.gather(*(self._abandon(state) for state, _ in created), return_exceptions=True)
-            raise
+        # The pid in the name lets the recovery pass remove the spool of a process killed mid-create.
+        with tempfile.TemporaryDirectory(prefix=f"finops-gemini-batch-{os.getpid()}-") as directory:
+            parts = await asyncio.to_thread(_plan, requests, Path(directory), label)
+            try:
+                for part in parts:
+                    created.append(await self._create_part(part, label))
+            except BaseException:
+                # All parts or none: a half-created batch would run (and bill) requests nobody can see.
+                await asyncio.gather(*(self._abandon(state) for state, _ in created), return_exceptions=True)
+                raise
         state = {"parts": [part_state for part_state, _ in created]}
         statuses = [_part_status(operation, part_state["custom_ids"], False) for part_state, operation in created]
         return UpstreamBatch(upstream_id=created[0][1].get("name", ""), state=state, status=_merge(statuses))
 
     async def _create_part(self, part: _Part, label: str) -> tuple[JSON, JSON]:
         input_file = None
-        if part.encoded is not None:
-            input_config = b'{"requests":{"requests":[' + b",".join(part.encoded) + b"]}}"
-        else:
+        body = part.body
+        if body is None:
             input_file = await self._upload_input(part, label)
-            input_config = orjson.dumps({"fileName": input_file})
-        body = (
-            b'{"batch":{"displayName":'
-            + orjson.dumps(f"{label}-{part.model}"[:128])
-            + b',"model":'
-            + orjson.dumps(f"models/{part.model}")
-            + b',"inputConfig":'
-            + input_config
-            + b"}}"
-        )
+            body = _create_body(label, part.model, orjson.dumps({"fileName": input_file}))
+        part.body = None  # up to the inline limit: not held past the call
         try:
             operation = await self._upstream.call(
                 "POST", f"{self._api}/models/{part.model}:batchGenerateContent", content=body
@@ -211,15 +238,11 @@ class GeminiBatches:
         return state, operation
 
     async def _upload_input(self, part: _Part, label: str) -> str:
-        """Write the part as JSONL to a temporary file on disk and upload it; returns its ``files/...`` name."""
-        with tempfile.TemporaryFile() as spool:
-            size = 0
-            for custom_id, params in zip(part.custom_ids, part.params, strict=True):
-                line = orjson.dumps(to_file_batch_line(custom_id, params)) + b"\n"
-                spool.write(line)
-                size += len(line)
-            spool.seek(0)
-            uploaded = await self._upstream.upload(spool, size, "application/jsonl", f"{label}-{part.model}.jsonl")
+        """Upload the part's JSONL file (written by ``_plan``); returns its ``files/...`` name."""
+        assert part.input_path is not None
+        with part.input_path.open("rb") as spool:
+            display_name = f"{label}-{part.model}.jsonl"
+            uploaded = await self._upstream.upload(spool, part.input_size, "application/jsonl", display_name)
         name = uploaded.get("name")
         if not isinstance(name, str) or not name.startswith("files/"):
             raise UpstreamError(f"the {self._upstream.name} upstream answered an upload without a name")

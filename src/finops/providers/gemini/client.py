@@ -6,6 +6,7 @@ logs and error messages) and never to an upload session URL (the session id is t
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit, urlunsplit
@@ -25,6 +26,7 @@ DEFAULT_API_VERSION = "v1beta"
 _API_VERSIONS = ("v1", "v1beta", "v1alpha")
 
 JSON = dict[str, Any]
+_PARSE_IN_THREAD_BYTES = 1024 * 1024
 
 
 def split_base_url(base_url: str | None) -> tuple[str, str]:
@@ -72,7 +74,12 @@ class GeminiClient:
         if not response.content:
             return {}
         try:
-            payload = orjson.loads(response.content)
+            if len(response.content) > _PARSE_IN_THREAD_BYTES:
+                # A batch answer echoes its inline requests (megabytes): parsing them would take the loop for
+                # hundreds of milliseconds, so it happens on a worker thread.
+                payload = await asyncio.to_thread(orjson.loads, response.content)
+            else:
+                payload = orjson.loads(response.content)
         except orjson.JSONDecodeError as exc:
             raise UpstreamError(f"the {self.name} upstream answered something that is not JSON") from exc
         return payload if isinstance(payload, dict) else {}

@@ -1,0 +1,101 @@
+"""The HTTP/1.1 protocol ``finops serve`` runs: uvicorn's httptools protocol with a bound on a request's head.
+
+uvicorn's httptools protocol has no limit on the request line and headers: the parser buffers a header value
+until it ends, so one unauthenticated 200 MB header grew the process by 290 MB. An ASGI middleware cannot help
+(the app is called only once the head is complete, after it was buffered). So the bound sits where bytes come in:
+``data_received`` counts the bytes of the current request's head and feeds the parser only up to the limit; a head
+still incomplete past it is answered ``431 Request Header Fields Too Large`` in the Anthropic error envelope and
+the connection is closed. What a connection may buffer is thereby the limit plus one read (asyncio reads at most
+256 KiB at a time).
+
+Closing a socket whose peer is still sending makes the kernel answer with a reset, which can destroy the 431
+before the client reads it. So the close lingers, as nginx's does: the answer goes out followed by a FIN, what
+the client still sends is read and dropped unparsed, and the socket closes when the client closes its side or
+after ``LINGER_SECONDS``.
+
+The limit comes from uvicorn's ``h11_max_incomplete_event_size`` option, its public knob for exactly this bound
+in the h11 protocol (``server.max_header_bytes`` sets it), so the protocol class needs no other configuration
+and pickles by name into ``--workers`` processes.
+"""
+
+from __future__ import annotations
+
+import orjson
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from finops.core.ids import new_request_id
+
+DEFAULT_MAX_HEAD_BYTES = 64 * 1024
+LINGER_SECONDS = 2.0
+
+
+def too_large_response(limit: int) -> bytes:
+    request_id = new_request_id()
+    message = f"the request line and headers exceed {limit} bytes"
+    body = orjson.dumps(
+        {
+            "type": "error",
+            "error": {"type": "invalid_request_error", "message": message},
+            "request_id": request_id,
+        }
+    )
+    head = (
+        b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+        b"content-type: application/json\r\n"
+        b"content-length: " + str(len(body)).encode() + b"\r\n"
+        b"request-id: " + request_id.encode() + b"\r\n"
+        b"connection: close\r\n\r\n"
+    )
+    return head + body
+
+
+class BoundedHeadHttpToolsProtocol(HttpToolsProtocol):
+    """``HttpToolsProtocol`` that refuses a request head longer than the configured limit with 431."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._head_limit = self.config.h11_max_incomplete_event_size or DEFAULT_MAX_HEAD_BYTES
+        self._in_head = True  # bytes arriving now belong to a request line or headers
+        self._head_bytes = 0
+        self._refused = False
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._in_head = True  # whatever follows is the next request's head
+        self._head_bytes = 0
+        super().on_message_complete()
+
+    def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
+        if not self._in_head:
+            super().data_received(data)
+            return
+        room = self._head_limit - self._head_bytes
+        if len(data) <= room:
+            self._head_bytes += len(data)
+            super().data_received(data)
+            return
+        # Feed the parser only what the head may still take; the rest is fed only if the head ended in it.
+        self._head_bytes += room
+        if room > 0:
+            super().data_received(data[:room])
+        if self._in_head:
+            self._refuse()
+        elif not self.transport.is_closing():
+            self.data_received(data[room:])
+
+    def _refuse(self) -> None:
+        self._refused = True
+        transport = self.transport
+        if transport.is_closing():
+            return
+        transport.write(too_large_response(self._head_limit))
+        if transport.can_write_eof():
+            transport.write_eof()
+            self.loop.call_later(LINGER_SECONDS, transport.close)
+        else:
+            transport.close()
