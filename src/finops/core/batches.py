@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -75,10 +76,11 @@ class BatchService:
         reservation = None
         if self._governance is not None:
             reservation = await self._governance.reserve_batch(principal, provider_name, requests)
-        upstream = await provider.create_batch(requests, ctx)
+        batch_id = new_batch_id()
+        upstream = await provider.create_batch(requests, replace(ctx, batch_id=batch_id))
         now = datetime.now(UTC)
         record = BatchRecord(
-            id=new_batch_id(),
+            id=batch_id,
             provider=provider_name,
             upstream_id=upstream.upstream_id,
             owner=principal.owner,

@@ -1,9 +1,10 @@
-"""AWS Bedrock Runtime upstream: chat only.
+"""AWS Bedrock upstream: messages on Bedrock Runtime; files and batches on S3 and batch inference when configured.
 
 Claude models go through InvokeModel, whose body is Anthropic's own (nothing is lost but the betas Bedrock does not
 offer, see ``betas.py``); every other family goes through Converse. Streams arrive as AWS event streams and leave as
-Anthropic SSE. Bedrock has no Files API and no inline batches, so those calls are refused by the core
-(``capabilities``) before anything is stored or sent, each in its own words.
+Anthropic SSE. Bedrock has no Files API and no inline batches: with ``providers.bedrock.batch`` files become S3
+objects (``files``) and batches become model-invocation jobs (``batches``); without it those calls are refused by
+the core (``capabilities``) before anything is stored or sent, each in its own words.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any, cast
 
 import httpx
@@ -40,6 +41,7 @@ from finops.providers.bedrock.errors import bedrock_fault
 from finops.providers.bedrock.eventstream import DecodedFrame, EventStreamDecoder
 from finops.providers.bedrock.invoke import from_invoke_response, to_invoke_body
 from finops.providers.bedrock.models import KNOWN_MODELS, is_anthropic_model, model_path
+from finops.providers.bedrock.storage import BedrockStorage
 from finops.providers.bedrock.stream import ConverseStreamTranslator, InvokeStreamTranslator
 from finops.providers.bedrock.translate import plan_converse
 from finops.providers.embedding import Embeddings
@@ -87,9 +89,11 @@ def _model_entry(model_id: str) -> JSON:
     )
 
 
+REFUSED = Capabilities(files=False, batches=False, refusal=BATCHES_REFUSAL, files_refusal=FILES_REFUSAL)
+
+
 class BedrockProvider:
     name = "bedrock"
-    capabilities = Capabilities(files=False, batches=False, refusal=BATCHES_REFUSAL, files_refusal=FILES_REFUSAL)
 
     def __init__(self, settings: ProviderSettings) -> None:
         region = region_of(settings)
@@ -97,11 +101,17 @@ class BedrockProvider:
         self._auth = build_auth(settings)
         self._errors = ErrorPolicy(self.name, self._auth.secrets, bedrock_fault)
         self._client = build_client(settings, self._base_url)
+        self._storage = (
+            BedrockStorage(settings, settings.batch, self._auth, self.create_message) if settings.batch else None
+        )
+        self.capabilities = Capabilities() if self._storage else REFUSED
         self._models = [_model_entry(model_id) for model_id in settings.models] if settings.models else KNOWN_MODELS
         self._logged_drops: set[str] = set()
 
     async def aclose(self) -> None:
         await self._client.aclose()
+        if self._storage is not None:
+            await self._storage.aclose()
 
     # -- plumbing ---------------------------------------------------------------------------------------
 
@@ -224,29 +234,38 @@ class BedrockProvider:
     async def list_models(self, ctx: CallContext) -> list[JSON]:
         return [dict(model) for model in self._models]
 
-    # -- files and batches: refused (the core checks ``capabilities`` first; these are the backstop) ------
+    # -- files and batches: on S3 when configured; refused otherwise (the core checks ``capabilities`` first) ---
+
+    def _configured(self, refusal: str) -> BedrockStorage:
+        if self._storage is None:
+            raise InvalidRequestError(refusal)
+        return self._storage
 
     async def upload_file(self, upload: FileUpload, ctx: CallContext) -> UpstreamFile:
-        raise InvalidRequestError(FILES_REFUSAL)
+        return await self._configured(FILES_REFUSAL).files.upload(upload)
 
     async def delete_file(self, upstream_id: str, ctx: CallContext) -> None:
-        raise InvalidRequestError(FILES_REFUSAL)
+        await self._configured(FILES_REFUSAL).files.delete(upstream_id)
 
     async def download_file(self, upstream_id: str, ctx: CallContext) -> Download:
-        raise InvalidRequestError(FILES_REFUSAL)
+        return await self._configured(FILES_REFUSAL).files.download(upstream_id)
 
     async def create_batch(self, requests: list[JSON], ctx: CallContext) -> UpstreamBatch:
-        raise InvalidRequestError(BATCHES_REFUSAL)
+        return await self._configured(BATCHES_REFUSAL).batches.create(requests, ctx)
 
     async def get_batch(self, ref: BatchRef, ctx: CallContext) -> BatchStatus:
-        raise InvalidRequestError(BATCHES_REFUSAL)
+        return await self._configured(BATCHES_REFUSAL).batches.get(ref)
 
     async def cancel_batch(self, ref: BatchRef, ctx: CallContext) -> BatchStatus:
-        raise InvalidRequestError(BATCHES_REFUSAL)
+        return await self._configured(BATCHES_REFUSAL).batches.cancel(ref)
 
     async def delete_batch(self, ref: BatchRef, ctx: CallContext) -> None:
-        raise InvalidRequestError(BATCHES_REFUSAL)
+        await self._configured(BATCHES_REFUSAL).batches.delete(ref)
 
     async def batch_results(self, ref: BatchRef, ctx: CallContext) -> AsyncIterator[bytes]:
-        raise InvalidRequestError(BATCHES_REFUSAL)
-        yield b""  # pragma: no cover  (makes this an async generator, as the protocol expects)
+        async for line in self._configured(BATCHES_REFUSAL).batches.results(ref):
+            yield line
+
+    async def sweep_orphans(self, known: Callable[[str], Awaitable[bool]]) -> int:
+        """Stop and delete what a crash left upstream for batches the store never recorded (``batches``)."""
+        return 0 if self._storage is None else await self._storage.batches.sweep_orphans(known)
