@@ -23,7 +23,7 @@ from finops.api.ui import Console, console_app
 from finops.cache.setup import build_cache
 from finops.config import Settings
 from finops.core.batch_parts import BatchParts
-from finops.core.batches import BatchService
+from finops.core.batches import ORPHAN_SWEEP_SECONDS, BatchService
 from finops.core.errors import GatewayError
 from finops.core.files import FileService
 from finops.core.messages import MessageService
@@ -81,6 +81,7 @@ def create_app(settings: Settings, *, providers: ProviderRegistry | None = None)
         jobs = LeasedJobs(LeaseRepository(store.engine))
         if reconciler is not None:
             jobs.add("batch-reconciler", reconciler.run_once, settings.governance.reconcile_interval_seconds)
+        jobs.add("batch-orphans", batches.sweep_orphans, ORPHAN_SWEEP_SECONDS)  # first round at start-up
         jobs.start()
         cache.start()  # every process keeps its own mirror in step, so this one is not leased
         try:

@@ -16,7 +16,7 @@ from finops.core.params import parse_batch
 from finops.core.policy import column_for, enforce_batch_policy, enforce_policy
 from finops.core.routing import split_model
 from finops.core.types import JSON, Principal
-from finops.providers.base import BatchRef, BatchStatus, CallContext
+from finops.providers.base import BatchRef, BatchStatus, CallContext, OrphanSweeper
 from finops.providers.registry import ProviderRegistry
 from finops.store import Store
 from finops.store.records import BatchRecord, Page
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from finops.governance.governor import Governance
 
 BATCH_LIFETIME = timedelta(hours=24)
+ORPHAN_SWEEP_SECONDS = 60.0
+"""How often upstream batches without a stored row are looked for (also once when a process takes the lease)."""
 _REFRESH_CONCURRENCY = 8
 
 
@@ -203,6 +205,20 @@ class BatchService:
         if status.processing_status != "ended":
             return None
         return provider.batch_results(_ref(record), ctx)
+
+    async def sweep_orphans(self) -> int:
+        """Background job (leased, one process): upstream batches a crash left without a stored row are stopped
+        and their objects deleted, by each provider that can recognise them (``OrphanSweeper``)."""
+
+        async def known(batch_id: str) -> bool:
+            return await self._store.batches.get_any(batch_id) is not None
+
+        swept = 0
+        for name in self._providers.names():
+            provider = self._providers.get(name)
+            if isinstance(provider, OrphanSweeper):
+                swept += await provider.sweep_orphans(known)
+        return swept
 
 
 async def _no_lines() -> AsyncIterator[bytes]:

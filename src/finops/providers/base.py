@@ -12,10 +12,10 @@ the core refuses the call before anything is stored or sent.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from finops.core.types import JSON, CallContext, FileRef, FileUpload, MessageResult, MessageStream
 
@@ -30,6 +30,7 @@ __all__ = [
     "FileUpload",
     "MessageResult",
     "MessageStream",
+    "OrphanSweeper",
     "Provider",
     "UpstreamBatch",
     "UpstreamFile",
@@ -128,4 +129,15 @@ class Provider(Protocol):
     async def delete_batch(self, ref: BatchRef, ctx: CallContext) -> None: ...
     def batch_results(self, ref: BatchRef, ctx: CallContext) -> AsyncIterator[bytes]:
         """Anthropic result lines (JSONL, one ``{custom_id, result}`` per line), streamed."""
+        ...
+
+
+@runtime_checkable
+class OrphanSweeper(Protocol):
+    """A provider whose batch creates leave upstream objects named after the gateway batch ID (Bedrock's jobs and
+    S3 objects): it can find the ones whose batch never reached the store (a crash between the upstream create and
+    the row) and stop or delete them."""
+
+    async def sweep_orphans(self, known: Callable[[str], Awaitable[bool]]) -> int:
+        """``known(batch_id)`` says whether the store has the batch; answers how many orphans were cleaned up."""
         ...

@@ -37,7 +37,8 @@ def from_output_record(record: JSON, *, model: str, shapes: JSON, service_tier: 
     custom_id = str(record.get("recordId"))
     output = record.get("modelOutput")
     if not isinstance(output, dict):
-        error = record.get("error") if isinstance(record.get("error"), dict) else {}
+        found = record.get("error")
+        error: JSON = found if isinstance(found, dict) else {}
         code = error.get("errorCode")
         status = int(code) if isinstance(code, int | str) and str(code).isdigit() else 500
         text = str(error.get("errorMessage") or "the record failed")

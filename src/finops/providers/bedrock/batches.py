@@ -114,9 +114,11 @@ class BedrockBatches:
         for part in parts:
             if part["mode"] == "on_demand":
                 self._on_demand.start(part)
-        notices = [on_demand_notice(small_parts, self._settings.min_records)] if (
-            small_parts := [part for part in parts if part["mode"] == "on_demand"]
-        ) else []
+        notices = (
+            [on_demand_notice(small_parts, self._settings.min_records)]
+            if (small_parts := [part for part in parts if part["mode"] == "on_demand"])
+            else []
+        )
         state: JSON = {"prefix": prefix, "parts": parts, "notices": notices}
         upstream_id = next((part["job_arn"] for part in parts if part["mode"] == "job"), f"s3://{prefix}")
         status = merge_status([int(p["count"]) for p in parts], [self._initial(p) for p in parts], False)
@@ -242,8 +244,8 @@ class BedrockBatches:
             outputs = [
                 found.key async for found in self._s3.list(part["output_prefix"]) if found.key.endswith(".jsonl.out")
             ]
-            async for line in part_results(part, state, ref.cancel_requested, outputs, self._s3.lines):
-                yield line
+            async for result in part_results(part, state, ref.cancel_requested, outputs, self._s3.lines):
+                yield result
 
     # -- recovery -------------------------------------------------------------------------------------
 

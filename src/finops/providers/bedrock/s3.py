@@ -10,10 +10,11 @@ Addressing: virtual-hosted (``https://<bucket>.s3.<region>.amazonaws.com/<key>``
 
 from __future__ import annotations
 
+import contextlib
 import re
-from datetime import datetime
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import IO
 from urllib.parse import quote
 from xml.etree import ElementTree
@@ -185,7 +186,7 @@ class S3Client:
         answer = await self._send(
             "PUT", self._url(key, query), content=body, headers={"content-length": str(len(body))}
         )
-        return answer.headers.get("etag", "")
+        return str(answer.headers.get("etag", ""))
 
     async def _complete(self, key: str, upload_id: str, etags: list[str]) -> None:
         parts = "".join(
@@ -271,10 +272,8 @@ class S3Client:
             await self._quiet("DELETE", self._url(key))
 
     async def _quiet(self, method: str, url: str) -> None:
-        try:
+        with contextlib.suppress(GatewayError):
             await self._send(method, url)
-        except GatewayError:
-            pass
 
 
 def _xml_text(body: bytes, name: str) -> str:
@@ -293,4 +292,3 @@ async def _read(file: IO[bytes], length: int) -> AsyncIterator[bytes]:
             raise InvalidRequestError("the upload ended before its declared size")
         remaining -= len(chunk)
         yield chunk
-
