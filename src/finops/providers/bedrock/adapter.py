@@ -39,6 +39,7 @@ from finops.providers.bedrock.auth import build_auth, region_of
 from finops.providers.bedrock.betas import bedrock_betas
 from finops.providers.bedrock.errors import bedrock_fault
 from finops.providers.bedrock.eventstream import DecodedFrame, EventStreamDecoder
+from finops.providers.bedrock.file_sources import FileSource, reads_s3, with_file_sources
 from finops.providers.bedrock.invoke import from_invoke_response, to_invoke_body
 from finops.providers.bedrock.models import KNOWN_MODELS, is_anthropic_model, model_path
 from finops.providers.bedrock.storage import BedrockStorage
@@ -165,7 +166,22 @@ class BedrockProvider:
 
     # -- messages ---------------------------------------------------------------------------------------
 
+    async def _with_files(self, body: JSON, ctx: CallContext) -> JSON:
+        """``body`` with its Bedrock files (S3 objects) as the model takes them: ``s3Location`` for Nova, the bytes
+        inline for every other family (``file_sources``)."""
+        if not ctx.files:
+            return body
+        files = self._configured(FILES_REFUSAL).files
+        direct = reads_s3(str(body["model"]))
+        sources: dict[str, FileSource] = {}
+        for key, ref in ctx.files.items():
+            if files.owns(key):
+                data = None if direct else await files.read(key)
+                sources[key] = FileSource(ref.mime_type, files.uri(key), data)
+        return with_file_sources(body, sources)
+
     async def create_message(self, body: JSON, ctx: CallContext) -> MessageResult:
+        body = await self._with_files(body, ctx)
         params = cast(MessageParams, body)  # parsed and checked by the core (core/params)
         model = params["model"]
         if is_anthropic_model(model):
@@ -182,11 +198,12 @@ class BedrockProvider:
         events = (
             self._invoke_stream(model, params, ctx)
             if is_anthropic_model(model)
-            else self._converse_stream(model, params)
+            else self._converse_stream(model, params, ctx)
         )
         return relay_events(self._errors, events)
 
     async def _invoke_stream(self, model: str, params: MessageParams, ctx: CallContext) -> AsyncGenerator[Event, None]:
+        params = cast(MessageParams, await self._with_files(dict(params), ctx))
         invoke_body = to_invoke_body(params, anthropic_beta=self._invoke_betas(ctx, dict(params)))
         path = f"/model/{model_path(model)}/invoke-with-response-stream"
         response = await self._send(path, invoke_body, accept=_EVENTSTREAM_TYPE, stream=True)
@@ -198,8 +215,10 @@ class BedrockProvider:
                 for event in translator.feed(payload):
                     yield event
 
-    async def _converse_stream(self, model: str, params: MessageParams) -> AsyncGenerator[Event, None]:
-        plan = plan_converse(params)
+    async def _converse_stream(
+        self, model: str, params: MessageParams, ctx: CallContext
+    ) -> AsyncGenerator[Event, None]:
+        plan = plan_converse(cast(MessageParams, await self._with_files(dict(params), ctx)))
         response = await self._send(
             f"/model/{model_path(model)}/converse-stream", plan.request, accept=_EVENTSTREAM_TYPE, stream=True
         )
@@ -216,7 +235,7 @@ class BedrockProvider:
 
     async def count_tokens(self, body: JSON, ctx: CallContext) -> JSON:
         """Bedrock's CountTokens (``POST /model/{id}/count-tokens``): the exact count, never an estimate."""
-        params = cast(CountTokensParams, body)
+        params = cast(CountTokensParams, await self._with_files(body, ctx))
         model = params["model"]
         if is_anthropic_model(model):
             # The input is a complete InvokeModel body, and Claude's requires max_tokens (it does not change
