@@ -23,11 +23,12 @@ from finops.api.ui import Console, console_app
 from finops.cache.setup import build_cache
 from finops.config import Settings
 from finops.core.batch_parts import BatchParts
-from finops.core.batches import ORPHAN_SWEEP_SECONDS, BatchService
+from finops.core.batches import BatchService
 from finops.core.errors import GatewayError
 from finops.core.files import FileService
 from finops.core.messages import MessageService
-from finops.governance.background import LeasedJobs
+from finops.core.recovery import Recovery, remove_dead_spools
+from finops.governance.background import LeasedJobs, gone_from_this_machine, process_owner
 from finops.governance.focus import CostExport
 from finops.governance.governor import Governance
 from finops.governance.metrics import GatewayMetrics
@@ -53,14 +54,15 @@ def create_app(settings: Settings, *, providers: ProviderRegistry | None = None)
         app.state.provider_names = registry.names()
         governance = Governance(settings, store.engine, gateway_metrics)
         app.state.governance = governance
-        batches = BatchService(store, registry, governance)
+        process = process_owner()  # names this process in its intents and its lease
+        batches = BatchService(store, registry, governance, process=process)
         cache = build_cache(settings, store.engine, registry)
         gateway_metrics.count_cache(cache.stats)
         app.state.services = Services(
             settings=settings,
             authenticator=governance.authenticator,
             messages=MessageService(registry, store.files, governance, cache),
-            files=FileService(store, registry),
+            files=FileService(store, registry, process=process),
             batches=batches,
         )
         reports = ReportRepository(store.engine)
@@ -78,10 +80,12 @@ def create_app(settings: Settings, *, providers: ProviderRegistry | None = None)
             )
         reconciler = await governance.start(batches)  # it reads ended batches' results through the batch service
         # One process among all sharing the database polls (workers, hosts): the jobs run under one lease.
-        jobs = LeasedJobs(LeaseRepository(store.engine))
+        jobs = LeasedJobs(LeaseRepository(store.engine), owner=process)
         if reconciler is not None:
             jobs.add("batch-reconciler", reconciler.run_once, settings.governance.reconcile_interval_seconds)
-        jobs.add("batch-orphans", batches.sweep_orphans, ORPHAN_SWEEP_SECONDS)  # first round at start-up
+        recovery = Recovery(store.intents, registry, process_gone=gone_from_this_machine)
+        jobs.add("intent-recovery", recovery.run_once, settings.governance.recovery_interval_seconds)
+        remove_dead_spools()  # every process: spool files live on this machine, the lease holder may be elsewhere
         jobs.start()
         cache.start()  # every process keeps its own mirror in step, so this one is not leased
         try:

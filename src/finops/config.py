@@ -93,9 +93,6 @@ class BedrockBatchSettings(_Section):
     """S3 endpoint (path-style addressing), e.g. an emulator or a VPC endpoint; default: AWS, virtual-hosted."""
     control_url: str | None = None
     """Bedrock control-plane endpoint (model-invocation jobs); default ``https://bedrock.<region>.amazonaws.com``."""
-    orphan_grace_seconds: float = Field(default=900.0, ge=0)
-    """A job or S3 object carrying a gateway batch ID the store does not know is stopped and deleted once it is
-    this old (a batch being created right now is not an orphan yet)."""
 
     @field_validator("s3_prefix")
     @classmethod
@@ -136,9 +133,18 @@ class GovernanceSettings(_Section):
     key_cache_seconds: float = Field(default=5.0, ge=0)
     """How long a key lookup is trusted in-process (other processes' key changes show up within this time)."""
     spend_cache_seconds: float = Field(default=2.0, ge=0)
-    """How long a key's spend-so-far from the database is trusted before it is re-read for budget checks."""
+    """How long a key's spend-so-far from the database is trusted for display (console, admin). Budget checks do
+    not use it: they read the database every time (issue 13), so budgets hold across processes."""
     reconcile_interval_seconds: float = Field(default=10.0, gt=0)
     """How often unfinished batches are checked so their cost can be recorded once they end."""
+    ledger_wait_seconds: float = Field(default=5.0, ge=0)
+    """How long an answer waits for its usage row to be committed before its last byte leaves (group commit: one
+    write for all requests in flight). 0 turns the wait off (write-behind: a kill -9 can lose up to ~100 ms of
+    rows). Past the wait the answer goes anyway and the row keeps being retried: a slow database delays answers by
+    at most this much, it never fails them."""
+    recovery_interval_seconds: float = Field(default=60.0, gt=0)
+    """How often the intent log's recovery pass (``finops.core.recovery``) looks for creates a dead process left;
+    it also runs as soon as a process takes the background lease (at start-up)."""
 
 
 class CacheEmbeddingSettings(_Section):

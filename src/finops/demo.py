@@ -67,7 +67,6 @@ def _provider_section(provider: ProviderName, base_url: str) -> dict[str, Any]:
         "role_arn": BEDROCK_DEMO_ROLE,
         "s3_url": base_url,
         "control_url": base_url,
-        "orphan_grace_seconds": 60,
     }
     return {"region": "us-east-1", "base_url": base_url, **BEDROCK_DEMO_CREDENTIALS, "batch": batch}
 

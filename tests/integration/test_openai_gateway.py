@@ -5,6 +5,7 @@ the upstream, upstream failures mapped to the Anthropic envelope."""
 from __future__ import annotations
 
 import asyncio
+import re
 import textwrap
 from collections.abc import AsyncGenerator, Iterator
 from pathlib import Path
@@ -212,7 +213,8 @@ def test_files_purposes_download_and_delete(client: httpx.Client, openai_emulato
     upstream_files = httpx.get(f"{openai_emulator.base_url}/v1/files", headers={"authorization": "Bearer test"}).json()[
         "data"
     ]
-    purposes = {f["filename"]: f["purpose"] for f in upstream_files}
+    # Upstream, each name starts with its create's intent key (``finops-<20 chars>-``): recovery finds it by that.
+    purposes = {re.sub(r"^finops-[A-Za-z0-9]{20}-", "", f["filename"]): f["purpose"] for f in upstream_files}
     assert purposes["in.jsonl"] == "batch" and purposes["notes.txt"] == "user_data"
     assert purposes["rows.jsonl"] == "user_data"
 
@@ -231,7 +233,7 @@ def test_explicit_purpose_is_forwarded(client: httpx.Client, openai_emulator: Em
     )
     assert response.status_code == 200, response.text
     listed = httpx.get(f"{openai_emulator.base_url}/v1/files", headers={"authorization": "Bearer t"}).json()["data"]
-    assert {f["filename"]: f["purpose"] for f in listed}["v.png"] == "vision"
+    assert {re.sub(r"^finops-[A-Za-z0-9]{20}-", "", f["filename"]): f["purpose"] for f in listed}["v.png"] == "vision"
 
 
 # -- batches --------------------------------------------------------------------------------------------

@@ -81,8 +81,34 @@ def _cmdline(pid: int) -> str:
 
 
 @contextmanager
-def gateway_process(settings: dict[str, Any], workdir: Path, *args: str) -> Iterator[Gateway]:
-    """``finops serve --config <settings as YAML> --port P ARGS`` in ``workdir``; stopped (SIGTERM) at the end."""
+def emulator_process(provider: str, *, batch_seconds: float = 5.0) -> Iterator[str]:
+    """``finops emulate PROVIDER`` as its own process (it outlives a gateway killed with -9); yields its URL."""
+    port = free_port()
+    argv = [str(FINOPS), "emulate", provider, "--port", str(port), "--batch-seconds", str(batch_seconds)]
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{base}/_emulator/requests", timeout=1)
+                break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"the {provider} emulator did not start")
+            time.sleep(0.05)
+        yield base
+    finally:
+        _stop(process)
+
+
+@contextmanager
+def gateway_process(
+    settings: dict[str, Any], workdir: Path, *args: str, env: dict[str, str] | None = None
+) -> Iterator[Gateway]:
+    """``finops serve --config <settings as YAML> --port P ARGS`` in ``workdir``; stopped (SIGTERM) at the end.
+    ``env`` is added to this process's environment (fault points: ``FINOPS_FAULT_POINT``, ``TMPDIR``)."""
     config = workdir / "finops.yaml"
     config.write_text(yaml.safe_dump(settings), encoding="utf-8")
     port = free_port()
@@ -91,7 +117,7 @@ def gateway_process(settings: dict[str, Any], workdir: Path, *args: str) -> Iter
         process = subprocess.Popen(
             [str(FINOPS), "serve", "--config", str(config), "--port", str(port), *args],
             cwd=workdir,
-            env=dict(os.environ),
+            env={**os.environ, **(env or {})},
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )

@@ -12,11 +12,12 @@ import orjson
 import pytest
 
 from finops.core.errors import InvalidRequestError, NotFoundError, PermissionDeniedError, RateLimitError
+from finops.core.ids import new_batch_id, new_intent_key
 from finops.core.params import parse_message_params
 from finops.providers.bedrock.batch_plan import write_batch_parts
 from finops.providers.bedrock.batch_results import from_output_record, missing_result
 from finops.providers.bedrock.batch_status import PartState, merge_status, part_counts, processing_status
-from finops.providers.bedrock.batches import batch_id_of_job, job_name
+from finops.providers.bedrock.batches import job_name
 from finops.providers.bedrock.file_sources import FileSource, reads_s3, with_file_sources
 from finops.providers.bedrock.invoke import ANTHROPIC_VERSION
 from finops.providers.bedrock.s3 import s3_fault
@@ -180,15 +181,13 @@ def test_a_record_without_output_gets_the_verdict_the_counts_give(
         assert state.message in result["error"]["error"]["message"]
 
 
-def test_job_names_carry_the_batch_id_and_fit_bedrock() -> None:
+def test_job_names_carry_the_intent_key_and_the_batch_id_and_fit_bedrock() -> None:
     import re
 
-    name = job_name("msgbatch_AbC123xyz", 2)
-    assert name == "finops-AbC123xyz-p2"
-    assert re.fullmatch(r"[a-zA-Z0-9]{1,63}(-*[a-zA-Z0-9\+\-\.]){0,63}", name)
-    assert batch_id_of_job(name) == "msgbatch_AbC123xyz"
-    assert batch_id_of_job("someone-elses-job") is None
-    assert batch_id_of_job("finops-abc-pX") is None
+    key, batch_id = new_intent_key(), new_batch_id()
+    name = job_name(key, batch_id, 2)
+    assert name == f"{key}-{batch_id.removeprefix('msgbatch_')}-p2"
+    assert len(name) <= 63 and re.fullmatch(r"[a-zA-Z0-9]{1,63}(-*[a-zA-Z0-9\+\-\.]){0,63}", name)
 
 
 @pytest.mark.parametrize(

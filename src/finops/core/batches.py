@@ -4,29 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from finops.core.errors import InvalidRequestError, NotFoundError, UpstreamError
+from finops.core.faults import AFTER_INTENT, AFTER_UPSTREAM_CREATE, fault_point
 from finops.core.ids import new_batch_id
 from finops.core.normalize import normalize
 from finops.core.params import parse_batch
 from finops.core.policy import column_for, enforce_batch_policy, enforce_policy
 from finops.core.routing import split_model
 from finops.core.types import JSON, Principal
-from finops.providers.base import BatchRef, BatchStatus, CallContext, OrphanSweeper
+from finops.providers.base import BatchRef, BatchStatus, CallContext
 from finops.providers.registry import ProviderRegistry
 from finops.store import Store
+from finops.store.intents import CREATING, BudgetRefused, Intent, new_intent
 from finops.store.records import BatchRecord, Page
 
 if TYPE_CHECKING:
-    from finops.governance.governor import Governance
+    from finops.governance.governor import BatchReservation, Governance
+
+logger = logging.getLogger("finops.core.batches")
 
 BATCH_LIFETIME = timedelta(hours=24)
-ORPHAN_SWEEP_SECONDS = 60.0
-"""How often upstream batches without a stored row are looked for (also once when a process takes the lease)."""
 _REFRESH_CONCURRENCY = 8
 
 
@@ -53,8 +56,16 @@ def _with_status(record: BatchRecord, status: BatchStatus, cancel_initiated_at: 
 
 
 class BatchService:
-    def __init__(self, store: Store, providers: ProviderRegistry, governance: Governance | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        providers: ProviderRegistry,
+        governance: Governance | None = None,
+        *,
+        process: str = "",
+    ) -> None:
         self._store = store
+        self._process = process  # names this process in its intents (recovery asks whether it is still alive)
         self._providers = providers
         self._governance = governance  # reserves a batch's worst-case cost; its reconciler records the real one
 
@@ -75,11 +86,33 @@ class BatchService:
             params = request["params"]
             enforce_policy(params, provider_name, params["model"], where=f"requests.{index}.params.")
         requests = [_normalized(request, provider_name) for request in requests]
+        batch_id = new_batch_id()
+        intent = new_intent(self._process, "batch", provider_name, principal.owner, batch_id, len(requests))
         reservation = None
+        pending = None
         if self._governance is not None:
             reservation = await self._governance.reserve_batch(principal, provider_name, requests)
-        batch_id = new_batch_id()
-        upstream = await provider.create_batch(requests, replace(ctx, batch_id=batch_id))
+            pending = self._governance.pending_batch(principal, batch_id, provider_name, reservation.amount)
+        try:
+            # Committed before anything is sent: a crash from here on leaves a row recovery acts on, and the
+            # reservation is taken against the budget atomically (parallel creates are admitted one at a time).
+            await self._store.intents.open(
+                intent, reservation=pending, budget=reservation.budget if reservation else None
+            )
+        except BudgetRefused as refused:
+            assert self._governance is not None and reservation is not None
+            raise self._governance.batch_refused(reservation, refused.spent) from None
+        if self._governance is not None and reservation is not None:
+            self._governance.batch_reserved(principal, reservation.amount)
+        fault_point(AFTER_INTENT)
+        try:
+            upstream = await provider.create_batch(
+                requests, replace(ctx, upstream_key=intent.upstream_key, batch_id=batch_id)
+            )
+        except BaseException:
+            await self._release(principal, intent, reservation)
+            raise
+        fault_point(AFTER_UPSTREAM_CREATE)
         now = datetime.now(UTC)
         record = BatchRecord(
             id=batch_id,
@@ -97,15 +130,27 @@ class BatchService:
             archived_at=None,
         )
         try:
-            await self._store.batches.add(record)
-            if self._governance is not None:
-                await self._governance.batch_created(principal, record.id, provider_name, reservation)
+            # The batch row and the intent's completion in one transaction; its cost row went in with the intent.
+            await self._store.intents.complete_batch(intent.id, record)
         except Exception as exc:
             # An upstream batch nobody can see would still cost money: stop it.
             with contextlib.suppress(Exception):
                 await provider.cancel_batch(_ref(record), ctx)
+            with contextlib.suppress(Exception):
+                await provider.delete_batch(_ref(record), ctx)
+            await self._release(principal, intent, reservation)
             raise UpstreamError("the batch could not be recorded; it was cancelled upstream") from exc
         return record
+
+    async def _release(self, principal: Principal, intent: Intent, reservation: BatchReservation | None) -> None:
+        """The create failed: the intent is abandoned and its reservation given back (never lets the error go)."""
+        try:
+            released = await self._store.intents.abandon(intent)
+        except Exception:
+            logger.exception("could not abandon intent %s; the recovery pass will", intent.id)
+            return
+        if released and self._governance is not None and reservation is not None and reservation.amount:
+            self._governance.batch_reserved(principal, -reservation.amount)
 
     async def _owned(self, principal: Principal, batch_id: str) -> BatchRecord:
         record = await self._store.batches.get(batch_id, principal.owner)
@@ -198,6 +243,8 @@ class BatchService:
         deleted or not, since its cost is owed either way. ``None`` while it runs upstream."""
         record = await self._store.batches.get_any(batch_id)
         if record is None:
+            if await self._store.intents.state_of_object(batch_id) == CREATING:
+                return None  # still being created (or waiting for recovery): its cost is not known yet
             return _no_lines()
         provider = self._providers.get(record.provider)
         ctx = CallContext(request_id=f"reconcile_{batch_id}")
@@ -205,20 +252,6 @@ class BatchService:
         if status.processing_status != "ended":
             return None
         return provider.batch_results(_ref(record), ctx)
-
-    async def sweep_orphans(self) -> int:
-        """Background job (leased, one process): upstream batches a crash left without a stored row are stopped
-        and their objects deleted, by each provider that can recognise them (``OrphanSweeper``)."""
-
-        async def known(batch_id: str) -> bool:
-            return await self._store.batches.get_any(batch_id) is not None
-
-        swept = 0
-        for name in self._providers.names():
-            provider = self._providers.get(name)
-            if isinstance(provider, OrphanSweeper):
-                swept += await provider.sweep_orphans(known)
-        return swept
 
 
 async def _no_lines() -> AsyncIterator[bytes]:

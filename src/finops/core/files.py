@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from finops.core.cleanup import quietly
 from finops.core.errors import NotFoundError, UpstreamError
+from finops.core.faults import AFTER_INTENT, AFTER_UPSTREAM_CREATE, fault_point
 from finops.core.ids import new_file_id
 from finops.core.types import Principal
 from finops.providers.base import CallContext, Download, FileUpload
 from finops.providers.registry import ProviderRegistry
 from finops.store import Store
+from finops.store.intents import new_intent
 from finops.store.records import FileRecord, Page
 
 
 class FileService:
-    def __init__(self, store: Store, providers: ProviderRegistry) -> None:
+    def __init__(self, store: Store, providers: ProviderRegistry, *, process: str = "") -> None:
         self._store = store
+        self._process = process  # names this process in its intents (recovery asks whether it is still alive)
         self._providers = providers
 
     def check_provider(self, name: str) -> None:
@@ -28,9 +32,18 @@ class FileService:
         self, principal: Principal, provider_name: str, upload: FileUpload, ctx: CallContext
     ) -> FileRecord:
         provider = self._providers.get(provider_name, needs="files")
-        upstream = await provider.upload_file(upload, ctx)
+        file_id = new_file_id()
+        intent = new_intent(self._process, "file", provider_name, principal.owner, file_id)
+        await self._store.intents.open(intent)  # committed before a byte goes upstream
+        fault_point(AFTER_INTENT)
+        try:
+            upstream = await provider.upload_file(upload, replace(ctx, upstream_key=intent.upstream_key))
+        except BaseException:
+            await quietly(self._store.intents.abandon(intent))
+            raise
+        fault_point(AFTER_UPSTREAM_CREATE)
         record = FileRecord(
-            id=new_file_id(),
+            id=file_id,
             provider=provider_name,
             upstream_id=upstream.upstream_id,
             owner=principal.owner,
@@ -41,10 +54,11 @@ class FileService:
             created_at=datetime.now(UTC),
         )
         try:
-            await self._store.files.add(record)
+            await self._store.intents.complete_file(intent.id, record)
         except Exception as exc:
             # Never leave an upstream file the caller cannot see or delete.
             await quietly(provider.delete_file(upstream.upstream_id, ctx))
+            await quietly(self._store.intents.abandon(intent))
             raise UpstreamError("the file could not be recorded; nothing was kept") from exc
         return record
 

@@ -58,3 +58,9 @@ def new_tool_use_id() -> str:
 
 def new_request_id() -> str:
     return f"req_{_random()}"
+
+
+def new_intent_key() -> str:
+    """An upstream create's intent: its row's ID and what is sent upstream to find the object again. Short enough
+    for every provider's display-name field, distinctive enough to match nothing else."""
+    return f"finops-{_random(20)}"

@@ -5,7 +5,6 @@ or Redis counters); ledger rows are written behind the request by ``UsageLedger`
 from __future__ import annotations
 
 import asyncio
-import functools
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -18,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from finops.config import Settings
 from finops.core.errors import GatewayError, PermissionDeniedError, RateLimitError
+from finops.core.faults import BEFORE_ANSWER, fault_point
 from finops.core.types import JSON, MessageResult, MessageStream, Principal
 from finops.governance import pricing
 from finops.governance.auth import KeyCache, VirtualKeyAuthenticator
@@ -28,11 +28,20 @@ from finops.governance.pricing import TokenUsage
 from finops.governance.ratelimit import counters_for
 from finops.governance.reconciler import BatchReconciler, EndedBatchResults
 from finops.governance.reports import usage_report
-from finops.governance.spend import SpendTracker
+from finops.governance.spend import SpendTracker, period_start
+from finops.store.intents import Budget
 from finops.store.keys import KeyRepository, VirtualKeyRecord
 from finops.store.usage import PendingBatch, UsageRepository, UsageRow
 
 _NO_RETRY = {"x-should-retry": "false"}
+
+
+@dataclass(frozen=True)
+class BatchReservation:
+    amount: Decimal | None
+    """The batch's worst-case cost; ``None`` when no request has a known price."""
+    budget: Budget | None
+    key: VirtualKeyRecord | None
 
 
 @dataclass
@@ -113,7 +122,7 @@ class Governance:
     async def _check_budget(self, key: VirtualKeyRecord, reservation: Decimal | None = None) -> None:
         if key.budget_usd is None:
             return
-        spent = await self.spend.spent(key.id, key.budget_period)
+        spent = await self.spend.exact(key.id, key.budget_period)  # shared state: budgets hold across processes
         needed = reservation or Decimal(0)
         if spent + needed > key.budget_usd or (reservation is None and spent >= key.budget_usd):
             detail = f"; this batch may cost up to {usd(needed)}" if reservation is not None else ""
@@ -165,16 +174,16 @@ class Governance:
 
     def record(
         self, admission: Admission, usage: JSON | None, request_id: str | None, *, status: int = 200, hit: bool = False
-    ) -> None:
+    ) -> asyncio.Future[None]:
         """Price the request and queue its ledger row; nothing here waits on I/O. A response-cache ``hit`` (whose
-        ``usage`` is the cached answer's) is a row with no tokens and no cost that saved what ``usage`` costs."""
+        ``usage`` is the cached answer's) is a row with no tokens and no cost that saved what ``usage`` costs. The
+        future is done once the row is committed: ``durable`` waits for it before an answer ends."""
         tokens = TokenUsage.from_anthropic(usage)
         cost = pricing.cost(admission.provider, admission.model, tokens)
         principal = admission.principal
         elapsed = time.monotonic() - admission.started
         if hit:
-            self._record_hit(admission, cost, request_id, round(elapsed * 1000), status)
-            return
+            return self._record_hit(admission, cost, request_id, round(elapsed * 1000), status)
         self.metrics.observe_usage(
             admission.provider,
             admission.model,
@@ -188,11 +197,23 @@ class Governance:
         if admission.key is not None and admission.key.tpm is not None and tokens.total:
             self._later(self.counters.add(f"{admission.key.id}:tpm", tokens.total))
         row = usage_row(principal, admission.provider, admission.model, tokens, cost, request_id=request_id)
-        self.ledger.record(replace(row, latency_ms=round(elapsed * 1000), status=status))
+        return self.ledger.record(replace(row, latency_ms=round(elapsed * 1000), status=status))
+
+    async def durable(self, written: asyncio.Future[None]) -> None:
+        """Wait (at most ``ledger_wait_seconds``) until a row is committed: called before an answer's last byte
+        leaves, so a kill -9 after the answer cannot lose its row. The wait is shared: one commit for all requests
+        in flight (``UsageLedger``)."""
+        wait = self.settings.ledger_wait_seconds
+        if wait <= 0 or written.done():
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(written), wait)
+        except TimeoutError:
+            self.metrics.ledger_late.inc()
 
     def _record_hit(
         self, admission: Admission, saved: Decimal | None, request_id: str | None, latency_ms: int, status: int
-    ) -> None:
+    ) -> asyncio.Future[None]:
         principal = admission.principal
         # Not an LLM request in /metrics (none reached a provider): finops_cache_requests_total counts it.
         self.metrics.observe_saving(admission.provider, admission.model, principal.key_name, saved)
@@ -206,7 +227,7 @@ class Governance:
             cache_hit=True,
             saved_usd=saved,
         )
-        self.ledger.record(replace(row, latency_ms=latency_ms, status=status))
+        return self.ledger.record(replace(row, latency_ms=latency_ms, status=status))
 
     async def record_embedding(
         self, principal: Principal, provider: str, model: str, input_tokens: int, request_id: str | None
@@ -214,7 +235,7 @@ class Governance:
         """An embedding call the response cache made for ``principal``'s request: its own ledger row (it was
         admitted with that request, so it is not admitted again)."""
         admission = Admission(principal, provider, model, await self._key_of(principal), time.monotonic())
-        self.record(admission, {"input_tokens": input_tokens, "output_tokens": 0}, request_id)
+        await self.durable(self.record(admission, {"input_tokens": input_tokens, "output_tokens": 0}, request_id))
 
     def cache_result(self, result: str) -> None:
         self.metrics.observe_cache(result)
@@ -240,14 +261,9 @@ class Governance:
         except GatewayError as exc:
             self.failed(admission, exc)
             raise
-        # Priced two turns of the event loop later, after the answer's bytes are handed to the transport, so it does
-        # not wait for the pricing, metrics and ledger row (~20 µs). A request arriving meanwhile starts its handler
-        # after these callbacks, so its budget check sees this spend.
-        loop = asyncio.get_running_loop()
-        loop.call_soon(
-            loop.call_soon,
-            functools.partial(self.record, admission, result.usage, request_id, hit=hit is not None),
-        )
+        # The row is committed before the answer is sent (issue 13: a kill -9 must not lose an answered request).
+        await self.durable(self.record(admission, result.usage, request_id, hit=hit is not None))
+        fault_point(BEFORE_ANSWER)
         return result
 
     async def metered_stream(
@@ -265,22 +281,41 @@ class Governance:
         hit = await cached() if cached is not None else None
         stream: MessageStream | None = hit
         status = 200
+        recorded = False
         try:
             stream = stream or await open_stream()
+            # The last frame is held back until the usage row is committed: a client that has the whole answer has
+            # a ledger row, whatever happens to this process next (issue 13).
+            last: bytes | None = None
             async for frame in stream:
-                yield frame
+                if last is not None:
+                    yield last
+                last = frame
+            await stream.aclose()
+            recorded = True
+            status = self._stream_status(admission, stream, status)
+            if stream.usage is not None:
+                await self.durable(self.record(admission, stream.usage, request_id, status=status, hit=hit is not None))
+            fault_point(BEFORE_ANSWER)
+            if last is not None:
+                yield last
         except GatewayError as exc:
             status = exc.status_code  # the stream failed after usage was known: the row says so
             self.failed(admission, exc)
             raise
         finally:
-            if stream is not None:
+            if stream is not None and not recorded:
+                # Abandoned by the client, or failed: its row is written behind (no answer is left to hold back).
                 await stream.aclose()
-                if stream.error is not None:
-                    status = stream.error.status_code  # the stream failed after it began: the row says so
-                    self.failed(admission, stream.error)
+                status = self._stream_status(admission, stream, status)
                 if stream.usage is not None:
                     self.record(admission, stream.usage, request_id, status=status, hit=hit is not None)
+
+    def _stream_status(self, admission: Admission, stream: MessageStream, status: int) -> int:
+        if stream.error is not None:
+            self.failed(admission, stream.error)
+            return stream.error.status_code  # the stream failed after it began: the row says so
+        return status
 
     # Admin ------------------------------------------------------------------------------------------------------
 
@@ -295,11 +330,12 @@ class Governance:
 
     # Batches ----------------------------------------------------------------------------------------------------
 
-    async def reserve_batch(self, principal: Principal, provider: str, requests: list[JSON]) -> Decimal | None:
-        """Check the key may run every request and that the batch's worst case fits its budget; answers the
-        reservation (``None`` when no request has a known price)."""
+    async def reserve_batch(self, principal: Principal, provider: str, requests: list[JSON]) -> BatchReservation:
+        """Check the key may run every request (and its rate limit), and work out the batch's worst case. The budget
+        check itself happens with the reservation, atomically, when the batch's intent is opened in the store
+        (``finops.store.intents.IntentRepository.open``): ``budget`` says against what."""
         key = await self._key_of(principal)
-        reservation: Decimal | None = None
+        amount: Decimal | None = None
         by_model: dict[str, tuple[int, int]] = {}
         for request in requests:
             params = request["params"]
@@ -314,26 +350,41 @@ class Governance:
         for model, (tokens_in, tokens_out) in by_model.items():
             worst = pricing.worst_case(provider, model, tokens_in, tokens_out, batch=True)
             if worst is not None:
-                reservation = (reservation or Decimal(0)) + worst
+                amount = (amount or Decimal(0)) + worst
+        budget = None
         if key is not None:
-            await self._check_budget(key, reservation or Decimal(0))
             await self._check_rate(key)
-        return reservation
+            if key.budget_usd is not None:
+                budget = Budget(key.id, key.budget_usd, period_start(key.budget_period, datetime.now(UTC)))
+        return BatchReservation(amount, budget, key)
 
-    async def batch_created(
-        self, principal: Principal, batch_id: str, provider: str, reservation: Decimal | None
-    ) -> None:
-        pending = PendingBatch(
+    def pending_batch(self, principal: Principal, batch_id: str, provider: str, amount: Decimal | None) -> PendingBatch:
+        """The batch's cost row, written with its intent before the upstream call."""
+        return PendingBatch(
             batch_id=batch_id,
             key_id=principal.key_id,
             key_name=principal.key_name,
             owner=principal.owner,
             provider=provider,
-            reserved_usd=reservation,
+            reserved_usd=amount,
         )
-        await self.usage.add_batch(pending, datetime.now(UTC))
-        if principal.key_id and reservation:
-            self.spend.add(principal.key_id, reservation, queued=False)
+
+    def batch_refused(self, reservation: BatchReservation, spent: Decimal) -> GatewayError:
+        key = reservation.key
+        assert key is not None and key.budget_usd is not None  # only a budgeted key is refused
+        return self._refuse(
+            "budget",
+            PermissionDeniedError(
+                f"budget exceeded for key '{key.name}': spent {usd(spent)} of {usd(key.budget_usd)} "
+                f"({key.budget_period}); this batch may cost up to {usd(reservation.amount or Decimal(0))}",
+                headers=_NO_RETRY,
+            ),
+        )
+
+    def batch_reserved(self, principal: Principal, amount: Decimal | None) -> None:
+        """This process's view of the key's spend counts the reservation at once."""
+        if principal.key_id and amount:
+            self.spend.add(principal.key_id, amount, queued=False)
 
     async def before_batch_delete(self, batch_id: str) -> None:
         """A deleted batch's results may vanish upstream: record its usage first."""

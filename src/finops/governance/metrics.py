@@ -88,6 +88,11 @@ class GatewayMetrics:
         self.ledger_dropped = Counter(
             "finops_ledger_write_failures", "Usage rows that could not be written", registry=self.registry
         )
+        self.ledger_late = Counter(
+            "finops_ledger_late_answers",
+            "Answers sent before their usage row was committed (the database was slower than ledger_wait_seconds)",
+            registry=self.registry,
+        )
 
     def _child(self, metric: Counter | Histogram, *labels: str) -> Any:
         """``metric.labels(*labels)`` without its lock and argument handling on every request. Bounded like the

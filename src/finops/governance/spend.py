@@ -1,8 +1,9 @@
-"""Spend so far per key and budget period, for budget checks without a query per request.
+"""Spend so far per key and budget period.
 
-The value is the ledger total for the period plus the key's outstanding batch reservations, read from the
-database at most every ``ttl`` seconds per key, plus what this process recorded since (including rows still
-waiting in the write-behind queue). Other processes' spend shows up after at most ``ttl`` seconds.
+The value is the ledger total for the period plus the key's outstanding batch reservations, plus what this process
+recorded and has not committed yet. ``exact`` reads the database every time: budget checks use it, so that two
+processes on one database see each other's spend (issue 13; two small indexed reads of the daily rollup).
+``spent`` trusts a read for ``ttl`` seconds per key, for displays (console, admin) that need no precision.
 """
 
 from __future__ import annotations
@@ -67,6 +68,14 @@ class SpendTracker:
             total = await self._usage.key_spend(key_id, start)
             entry = self._entries[key_id] = _Entry(start, total + self._unflushed.get(key_id, Decimal(0)))
         return entry.value
+
+    async def exact(self, key_id: str, period: str | None) -> Decimal:
+        """For a budget check: the database's total now (every process's committed rows and reservations), plus
+        this process's rows not committed yet. Refreshes the cached value on the way."""
+        start = period_start(period, datetime.now(UTC))
+        total = await self._usage.key_spend(key_id, start) + self._unflushed.get(key_id, Decimal(0))
+        self._entries[key_id] = _Entry(start, total)
+        return total
 
     def add(self, key_id: str, amount: Decimal, *, queued: bool) -> None:
         """Count ``amount`` at once; ``queued`` means its ledger row is not in the database yet."""

@@ -12,10 +12,10 @@ the core refuses the call before anything is stored or sent.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol
 
 from finops.core.types import JSON, CallContext, FileRef, FileUpload, MessageResult, MessageStream
 
@@ -25,13 +25,14 @@ __all__ = [
     "BatchStatus",
     "CallContext",
     "Capabilities",
+    "CreateIntent",
     "Download",
     "FileRef",
     "FileUpload",
     "MessageResult",
     "MessageStream",
-    "OrphanSweeper",
     "Provider",
+    "Recoverable",
     "UpstreamBatch",
     "UpstreamFile",
 ]
@@ -100,6 +101,26 @@ class BatchRef:
     cancel_requested: bool = False
 
 
+@dataclass(frozen=True)
+class CreateIntent:
+    """An upstream create the gateway announced and never completed (its process died in between): what the
+    adapter needs to find the objects it made. ``upstream_key`` is what it sent upstream (``CallContext``)."""
+
+    kind: Literal["batch", "file"]
+    upstream_key: str
+    created_at: datetime
+    request_count: int | None = None
+
+
+class Recoverable(Protocol):
+    """An adapter that can find and remove what an unfinished create left upstream (``finops.core.recovery``)."""
+
+    async def remove_created(self, intent: CreateIntent, ctx: CallContext) -> int:
+        """Cancel and delete every upstream object ``intent`` made (batches with their input files, or the file);
+        answers how many were found. Finding none is normal: the process died before or during the call."""
+        ...
+
+
 class Provider(Protocol):
     name: str
     capabilities: Capabilities
@@ -129,15 +150,4 @@ class Provider(Protocol):
     async def delete_batch(self, ref: BatchRef, ctx: CallContext) -> None: ...
     def batch_results(self, ref: BatchRef, ctx: CallContext) -> AsyncIterator[bytes]:
         """Anthropic result lines (JSONL, one ``{custom_id, result}`` per line), streamed."""
-        ...
-
-
-@runtime_checkable
-class OrphanSweeper(Protocol):
-    """A provider whose batch creates leave upstream objects named after the gateway batch ID (Bedrock's jobs and
-    S3 objects): it can find the ones whose batch never reached the store (a crash between the upstream create and
-    the row) and stop or delete them."""
-
-    async def sweep_orphans(self, known: Callable[[str], Awaitable[bool]]) -> int:
-        """``known(batch_id)`` says whether the store has the batch; answers how many orphans were cleaned up."""
         ...

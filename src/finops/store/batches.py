@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from finops.store.owned import OwnedRepository
 from finops.store.records import BatchRecord, as_utc
@@ -31,29 +32,34 @@ def _record(row: sa.Row[Any]) -> BatchRecord:
     )
 
 
+async def insert_batch(connection: AsyncConnection, record: BatchRecord) -> None:
+    """The batch's row, in the caller's transaction (``finops.store.intents`` completes an intent with it)."""
+    await connection.execute(
+        batches.insert().values(
+            id=record.id,
+            provider=record.provider,
+            upstream_id=record.upstream_id,
+            owner=record.owner,
+            request_count=record.request_count,
+            upstream_state=orjson.dumps(record.upstream_state).decode(),
+            processing_status=record.processing_status,
+            request_counts=orjson.dumps(record.request_counts).decode(),
+            created_at=record.created_at,
+            expires_at=record.expires_at,
+            ended_at=record.ended_at,
+            cancel_initiated_at=record.cancel_initiated_at,
+            archived_at=record.archived_at,
+        )
+    )
+
+
 class BatchRepository(OwnedRepository[BatchRecord]):
     table = batches
     _record = staticmethod(_record)
 
     async def add(self, record: BatchRecord) -> None:
         async with self._engine.begin() as connection:
-            await connection.execute(
-                batches.insert().values(
-                    id=record.id,
-                    provider=record.provider,
-                    upstream_id=record.upstream_id,
-                    owner=record.owner,
-                    request_count=record.request_count,
-                    upstream_state=orjson.dumps(record.upstream_state).decode(),
-                    processing_status=record.processing_status,
-                    request_counts=orjson.dumps(record.request_counts).decode(),
-                    created_at=record.created_at,
-                    expires_at=record.expires_at,
-                    ended_at=record.ended_at,
-                    cancel_initiated_at=record.cancel_initiated_at,
-                    archived_at=record.archived_at,
-                )
-            )
+            await insert_batch(connection, record)
 
     async def get_any(self, batch_id: str) -> BatchRecord | None:
         """The batch whoever owns it, even once deleted (its results may still have to be read for its cost)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from finops.store.owned import OwnedRepository
 from finops.store.records import FileRecord, as_utc
@@ -25,22 +26,27 @@ def _record(row: sa.Row[Any]) -> FileRecord:
     )
 
 
+async def insert_file(connection: AsyncConnection, record: FileRecord) -> None:
+    """The file's row, in the caller's transaction (``finops.store.intents`` completes an intent with it)."""
+    await connection.execute(
+        files.insert().values(
+            id=record.id,
+            provider=record.provider,
+            upstream_id=record.upstream_id,
+            owner=record.owner,
+            filename=record.filename,
+            mime_type=record.mime_type,
+            size_bytes=record.size_bytes,
+            downloadable=record.downloadable,
+            created_at=record.created_at,
+        )
+    )
+
+
 class FileRepository(OwnedRepository[FileRecord]):
     table = files
     _record = staticmethod(_record)
 
     async def add(self, record: FileRecord) -> None:
         async with self._engine.begin() as connection:
-            await connection.execute(
-                files.insert().values(
-                    id=record.id,
-                    provider=record.provider,
-                    upstream_id=record.upstream_id,
-                    owner=record.owner,
-                    filename=record.filename,
-                    mime_type=record.mime_type,
-                    size_bytes=record.size_bytes,
-                    downloadable=record.downloadable,
-                    created_at=record.created_at,
-                )
-            )
+            await insert_file(connection, record)

@@ -219,3 +219,26 @@ cache_entries = sa.Table(
     sa.Index("ix_cache_entries_expires", "expires_at"),
     sa.Index("ix_cache_entries_last_used", "last_used_at"),
 )
+
+# Intent log (migration 0006, issue 13): every upstream create (batch with its parts, file) is announced here and
+# committed before the upstream call, then marked ``done`` with the object's own row (or ``abandoned``). A row
+# left ``creating`` by a dead process is what the recovery pass (``finops.core.recovery``) looks for upstream by
+# ``upstream_key`` (sent as metadata, display name or file name where the provider keeps one).
+upstream_intents = sa.Table(
+    "upstream_intents",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # "batch" | "file"
+    sa.Column("provider", sa.String(32), nullable=False),
+    sa.Column("owner", sa.String(128), nullable=False),
+    sa.Column("object_id", sa.String(64), nullable=False),  # the gateway ID the object gets (msgbatch_..., file_...)
+    sa.Column("upstream_key", sa.String(128), nullable=False),
+    sa.Column("request_count", sa.Integer, nullable=True),
+    sa.Column("process", sa.String(255), nullable=False),  # finops.governance.background.process_owner()
+    sa.Column("temp_path", sa.Text, nullable=True),
+    sa.Column("state", sa.String(16), nullable=False),  # "creating" | "done" | "abandoned"
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Index("ix_upstream_intents_state_created", "state", "created_at"),
+    sa.Index("ix_upstream_intents_object", "object_id"),
+)

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from finops.store.rollups import add_to_daily
-from finops.store.tables import batch_costs, usage_records
+from finops.store.tables import batch_costs, usage_daily_keys, usage_records
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,28 @@ async def _insert_rows(connection: AsyncConnection, rows: Sequence[UsageRow]) ->
     await add_to_daily(connection, rows)  # same transaction: the rollup always equals the ledger
 
 
+def _dec(value: Any) -> Decimal:
+    return Decimal(value) if value is not None else Decimal(0)
+
+
+async def spend_since(connection: AsyncConnection, key_id: str, since: datetime | None) -> Decimal:
+    """The key's recorded cost since ``since`` (a UTC midnight: budget periods start on one) plus the reservations
+    of its batches not recorded yet. Read from the daily rollup, kept in the ledger's own transactions: a budget
+    check costs two indexed reads of a few rows, whatever the ledger holds, so it can afford to ask every time."""
+    spent = sa.select(sa.func.sum(usage_daily_keys.c.cost_usd)).where(usage_daily_keys.c.key_id == key_id)
+    if since is not None:
+        spent = spent.where(usage_daily_keys.c.day >= since.astimezone(UTC).date())
+    reserved = sa.select(sa.func.sum(batch_costs.c.reserved_usd)).where(
+        batch_costs.c.key_id == key_id, batch_costs.c.usage_recorded_at.is_(None)
+    )
+    total = _dec((await connection.execute(spent)).scalar())
+    return total + _dec((await connection.execute(reserved)).scalar())
+
+
+async def insert_pending_batch(connection: AsyncConnection, pending: PendingBatch, created_at: datetime) -> None:
+    await connection.execute(batch_costs.insert().values(**pending.__dict__, created_at=created_at))
+
+
 def _pending(row: sa.Row[Any]) -> PendingBatch:
     return PendingBatch(
         batch_id=row.batch_id,
@@ -76,10 +98,6 @@ def _pending(row: sa.Row[Any]) -> PendingBatch:
         provider=row.provider,
         reserved_usd=Decimal(row.reserved_usd) if row.reserved_usd is not None else None,
     )
-
-
-def _dec(value: Any) -> Decimal:
-    return Decimal(value) if value is not None else Decimal(0)
 
 
 class UsageRepository:
@@ -94,16 +112,8 @@ class UsageRepository:
 
     async def key_spend(self, key_id: str, since: datetime | None) -> Decimal:
         """Recorded cost since ``since`` plus the reservations of the key's batches not recorded yet."""
-        spent = sa.select(sa.func.sum(usage_records.c.cost_usd)).where(usage_records.c.key_id == key_id)
-        if since is not None:
-            spent = spent.where(usage_records.c.created_at >= since)
-        reserved = sa.select(sa.func.sum(batch_costs.c.reserved_usd)).where(
-            batch_costs.c.key_id == key_id, batch_costs.c.usage_recorded_at.is_(None)
-        )
         async with self._engine.connect() as connection:
-            total = _dec((await connection.execute(spent)).scalar())
-            total += _dec((await connection.execute(reserved)).scalar())
-        return total
+            return await spend_since(connection, key_id, since)
 
     async def report(self, group_by: str, start: datetime | None, end: datetime | None) -> list[dict[str, Any]]:
         if group_by not in GROUPS:
@@ -152,7 +162,7 @@ class UsageRepository:
 
     async def add_batch(self, pending: PendingBatch, created_at: datetime) -> None:
         async with self._engine.begin() as connection:
-            await connection.execute(batch_costs.insert().values(**pending.__dict__, created_at=created_at))
+            await insert_pending_batch(connection, pending, created_at)
 
     async def unrecorded_batches(self, now: datetime, limit: int) -> list[PendingBatch]:
         query = (

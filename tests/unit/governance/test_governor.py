@@ -67,7 +67,16 @@ class _Stream:
 
 def test_a_stream_is_priced_from_the_usage_it_reports_even_when_abandoned(tmp_path: Path) -> None:
     start = {"input_tokens": 1000, "output_tokens": 1}
-    stream = _Stream([(b"message_start", start), (b"delta", {**start, "output_tokens": 50}), (b"stop", start)])
+    # The gateway reads one frame ahead of the client (it holds the last frame back until the usage row is
+    # committed): the client got two frames, the upstream was read through the third, and that is what it cost.
+    stream = _Stream(
+        [
+            (b"message_start", start),
+            (b"delta", {**start, "output_tokens": 30}),
+            (b"delta", {**start, "output_tokens": 50}),
+            (b"stop", start),
+        ]
+    )
 
     async def run() -> list[dict]:
         settings = parse_settings({"database": {"url": f"sqlite+aiosqlite:///{tmp_path / 'gov.db'}"}})

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any, cast
 
 import httpx
@@ -26,6 +26,7 @@ from finops.providers.base import (
     BatchStatus,
     CallContext,
     Capabilities,
+    CreateIntent,
     Download,
     FileUpload,
     MessageResult,
@@ -261,7 +262,7 @@ class BedrockProvider:
         return self._storage
 
     async def upload_file(self, upload: FileUpload, ctx: CallContext) -> UpstreamFile:
-        return await self._configured(FILES_REFUSAL).files.upload(upload)
+        return await self._configured(FILES_REFUSAL).files.upload(upload, ctx.upstream_key)
 
     async def delete_file(self, upstream_id: str, ctx: CallContext) -> None:
         await self._configured(FILES_REFUSAL).files.delete(upstream_id)
@@ -285,6 +286,6 @@ class BedrockProvider:
         async for line in self._configured(BATCHES_REFUSAL).batches.results(ref):
             yield line
 
-    async def sweep_orphans(self, known: Callable[[str], Awaitable[bool]]) -> int:
-        """Stop and delete what a crash left upstream for batches the store never recorded (``batches``)."""
-        return 0 if self._storage is None else await self._storage.batches.sweep_orphans(known)
+    async def remove_created(self, intent: CreateIntent, ctx: CallContext) -> int:
+        """Stop and delete what a create that never reached the store left upstream (``recovery``)."""
+        return 0 if self._storage is None else await self._storage.remove_created(intent)

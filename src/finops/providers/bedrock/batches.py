@@ -1,17 +1,18 @@
 """Anthropic message batches on Bedrock batch inference: S3 input, one model-invocation job per model, results
 read back from S3 (issue 16).
 
-Layout under ``<s3_prefix>/batches/<gateway batch ID>/``, so everything a batch left in S3 is found (and deleted)
-by its ID:
+Layout under ``<s3_prefix>/batches/<intent key>/`` (the key of the create's intent, ``finops.store.intents``,
+committed before anything is sent), so everything a batch left in S3 is found, and deleted, by it:
 
 - ``part-<n>.jsonl``: a job's input records (``batch_plan``); the job writes ``out-<n>/<job id>/part-<n>.jsonl.out``
   and ``out-<n>/<job id>/manifest.json.out``;
 - a part below Bedrock's minimum records per job, under policy ``run_on_demand``: ``part-<n>.requests.jsonl``,
   ``part-<n>.results.jsonl`` and ``part-<n>.manifest.json`` (``on_demand``).
 
-Job names are ``finops-<the batch ID's random part>-p<n>`` and the create carries a client request token derived
-from the same, so a retried create makes no second job and a job whose batch never reached the store (a crash
-between the create and the row) is recognised by its name: ``sweep_orphans`` stops it and deletes its objects.
+Job names are ``<intent key>-<the batch ID's random part>-p<n>`` (``finops-`` + 20 + 1 + 24 + 3 characters, within
+Bedrock's 63) and the create's client request token is the name, so a retried create makes no second job. A job
+whose batch never reached the store (a crash between the create and the row) is found by its intent key and
+stopped, and its objects deleted, by the recovery pass (``recovery``).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ import asyncio
 import contextlib
 import logging
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ import orjson
 
 from finops.config import BedrockBatchSettings
 from finops.core.errors import GatewayError, InvalidRequestError, NotFoundError
-from finops.core.ids import new_batch_id
+from finops.core.ids import new_batch_id, new_intent_key
 from finops.providers.base import BatchRef, BatchStatus, CallContext, UpstreamBatch
 from finops.providers.bedrock.batch_plan import PartFile, write_batch_parts
 from finops.providers.bedrock.batch_results import part_results
@@ -39,23 +40,19 @@ from finops.providers.bedrock.on_demand import CreateMessage, OnDemandRunner
 from finops.providers.bedrock.s3 import S3Client
 
 JSON = dict[str, Any]
-JOB_NAME_PREFIX = "finops-"
 _BATCH_ID_PREFIX = "msgbatch_"
 _JOB_TERMINAL = frozenset({"Completed", "PartiallyCompleted", "Failed", "Stopped", "Expired"})
 
 logger = logging.getLogger("finops.providers")
 
 
-def job_name(batch_id: str, number: int) -> str:
-    return f"{JOB_NAME_PREFIX}{batch_id.removeprefix(_BATCH_ID_PREFIX)}-p{number}"
+def job_name(key: str, batch_id: str, number: int) -> str:
+    """``key`` is the create's intent key (``finops-...``): recovery finds the job by it."""
+    return f"{key}-{batch_id.removeprefix(_BATCH_ID_PREFIX)}-p{number}"
 
 
-def batch_id_of_job(name: str) -> str | None:
-    """The gateway batch ID a job name carries (``None`` for a job the gateway did not name)."""
-    if not name.startswith(JOB_NAME_PREFIX):
-        return None
-    middle, _, number = name[len(JOB_NAME_PREFIX) :].rpartition("-p")
-    return f"{_BATCH_ID_PREFIX}{middle}" if middle.isalnum() and number.isdigit() else None
+def batch_prefix(s3_prefix: str, key: str) -> str:
+    return f"{s3_prefix}/batches/{key}/"
 
 
 def on_demand_notice(parts: list[JSON], min_records: int) -> str:
@@ -79,14 +76,12 @@ class BedrockBatches:
     async def aclose(self) -> None:
         await self._on_demand.aclose()
 
-    def _prefix(self, batch_id: str) -> str:
-        return f"{self._settings.s3_prefix}/batches/{batch_id}/"
-
     # -- create ---------------------------------------------------------------------------------------
 
     async def create(self, requests: list[JSON], ctx: CallContext) -> UpstreamBatch:
         batch_id = ctx.batch_id or new_batch_id()
-        prefix = self._prefix(batch_id)
+        key = ctx.upstream_key or new_intent_key()
+        prefix = batch_prefix(self._settings.s3_prefix, key)
         with tempfile.TemporaryDirectory(prefix="finops-bedrock-batch-") as directory:
             # Translation errors surface here, before any upstream call.
             plan = await asyncio.to_thread(write_batch_parts, requests, Path(directory))
@@ -105,7 +100,7 @@ class BedrockBatches:
                     if part_file.count < self._settings.min_records:
                         part = await self._start_on_demand(prefix, number, part_file, requests)
                     else:
-                        part = await self._start_job(batch_id, prefix, number, part_file)
+                        part = await self._start_job(job_name(key, batch_id, number), prefix, number, part_file)
                     parts.append(part)
             except BaseException:
                 # All or nothing: parts already running would cost money for a batch the caller never got.
@@ -128,18 +123,17 @@ class BedrockBatches:
     def _initial(part: JSON) -> PartState:
         return PartState("Submitted" if part["mode"] == "job" else ON_DEMAND_RUNNING)
 
-    async def _start_job(self, batch_id: str, prefix: str, number: int, part_file: PartFile) -> JSON:
+    async def _start_job(self, name: str, prefix: str, number: int, part_file: PartFile) -> JSON:
         input_key = f"{prefix}part-{number}.jsonl"
         with part_file.path.open("rb") as handle:
             await self._s3.upload(input_key, handle, part_file.size, "application/jsonl")
-        name = job_name(batch_id, number)
         arn = await self._jobs.create(
             name=name,
             model_id=part_file.model,
             role_arn=self._settings.role_arn,
             input_uri=self._s3.uri(input_key),
             output_uri=self._s3.uri(f"{prefix}out-{number}/"),
-            token=name.replace("_", ""),
+            token=name,
         )
         part: JSON = {
             "n": number,
@@ -246,42 +240,6 @@ class BedrockBatches:
             ]
             async for result in part_results(part, state, ref.cancel_requested, outputs, self._s3.lines):
                 yield result
-
-    # -- recovery -------------------------------------------------------------------------------------
-
-    async def sweep_orphans(self, known: Callable[[str], Awaitable[bool]]) -> int:
-        """Stop the jobs and delete the objects of batches the store does not know (a crash between the upstream
-        create and the row, or a create abandoned half-way), once older than ``orphan_grace_seconds``; answers
-        how many batches were cleaned up."""
-        cutoff = datetime.now(UTC) - timedelta(seconds=self._settings.orphan_grace_seconds)
-        orphans: set[str] = set()
-        answers: dict[str, bool] = {}
-
-        async def stored(batch_id: str) -> bool:
-            if batch_id not in answers:
-                answers[batch_id] = await known(batch_id)
-            return answers[batch_id]
-
-        async for job in self._jobs.find(JOB_NAME_PREFIX):
-            batch_id = batch_id_of_job(str(job.get("jobName") or ""))
-            submitted = _parse_time(job.get("submitTime"))
-            if batch_id is None or submitted is None or submitted > cutoff or await stored(batch_id):
-                continue
-            orphans.add(batch_id)
-            if job.get("status") not in _JOB_TERMINAL and job.get("status") != "Stopping":
-                with contextlib.suppress(InvalidRequestError, NotFoundError):
-                    await self._jobs.stop(str(job["jobArn"]))
-                logger.warning("bedrock: stopped a batch job no stored batch owns (%s)", batch_id)
-        root = f"{self._settings.s3_prefix}/batches/"
-        async for found in self._s3.list(root):
-            batch_id = found.key[len(root) :].split("/", 1)[0]
-            if batch_id in orphans or not batch_id.startswith(_BATCH_ID_PREFIX):
-                continue
-            if found.modified is not None and found.modified <= cutoff and not await stored(batch_id):
-                orphans.add(batch_id)
-        for batch_id in orphans:
-            await self._s3.delete_prefix(self._prefix(batch_id))
-        return len(orphans)
 
 
 def _parse_time(value: Any) -> datetime | None:

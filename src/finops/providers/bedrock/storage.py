@@ -7,15 +7,16 @@ file (multipart above 8 MiB), downloads stream from S3.
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime
 
 from finops.config import BedrockBatchSettings, ProviderSettings
-from finops.providers.base import Download, FileUpload, UpstreamFile
+from finops.core.ids import new_intent_key
+from finops.providers.base import CreateIntent, Download, FileUpload, UpstreamFile
 from finops.providers.bedrock.auth import BedrockAuth, region_of, s3_signer
 from finops.providers.bedrock.batches import BedrockBatches
 from finops.providers.bedrock.jobs import JobClient
 from finops.providers.bedrock.on_demand import CreateMessage
+from finops.providers.bedrock.recovery import file_key, remove_created
 from finops.providers.bedrock.s3 import S3Client
 
 INLINE_LIMIT = 32 * 1024 * 1024
@@ -25,13 +26,15 @@ INLINE_LIMIT = 32 * 1024 * 1024
 class BedrockFiles:
     def __init__(self, s3: S3Client, prefix: str) -> None:
         self._s3 = s3
+        self._s3_prefix = prefix
         self._prefix = f"{prefix}/files/"
 
     def owns(self, key: str) -> bool:
         return key.startswith(self._prefix)
 
-    async def upload(self, upload: FileUpload) -> UpstreamFile:
-        key = self._prefix + secrets.token_urlsafe(18)
+    async def upload(self, upload: FileUpload, upstream_key: str | None) -> UpstreamFile:
+        # Named after the create's intent key, so recovery finds an upload whose row was never written.
+        key = file_key(self._s3_prefix, upstream_key or new_intent_key())
         await self._s3.upload(key, upload.file, upload.size_bytes, upload.content_type)
         return UpstreamFile(
             upstream_id=key,
@@ -75,6 +78,10 @@ class BedrockStorage:
         self.jobs = JobClient(settings, auth, control)
         self.files = BedrockFiles(self.s3, batch.s3_prefix)
         self.batches = BedrockBatches(batch, self.s3, self.jobs, create_message)
+        self._s3_prefix = batch.s3_prefix
+
+    async def remove_created(self, intent: CreateIntent) -> int:
+        return await remove_created(self.s3, self.jobs, self._s3_prefix, intent)
 
     async def aclose(self) -> None:
         await self.batches.aclose()

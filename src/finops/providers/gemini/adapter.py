@@ -24,6 +24,7 @@ from finops.providers.base import (
     BatchStatus,
     CallContext,
     Capabilities,
+    CreateIntent,
     Download,
     FileUpload,
     MessageResult,
@@ -35,6 +36,7 @@ from finops.providers.embedding import Embeddings
 from finops.providers.gemini import embeddings
 from finops.providers.gemini.batches import GeminiBatches
 from finops.providers.gemini.client import GeminiClient
+from finops.providers.gemini.recovery import remove_created, upstream_display_name
 from finops.providers.gemini.stream import GenerateStreamTranslator, generate_events
 from finops.providers.gemini.translate import (
     GeminiFileRef,
@@ -154,7 +156,8 @@ class GeminiProvider:
     # -- files ------------------------------------------------------------------------------------------
 
     async def upload_file(self, upload: FileUpload, ctx: CallContext) -> UpstreamFile:
-        file = await self._http.upload(upload.file, upload.size_bytes, upload.content_type, upload.filename)
+        display_name = upstream_display_name(ctx.upstream_key, upload.filename)
+        file = await self._http.upload(upload.file, upload.size_bytes, upload.content_type, display_name)
         name = file.get("name")
         if not isinstance(name, str) or not name.startswith("files/"):
             raise UpstreamError("the gemini upstream answered an upload without a file name")
@@ -187,7 +190,7 @@ class GeminiProvider:
     # -- batches ----------------------------------------------------------------------------------------
 
     async def create_batch(self, requests: list[JSON], ctx: CallContext) -> UpstreamBatch:
-        return await self._batches.create(requests)
+        return await self._batches.create(requests, ctx.upstream_key)
 
     async def get_batch(self, ref: BatchRef, ctx: CallContext) -> BatchStatus:
         return await self._batches.status(ref)
@@ -197,6 +200,9 @@ class GeminiProvider:
 
     async def delete_batch(self, ref: BatchRef, ctx: CallContext) -> None:
         await self._batches.delete(ref)
+
+    async def remove_created(self, intent: CreateIntent, ctx: CallContext) -> int:
+        return await remove_created(self._http.call, self._api, intent)
 
     async def batch_results(self, ref: BatchRef, ctx: CallContext) -> AsyncIterator[bytes]:
         async for line in self._batches.results(ref):

@@ -164,9 +164,10 @@ class GeminiBatches:
 
     # -- create -------------------------------------------------------------------------------------------
 
-    async def create(self, requests: list[JSON]) -> UpstreamBatch:
+    async def create(self, requests: list[JSON], key: str | None = None) -> UpstreamBatch:
         parts = _plan(requests)
-        label = f"finops-{secrets.token_hex(6)}"
+        # Every part's name starts with the intent's key: recovery finds them by it (``recovery.py``).
+        label = key or f"finops-{secrets.token_hex(6)}"
         created: list[tuple[JSON, JSON]] = []  # (state part, operation)
         try:
             for part in parts:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import tempfile
 from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime
@@ -21,12 +22,14 @@ import orjson
 from finops.config import ProviderSettings
 from finops.core.cleanup import quietly
 from finops.core.errors import GatewayError, InvalidRequestError
+from finops.core.faults import AFTER_UPSTREAM_PART, fault_point
 from finops.core.params import MessageParams
 from finops.providers.base import (
     BatchRef,
     BatchStatus,
     CallContext,
     Capabilities,
+    CreateIntent,
     Download,
     FileUpload,
     MessageResult,
@@ -43,6 +46,7 @@ from finops.providers.openai.batch_results import part_results
 from finops.providers.openai.batch_status import merge_status
 from finops.providers.openai.capabilities import is_search_model
 from finops.providers.openai.models import to_model_object
+from finops.providers.openai.recovery import METADATA_KEY, remove_created, upstream_file_name
 from finops.providers.openai.sse import chat_events
 from finops.providers.openai.stream import ChatStreamTranslator
 from finops.providers.openai.tokens import count_tokens
@@ -56,6 +60,8 @@ JSON = dict[str, Any]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 COMPLETION_WINDOW = "24h"
+SPOOL_PREFIX = "finops-openai-batch-"
+"""Batch input files are spooled in ``<tmp>/finops-openai-batch-<pid>-<random>/`` (``finops.core.recovery``)."""
 _JSONL_TYPES = frozenset({"application/jsonl", "application/x-ndjson", "application/x-jsonlines", "application/ndjson"})
 # OpenAI serves the content of batch files (input and output) and vision images, and refuses it for user_data,
 # assistants, fine-tune and evals uploads ("Not allowed to download files of purpose: user_data").
@@ -149,25 +155,25 @@ class OpenAIProvider:
 
     # -- files ------------------------------------------------------------------------------------------
 
-    async def _upload(self, upload: FileUpload, purpose: str) -> JSON:
+    async def _upload(self, upload: FileUpload, purpose: str, key: str | None) -> JSON:
         return await self._call(
             "POST",
             "/files",
-            files={"file": (upload.filename, upload.file, upload.content_type)},
+            files={"file": (upstream_file_name(key, upload.filename), upload.file, upload.content_type)},
             data={"purpose": purpose},
         )
 
     async def upload_file(self, upload: FileUpload, ctx: CallContext) -> UpstreamFile:
         purpose = upload.purpose or ("batch" if _is_jsonl(upload) else "user_data")
         try:
-            created = await self._upload(upload, purpose)
+            created = await self._upload(upload, purpose, ctx.upstream_key)
         except InvalidRequestError:
             if upload.purpose or purpose != "batch":
                 raise
             # A .jsonl that is not an OpenAI batch input is still a file the caller may keep: store it as data.
             upload.file.seek(0)
             purpose = "user_data"
-            created = await self._upload(upload, purpose)
+            created = await self._upload(upload, purpose, ctx.upstream_key)
         return UpstreamFile(
             upstream_id=created["id"],
             filename=upload.filename,
@@ -203,7 +209,8 @@ class OpenAIProvider:
     async def create_batch(self, requests: list[JSON], ctx: CallContext) -> UpstreamBatch:
         parts: list[JSON] = []
         batches: list[JSON] = []
-        with tempfile.TemporaryDirectory(prefix="finops-openai-batch-") as directory:
+        # The pid in the name lets the recovery pass remove the spool of a process killed mid-create.
+        with tempfile.TemporaryDirectory(prefix=f"{SPOOL_PREFIX}{os.getpid()}-") as directory:
             # Translation errors surface here, before any upstream call.
             plan = await asyncio.to_thread(write_batch_parts, requests, Path(directory))
             try:
@@ -211,6 +218,8 @@ class OpenAIProvider:
                     part, batch = await self._start_part(part_file, ctx, f"{number}/{len(plan)}")
                     parts.append(part)
                     batches.append(batch)
+                    if number < len(plan):
+                        fault_point(AFTER_UPSTREAM_PART)
             except BaseException:
                 # All or nothing: parts already running would cost money for a batch the caller never got.
                 await self._abandon(parts)
@@ -223,12 +232,16 @@ class OpenAIProvider:
             uploaded = await self._call(
                 "POST",
                 "/files",
-                files={"file": (part_file.path.name, handle, "application/jsonl")},
+                files={
+                    "file": (upstream_file_name(ctx.upstream_key, part_file.path.name), handle, "application/jsonl")
+                },
                 data={"purpose": "batch"},
             )
         metadata = {"finops_part": label, "finops_model": part_file.model[:512]}
         if ctx.request_id:
             metadata["finops_request_id"] = ctx.request_id
+        if ctx.upstream_key:
+            metadata[METADATA_KEY] = ctx.upstream_key
         try:
             batch = await self._call(
                 "POST",
@@ -285,6 +298,9 @@ class OpenAIProvider:
                 file_ids += [batch.get("output_file_id"), batch.get("error_file_id")]
             for file_id in filter(None, file_ids):
                 await quietly(self._call("DELETE", f"/files/{file_id}"))
+
+    async def remove_created(self, intent: CreateIntent, ctx: CallContext) -> int:
+        return await remove_created(self._call, intent)
 
     async def batch_results(self, ref: BatchRef, ctx: CallContext) -> AsyncIterator[bytes]:
         parts = ref.state["parts"]
