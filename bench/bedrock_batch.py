@@ -32,6 +32,7 @@ CLAUDE = "anthropic.claude-3-5-sonnet-20240620-v1:0"
 HEADERS = {"x-api-key": "bench", "x-model-provider": "bedrock"}
 
 CONFIG = """
+server: {{max_file_bytes: 4294967296}}
 database: {{url: "{{DB}}"}}
 providers:
   bedrock:
