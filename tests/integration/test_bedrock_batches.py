@@ -37,6 +37,7 @@ from tests.support.servers import serve_in_thread
 
 CLAUDE = "anthropic.claude-3-5-sonnet-20240620-v1:0"
 NOVA = "amazon.nova-lite-v1:0"
+LLAMA = "meta.llama3-1-8b-instruct-v1:0"
 ADMIN = {"x-api-key": DEMO_ADMIN_KEY}
 KEY_ID = "AKIAFINOPSTESTBATCH1"
 SECRET = "finops-test-batch-secret"
@@ -189,18 +190,21 @@ def test_a_mixed_model_batch_runs_one_job_per_model_and_is_billed_once(gateway: 
     client = bedrock_client(gateway, key["key"])
     requests = [request(f"claude-{i}", CLAUDE, f"What is {i}+2?") for i in range(100)]
     requests += [request(f"nova-{i}", NOVA, f"What is {i}+3?") for i in range(100)]
+    requests += [request(f"llama-{i}", LLAMA, f"What is {i}+4?") for i in range(100)]  # a Converse-type job
     requests += [request(f"small-{i}", "us.anthropic.claude-3-7-sonnet-20250219-v1:0", "Hi") for i in range(3)]
     requests.append(request("bad-one", CLAUDE, "Please [emulate:validationException]"))
     batch = client.beta.messages.batches.create(requests=requests)
-    assert batch.request_counts.processing == 204
+    assert batch.request_counts.processing == 304
     ended = wait_ended(client, batch.id)
-    assert ended.request_counts.succeeded + ended.request_counts.errored == 204
+    assert ended.request_counts.succeeded + ended.request_counts.errored == 304
     results = list(client.beta.messages.batches.results(batch.id))
     assert sorted(result.custom_id for result in results) == sorted(item["custom_id"] for item in requests)
     by_id = {result.custom_id: result.result for result in results}
     assert by_id["claude-7"].type == "succeeded" and by_id["claude-7"].message.model == CLAUDE
     assert by_id["claude-7"].message.usage.service_tier == "batch"
     assert by_id["nova-3"].type == "succeeded" and "3 + 3 = 6" in by_id["nova-3"].message.content[0].text
+    assert by_id["llama-5"].type == "succeeded" and "5 + 4 = 9" in by_id["llama-5"].message.content[0].text
+    assert by_id["llama-5"].message.model == LLAMA and by_id["llama-5"].message.usage.service_tier == "batch"
     assert by_id["small-0"].message.usage.service_tier == "standard"
     errored = [custom_id for custom_id, result in by_id.items() if result.type == "errored"]
     assert errored == ["bad-one"] and ended.request_counts.errored == 1
@@ -217,7 +221,7 @@ def test_a_mixed_model_batch_runs_one_job_per_model_and_is_billed_once(gateway: 
     deadline = time.monotonic() + 30
     while True:
         rows = httpx.get(f"{gateway}/admin/usage", params={"group_by": "key"}, headers=ADMIN).json()["data"]
-        spent = [row for row in rows if row.get("requests") == 203]
+        spent = [row for row in rows if row.get("requests") == 303]
         if spent or time.monotonic() > deadline:
             break
         time.sleep(0.5)

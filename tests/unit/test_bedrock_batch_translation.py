@@ -49,10 +49,24 @@ def test_records_are_split_per_model_with_the_native_body(tmp_path: Path) -> Non
     assert nova["inferenceConfig"]["maxTokens"] == 10
 
 
+def test_families_without_a_native_body_run_as_converse_jobs(tmp_path: Path) -> None:
+    llama = "meta.llama3-1-8b-instruct-v1:0"
+    [part] = write_batch_parts([_request("a", llama)], tmp_path)
+    assert part.invocation == "Converse"
+    record = orjson.loads(part.path.read_bytes())
+    assert record["modelInput"]["messages"] == [{"role": "user", "content": [{"text": "Hi"}]}]
+    assert "schemaVersion" not in record["modelInput"]
+    assert [part.invocation for part in write_batch_parts([_request("b", CLAUDE)], tmp_path)] == ["InvokeModel"]
+
+
 def test_a_request_bedrock_cannot_express_names_its_index(tmp_path: Path) -> None:
-    requests = [_request("a", CLAUDE), _request("b", "meta.llama3-1-8b-instruct-v1:0")]
-    with pytest.raises(InvalidRequestError, match=r"^requests\.1\.params\.model meta"):
-        write_batch_parts(requests, tmp_path)
+    document = {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "x"}}
+    bad = {
+        "custom_id": "b",
+        "params": {**_request("b", NOVA)["params"], "messages": [{"role": "user", "content": [document]}]},
+    }
+    with pytest.raises(InvalidRequestError, match=r"^requests\.1\.params\."):
+        write_batch_parts([_request("a", CLAUDE), bad], tmp_path)
 
 
 @pytest.mark.parametrize(

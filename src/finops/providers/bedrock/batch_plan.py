@@ -1,10 +1,11 @@
 """Split an Anthropic batch into Bedrock batch-job input files, one per model, written straight to disk.
 
-A Bedrock job runs one model, so each request is translated once, with the same translators as a live call
-(``native.native_plan``: Claude's InvokeModel body, Nova's native body), into a record
-``{"recordId": custom_id, "modelInput": <native body>}`` appended to its model's JSONL file. A file that would
-pass Bedrock's per-job caps is closed and the model continues in a new one. Nothing but the caller's parsed body
-stays in memory.
+A Bedrock job runs one model, so each request is translated once, with the same translators as a live call, into a
+record ``{"recordId": custom_id, "modelInput": <body>}`` appended to its model's JSONL file: the native InvokeModel
+body where the gateway builds one (``native.native_plan``: Claude, Nova), else the Converse request
+(``translate.plan_converse``) for a job of ``modelInvocationType: Converse`` (Llama, Mistral, every other
+family). A file that would pass Bedrock's per-job caps is closed and the model continues in a new one. Nothing but
+the caller's parsed body stays in memory.
 
 Structured output on Nova is read back through a forced answer tool (``translate.AnswerShape``); the few requests
 whose answer needs a non-default shape keep it in ``PartFile.shapes`` (custom_id -> [json_tool, hide_thinking]).
@@ -16,14 +17,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any, Literal, cast
 
 import orjson
 
 from finops.core.errors import InvalidRequestError
 from finops.core.params import MessageParams
+from finops.providers.bedrock.models import family_of
 from finops.providers.bedrock.native import native_plan
-from finops.providers.bedrock.translate import AnswerShape
+from finops.providers.bedrock.translate import AnswerShape, plan_converse
+
+InvocationType = Literal["InvokeModel", "Converse"]
+_NATIVE_FAMILIES = frozenset({"anthropic", "amazon"})
 
 MAX_RECORDS_PER_JOB = 50_000
 """Bedrock's default quota of records per batch inference job."""
@@ -40,6 +45,7 @@ class PartFile:
     count: int = 0
     size: int = 0
     shapes: dict[str, list[Any]] = field(default_factory=dict)
+    invocation: InvocationType = "InvokeModel"
 
 
 def write_batch_parts(requests: list[dict[str, Any]], directory: Path) -> list[PartFile]:
@@ -63,6 +69,7 @@ def write_batch_parts(requests: list[dict[str, Any]], directory: Path) -> list[P
             custom_id = request["custom_id"]
             line, shape = _record(index, custom_id, params)
             part, handle = _part_for(model, len(line), open_parts, parts, directory)
+            part.invocation = invocation_type(model)
             handle.write(line)
             part.count += 1
             part.size += len(line)
@@ -80,9 +87,18 @@ def shape_of(shapes: dict[str, Any], custom_id: str) -> AnswerShape:
     return AnswerShape(json_tool=found[0], hide_thinking=bool(found[1])) if found else AnswerShape()
 
 
+def invocation_type(model: str) -> InvocationType:
+    """InvokeModel where the gateway builds the family's native body (Claude, Amazon), Converse elsewhere."""
+    return "InvokeModel" if family_of(model) in _NATIVE_FAMILIES else "Converse"
+
+
 def _record(index: int, custom_id: str, params: dict[str, Any]) -> tuple[bytes, AnswerShape]:
+    message_params = cast(MessageParams, params)
     try:
-        plan = native_plan(cast(MessageParams, params))
+        if invocation_type(params["model"]) == "InvokeModel":
+            plan = native_plan(message_params)
+        else:
+            plan = plan_converse(message_params)
     except InvalidRequestError as exc:
         raise InvalidRequestError(f"requests.{index}.params.{exc.message}") from None
     return orjson.dumps({"recordId": custom_id, "modelInput": plan.request}) + b"\n", plan.answer

@@ -134,6 +134,7 @@ class BedrockBatches:
             input_uri=self._s3.uri(input_key),
             output_uri=self._s3.uri(f"{prefix}out-{number}/"),
             token=name,
+            invocation_type=part_file.invocation,
         )
         part: JSON = {
             "n": number,

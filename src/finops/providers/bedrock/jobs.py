@@ -47,7 +47,15 @@ class JobClient:
         return answer if isinstance(answer, dict) else {}
 
     async def create(
-        self, *, name: str, model_id: str, role_arn: str, input_uri: str, output_uri: str, token: str
+        self,
+        *,
+        name: str,
+        model_id: str,
+        role_arn: str,
+        input_uri: str,
+        output_uri: str,
+        token: str,
+        invocation_type: str = "InvokeModel",
     ) -> str:
         """The new job's ARN. ``token`` (the client request token) makes a retried create answer the same job."""
         answer = await self._call(
@@ -61,6 +69,7 @@ class JobClient:
                 "inputDataConfig": {"s3InputDataConfig": {"s3Uri": input_uri, "s3InputFormat": "JSONL"}},
                 "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": output_uri}},
                 "timeoutDurationInHours": TIMEOUT_HOURS,
+                "modelInvocationType": invocation_type,
             },
         )
         arn = answer.get("jobArn")
