@@ -106,7 +106,11 @@ class BedrockProvider:
         self._storage = (
             BedrockStorage(settings, settings.batch, self._auth, self.create_message) if settings.batch else None
         )
-        self.capabilities = Capabilities() if self._storage else REFUSED
+        if settings.batch is None:
+            self.capabilities = REFUSED
+        else:
+            on_demand = settings.batch.min_records_policy == "run_on_demand"
+            self.capabilities = Capabilities(on_demand_below=settings.batch.min_records if on_demand else 0)
         self._models = [_model_entry(model_id) for model_id in settings.models] if settings.models else KNOWN_MODELS
         self._logged_drops: set[str] = set()
 
