@@ -10,6 +10,7 @@ price for job records and the on-demand price for records the gateway ran itself
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import re
 import signal
@@ -385,3 +386,37 @@ def test_a_job_created_by_a_gateway_killed_before_its_row_is_stopped_at_restart(
 def _quietly(call: Any) -> None:
     with contextlib.suppress(Exception):
         call()
+
+
+def test_a_file_reaches_nova_as_s3_location_and_claude_inline(
+    bedrock_emulator: tuple[str, HoldJobCreates], tmp_path: Path
+) -> None:
+    url, _ = bedrock_emulator
+    png = bytes.fromhex(
+        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+        "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+    )
+    with gateway_process(bedrock_settings(url, tmp_path), tmp_path) as gateway:
+        client = bedrock_client(gateway.url)
+        uploaded = client.beta.files.upload(file=("dot.png", png, "image/png"))
+        content = [
+            {"type": "image", "source": {"type": "file", "file_id": uploaded.id}},
+            {"type": "text", "text": "What is in the picture?"},
+        ]
+        for model in (NOVA, CLAUDE):
+            answer = client.beta.messages.create(
+                model=model,
+                max_tokens=50,
+                messages=[{"role": "user", "content": content}],
+                betas=["files-api-2025-04-14"],
+            )
+            assert answer.content[0].type == "text"
+        seen = httpx.get(f"{url}/_emulator/requests").json()["requests"]
+        nova = next(item for item in seen if item["path"].endswith("/converse"))["json"]
+        claude = next(item for item in seen if item["path"].endswith("/invoke"))["json"]
+        image = nova["messages"][0]["content"][0]["image"]
+        assert image["format"] == "png"
+        assert image["source"]["s3Location"]["uri"].startswith(f"s3://{BUCKET}/finops/files/finops-")
+        source = claude["messages"][0]["content"][0]["source"]
+        assert source == {"type": "base64", "media_type": "image/png", "data": base64.b64encode(png).decode()}
+        assert uploaded.id not in str(seen)  # the gateway's file ID never goes upstream
