@@ -36,7 +36,7 @@ from finops.providers.bedrock.batch_plan import PartFile, write_batch_parts
 from finops.providers.bedrock.batch_results import part_results
 from finops.providers.bedrock.batch_status import ON_DEMAND_DONE, ON_DEMAND_RUNNING, PartState, merge_status
 from finops.providers.bedrock.jobs import JobClient
-from finops.providers.bedrock.on_demand import CreateMessage, OnDemandRunner
+from finops.providers.bedrock.on_demand import CreateMessage, OnDemandRunner, heartbeat_key
 from finops.providers.bedrock.s3 import S3Client
 
 JSON = dict[str, Any]
@@ -158,6 +158,8 @@ class BedrockBatches:
         )
         input_key = f"{prefix}part-{number}.requests.jsonl"
         await self._s3.put(input_key, lines, "application/jsonl")
+        # The first heartbeat before the answer: another process asked about the batch at once must not start it too.
+        await self._s3.put(heartbeat_key({"input_key": input_key}), b"{}", "application/json")
         return {
             "n": number,
             "mode": "on_demand",
@@ -174,7 +176,8 @@ class BedrockBatches:
                 with contextlib.suppress(GatewayError):
                     await self._jobs.stop(part["job_arn"])
             else:
-                self._on_demand.stop(part)
+                with contextlib.suppress(GatewayError):
+                    await self._on_demand.stop(part)
         with contextlib.suppress(GatewayError):
             await self._s3.delete_prefix(prefix)
 
@@ -193,7 +196,8 @@ class BedrockBatches:
             if manifest is None:
                 if await self._s3.head(part["input_key"]) is None:
                     raise NotFoundError("this batch's requests are no longer in S3")
-                self._on_demand.start(part, cancel_requested)  # resumes a part whose run a restart cut short
+                if not self._on_demand.running(part) and not await self._on_demand.running_elsewhere(part):
+                    self._on_demand.start(part, cancel_requested)  # resumes a part whose runner died
                 return PartState(ON_DEMAND_RUNNING)
             stopped = int(manifest.get("canceledRecordCount") or 0) > 0
             return PartState("Stopped" if stopped else ON_DEMAND_DONE, manifest)
@@ -216,7 +220,7 @@ class BedrockBatches:
         parts = ref.state["parts"]
         for part in parts:
             if part["mode"] == "on_demand":
-                self._on_demand.stop(part)
+                await self._on_demand.stop(part)
                 continue
             # A job that already ended cannot be stopped (ValidationException): its status is the answer.
             with contextlib.suppress(InvalidRequestError):

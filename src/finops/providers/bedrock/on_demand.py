@@ -6,10 +6,12 @@ in S3 (``<part>.requests.jsonl``), each goes through the same ``create_message``
 counts go last, to ``<part>.manifest.json``, which is what says the part has ended. Messages carry
 ``usage.service_tier: standard``: they are priced at the on-demand price, not the batch one.
 
-The run belongs to the process that started it; a process that finds a part with no manifest and no run of its
-own (the gateway restarted) starts it again from its stored requests. Nothing has been recorded for a part until
-its manifest exists, so a rerun bills once; the requests of the interrupted run were paid to AWS twice (a crash
-mid-part is the price of having no job to resume).
+The run belongs to the process that started it, which keeps ``<part>.running`` fresh in S3 (every
+``HEARTBEAT_SECONDS``) and reads ``<part>.cancel`` there, so a cancel received by another process (``--workers``,
+another host) reaches it. A process that finds a part with no manifest, no run of its own and no fresh heartbeat
+(its runner died) starts it again from its stored requests. Nothing has been recorded for a part until its manifest
+exists, so a rerun bills once; the requests of the interrupted run were paid to AWS twice (a crash mid-part is the
+price of having no job to resume).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -29,6 +32,9 @@ from finops.providers.bedrock.batch_results import errored_result
 from finops.providers.bedrock.s3 import S3Client
 
 JSON = dict[str, Any]
+HEARTBEAT_SECONDS = 10.0
+STALE_AFTER = timedelta(seconds=6 * HEARTBEAT_SECONDS)
+"""A heartbeat older than this means its runner is gone (six missed beats: S3 being slow is not death)."""
 CreateMessage = Callable[[JSON, CallContext], Awaitable[Any]]
 
 
@@ -36,6 +42,14 @@ CreateMessage = Callable[[JSON, CallContext], Awaitable[Any]]
 class _Run:
     task: asyncio.Task[None]
     stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+def heartbeat_key(part: JSON) -> str:
+    return str(part["input_key"]).replace(".requests.jsonl", ".running")
+
+
+def cancel_key(part: JSON) -> str:
+    return str(part["input_key"]).replace(".requests.jsonl", ".cancel")
 
 
 class OnDemandRunner:
@@ -59,17 +73,32 @@ class OnDemandRunner:
         task = asyncio.get_running_loop().create_task(self._run(part, stop), name=f"bedrock-on-demand-{part['n']}")
         self._runs[part["input_key"]] = _Run(task, stop)
 
-    def stop(self, part: JSON) -> None:
+    async def stop(self, part: JSON) -> None:
+        """Cancel the part's run, here at once, in another process at its next heartbeat."""
         run = self._runs.get(part["input_key"])
         if run is not None:
             run.stop.set()
+        await self._s3.put(cancel_key(part), b"{}", "application/json")
+
+    async def running_elsewhere(self, part: JSON) -> bool:
+        """Whether another process's run of ``part`` is alive (its heartbeat is fresh)."""
+        found = await self._s3.head(heartbeat_key(part))
+        return found is not None and found.modified is not None and datetime.now(UTC) - found.modified < STALE_AFTER
 
     async def aclose(self) -> None:
         for run in self._runs.values():
             run.task.cancel()
         await asyncio.gather(*(run.task for run in self._runs.values()), return_exceptions=True)
 
+    async def _heartbeat(self, part: JSON, stop: asyncio.Event) -> None:
+        while True:
+            await self._s3.put(heartbeat_key(part), b"{}", "application/json")
+            if await self._s3.head(cancel_key(part)) is not None:
+                stop.set()
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+
     async def _run(self, part: JSON, stop: asyncio.Event) -> None:
+        heartbeat = asyncio.get_running_loop().create_task(self._heartbeat(part, stop))
         try:
             counts = {"successRecordCount": 0, "errorRecordCount": 0, "canceledRecordCount": 0}
             size = await self._s3.upload_stream(
@@ -81,6 +110,10 @@ class OnDemandRunner:
             raise
         except Exception:
             logging.getLogger("finops.providers").exception("bedrock: an on-demand batch part failed; it will rerun")
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError, GatewayError):
+                await heartbeat
 
     async def _results(self, part: JSON, stop: asyncio.Event, counts: dict[str, int]) -> AsyncIterator[bytes]:
         requests: list[JSON] = [orjson.loads(line) async for line in self._s3.lines(part["input_key"]) if line.strip()]

@@ -15,6 +15,7 @@ import re
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import IO
 from urllib.parse import quote
 from xml.etree import ElementTree
@@ -209,10 +210,12 @@ class S3Client:
             answer = await self._send("HEAD", self._url(key))
         except NotFoundError:
             return None
+        modified = answer.headers.get("last-modified")
         return S3Object(
             key,
             int(answer.headers.get("content-length") or 0),
             answer.headers.get("content-type", "application/octet-stream"),
+            modified=parsedate_to_datetime(modified) if modified else None,
         )
 
     async def open(self, key: str) -> tuple[S3Object, AsyncIterator[bytes]]:
