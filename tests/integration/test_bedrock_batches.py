@@ -251,20 +251,21 @@ def test_cancel_stops_the_job_and_reports_canceled_requests(gateway: str) -> Non
 
 
 class HoldJobCreates:
-    """ASGI wrapper around the Bedrock emulator: once ``hold`` is set, a CreateModelInvocationJob is carried out
-    but its answer is held back (``created`` is set), so the gateway can be killed after the job exists and
-    before it learns the job's ARN, let alone writes its row."""
+    """ASGI wrapper around the Bedrock emulator: once ``hold`` is set, a call to ``held_path`` (by default
+    CreateModelInvocationJob) is carried out but its answer is held back (``created`` is set), so the gateway can be
+    killed after the upstream acted and before it learned so (a job exists, its ARN never arrived)."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
         self.hold = threading.Event()
         self.created = threading.Event()
+        self.held_path = "/model-invocation-job"
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         creating = (
             scope["type"] == "http"
             and scope["method"] == "POST"
-            and scope["path"] == "/model-invocation-job"
+            and scope["path"].endswith(self.held_path)
             and self.hold.is_set()
         )
         if not creating:
@@ -420,3 +421,38 @@ def test_a_file_reaches_nova_as_s3_location_and_claude_inline(
         source = claude["messages"][0]["content"][0]["source"]
         assert source == {"type": "base64", "media_type": "image/png", "data": base64.b64encode(png).decode()}
         assert uploaded.id not in str(seen)  # the gateway's file ID never goes upstream
+
+
+def test_an_on_demand_part_whose_gateway_died_is_run_again_and_billed_once(
+    bedrock_emulator: tuple[str, HoldJobCreates], tmp_path: Path
+) -> None:
+    url, emulator = bedrock_emulator
+    settings = {**bedrock_settings(url, tmp_path), "governance": {"admin_key": "admin-for-this-test"}}
+    emulator.held_path = "/invoke"  # the on-demand run's InvokeModel calls
+    requests = [request(f"od-{i}", CLAUDE, f"What is {i}+5?") for i in range(2)]
+    with gateway_process(settings, tmp_path) as gateway:
+        emulator.hold.set()
+        batch = bedrock_client(gateway.url).beta.messages.batches.create(requests=requests)
+        assert emulator.created.wait(30), "the on-demand run never called Bedrock"
+        gateway.process.send_signal(signal.SIGKILL)
+        gateway.process.wait(10)
+    emulator.hold.clear()
+
+    with gateway_process(settings, tmp_path) as gateway:
+        client = bedrock_client(gateway.url)
+        # The dead runner's heartbeat goes stale after a minute; then the part runs again, here.
+        ended = wait_ended(client, batch.id, timeout=150)
+        assert ended.request_counts.succeeded == 2
+        results = {line.custom_id: line.result for line in client.beta.messages.batches.results(batch.id)}
+        assert results["od-1"].type == "succeeded" and "1 + 5 = 6" in results["od-1"].message.content[0].text
+        admin = {"x-api-key": "admin-for-this-test"}
+        deadline = time.monotonic() + 30
+        while True:
+            rows = httpx.get(f"{gateway.url}/admin/usage", params={"group_by": "model"}, headers=admin).json()
+            if rows["total"]["requests"] or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert rows["total"]["requests"] == 2, rows  # billed once, by the reconciler, at the on-demand price
+        tokens = [TokenUsage.from_anthropic(result.message.usage.model_dump()) for result in results.values()]
+        expected = sum((pricing.cost("bedrock", CLAUDE, usage) or Decimal(0) for usage in tokens), Decimal(0))
+        assert Decimal(str(rows["total"]["cost_usd"])) == pytest.approx(expected, rel=Decimal("1e-6"))
