@@ -106,14 +106,10 @@ class BedrockBatches:
                 # All or nothing: parts already running would cost money for a batch the caller never got.
                 await self._abandon(parts, prefix)
                 raise
-        for part in parts:
-            if part["mode"] == "on_demand":
-                self._on_demand.start(part)
-        notices = (
-            [on_demand_notice(small_parts, self._settings.min_records)]
-            if (small_parts := [part for part in parts if part["mode"] == "on_demand"])
-            else []
-        )
+        on_demand = [part for part in parts if part["mode"] == "on_demand"]
+        for part in on_demand:
+            self._on_demand.start(part)
+        notices = [on_demand_notice(on_demand, self._settings.min_records)] if on_demand else []
         state: JSON = {"prefix": prefix, "parts": parts, "notices": notices}
         upstream_id = next((part["job_arn"] for part in parts if part["mode"] == "job"), f"s3://{prefix}")
         status = merge_status([int(p["count"]) for p in parts], [self._initial(p) for p in parts], False)
