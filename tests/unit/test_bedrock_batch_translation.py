@@ -49,6 +49,14 @@ def test_records_are_split_per_model_with_the_native_body(tmp_path: Path) -> Non
     assert nova["inferenceConfig"]["maxTokens"] == 10
 
 
+def test_a_model_past_the_job_cap_is_split_evenly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from finops.providers.bedrock import batch_plan
+
+    monkeypatch.setattr(batch_plan, "MAX_RECORDS_PER_JOB", 100)
+    parts = write_batch_parts([_request(f"r{i}", CLAUDE) for i in range(203)], tmp_path)
+    assert [part.count for part in parts] == [68, 68, 67]  # not 100, 100 and a tail of 3
+
+
 def test_families_without_a_native_body_run_as_converse_jobs(tmp_path: Path) -> None:
     llama = "meta.llama3-1-8b-instruct-v1:0"
     [part] = write_batch_parts([_request("a", llama)], tmp_path)

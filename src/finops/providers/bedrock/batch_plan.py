@@ -15,6 +15,8 @@ Runs in a worker thread: translating and serialising a large batch is CPU work t
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal, cast
@@ -55,6 +57,10 @@ def write_batch_parts(requests: list[dict[str, Any]], directory: Path) -> list[P
     models: dict[str, int] = {}
     parts: list[PartFile] = []
     open_parts: dict[str, tuple[PartFile, IO[bytes]]] = {}
+    # A model past the per-job cap is split evenly (50,030 requests: two jobs of 25,015, not 50,000 and a tail of
+    # 30 that would fall below Bedrock's minimum records per job).
+    totals = Counter(str(request["params"]["model"]) for request in requests)
+    per_part = {model: math.ceil(total / math.ceil(total / MAX_RECORDS_PER_JOB)) for model, total in totals.items()}
     try:
         for index, request in enumerate(requests):
             params = request["params"]
@@ -68,7 +74,7 @@ def write_batch_parts(requests: list[dict[str, Any]], directory: Path) -> list[P
                 models[model] = len(models)
             custom_id = request["custom_id"]
             line, shape = _record(index, custom_id, params)
-            part, handle = _part_for(model, len(line), open_parts, parts, directory)
+            part, handle = _part_for(model, len(line), per_part[model], open_parts, parts, directory)
             part.invocation = invocation_type(model)
             handle.write(line)
             part.count += 1
@@ -107,6 +113,7 @@ def _record(index: int, custom_id: str, params: dict[str, Any]) -> tuple[bytes, 
 def _part_for(
     model: str,
     line_size: int,
+    max_records: int,
     open_parts: dict[str, tuple[PartFile, IO[bytes]]],
     parts: list[PartFile],
     directory: Path,
@@ -114,7 +121,7 @@ def _part_for(
     current = open_parts.get(model)
     if current is not None:
         part, handle = current
-        if part.count < MAX_RECORDS_PER_JOB and part.size + line_size <= MAX_BYTES_PER_JOB:
+        if part.count < max_records and part.size + line_size <= MAX_BYTES_PER_JOB:
             return current
         handle.close()
     part = PartFile(model=model, path=directory / f"part-{len(parts) + 1}.jsonl")
