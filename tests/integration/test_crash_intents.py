@@ -24,13 +24,28 @@ from tests.support.processes import Gateway, emulator_process, gateway_process
 UPSTREAM_KEY = "upstream-key-for-crash-tests"
 OPENAI_AUTH = {"authorization": f"Bearer {UPSTREAM_KEY}"}
 GEMINI_AUTH = {"x-goog-api-key": UPSTREAM_KEY}
-MODELS = {"openai": ("gpt-4o-mini", "gpt-4o"), "gemini": ("gemini-2.5-flash", "gemini-2.0-flash")}
+ANTHROPIC_AUTH = {
+    "x-api-key": UPSTREAM_KEY,
+    "anthropic-version": "2023-06-01",
+    "anthropic-beta": "files-api-2025-04-14",
+}
+MODELS = {
+    "openai": ("gpt-4o-mini", "gpt-4o"),
+    "gemini": ("gemini-2.5-flash", "gemini-2.0-flash"),
+    "anthropic": ("claude-3-5-haiku-20241022",),
+}
 
 
 # Batches run for a minute: they are still running (so cancellable) when recovery looks for them.
 @pytest.fixture(scope="module")
 def openai_upstream() -> Iterator[str]:
     with emulator_process("openai", batch_seconds=60) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def anthropic_upstream() -> Iterator[str]:
+    with emulator_process("anthropic", batch_seconds=60) as url:
         yield url
 
 
@@ -84,7 +99,11 @@ def _create(client: anthropic.Anthropic, provider: str, kind: str, *, models: in
 
 
 def _upstream_batches(provider: str, url: str) -> list[dict[str, Any]]:
-    """Live upstream batches: OpenAI's not cancelled (it cannot delete a batch), Gemini's not deleted."""
+    """Live upstream batches: OpenAI's and Anthropic's not cancelled (neither deletes a batch before it ended),
+    Gemini's not deleted."""
+    if provider == "anthropic":
+        data = httpx.get(f"{url}/v1/messages/batches", headers=ANTHROPIC_AUTH).json()["data"]
+        return [b for b in data if b["cancel_initiated_at"] is None]
     if provider == "openai":
         data = httpx.get(f"{url}/v1/batches", headers=OPENAI_AUTH, params={"limit": 100}).json()["data"]
         return [b for b in data if b["status"] not in ("cancelling", "cancelled")]
@@ -92,6 +111,8 @@ def _upstream_batches(provider: str, url: str) -> list[dict[str, Any]]:
 
 
 def _upstream_files(provider: str, url: str) -> list[dict[str, Any]]:
+    if provider == "anthropic":
+        return list(httpx.get(f"{url}/v1/files", headers=ANTHROPIC_AUTH).json()["data"])
     if provider == "openai":
         return list(httpx.get(f"{url}/v1/files", headers=OPENAI_AUTH).json()["data"])
     return httpx.get(f"{url}/v1beta/files", headers=GEMINI_AUTH).json().get("files") or []
@@ -128,6 +149,8 @@ CASES = [
     ("openai", "batch", "batch.after_upstream_part", 2),
     ("gemini", "batch", "create.after_upstream", 1),
     ("gemini", "file", "create.after_upstream", 1),
+    # Anthropic keeps no key on a batch: found by creation time and request count (files: not recoverable).
+    ("anthropic", "batch", "create.after_upstream", 1),
 ]
 
 

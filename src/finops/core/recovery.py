@@ -11,6 +11,10 @@ and an adopted batch would run (and be billed to the key) without anyone knowing
 that ran some requests before the cancel reached it is the one cost this leaves unbilled (bounded by the time
 from the crash to the pass: start-up, then every ``interval`` seconds).
 
+Providers that keep a key (OpenAI batch metadata and file names, Gemini display names) are searched by it.
+Anthropic keeps none on a batch: its batches are matched by creation time and request count among those the
+gateway has no row for, and an intent is not settled while a running create could match the same batch.
+
 The same pass removes spool files of dead processes (``finops-openai-batch-<pid>-*`` in the temp directory): the
 pid in the name says whose they are, so files of a live create are never touched.
 
@@ -34,6 +38,7 @@ from typing import cast
 from finops.core.errors import GatewayError
 from finops.providers.base import CallContext, CreateIntent, Recoverable
 from finops.providers.registry import ProviderRegistry
+from finops.store.batches import BatchRepository
 from finops.store.intents import Intent, IntentRepository
 
 logger = logging.getLogger("finops.core.recovery")
@@ -78,10 +83,25 @@ def remove_dead_spools(directory: Path | None = None) -> int:
     return removed
 
 
+CONFUSION_WINDOW = timedelta(minutes=15)
+"""Two batch creates this close in time with the same request count could match each other's upstream batch
+where the provider keeps no key (Anthropic: ``finops.providers.anthropic.recovery``, ±5 minutes, clocks apart)."""
+
+
+def _could_be_confused(intent: Intent, other: Intent) -> bool:
+    return (
+        intent.kind == other.kind == "batch"
+        and intent.provider == other.provider
+        and intent.request_count == other.request_count
+        and abs(intent.created_at - other.created_at) <= CONFUSION_WINDOW
+    )
+
+
 class Recovery:
     def __init__(
         self,
         intents: IntentRepository,
+        batches: BatchRepository,
         providers: ProviderRegistry,
         *,
         process_gone: Callable[[str], bool],
@@ -89,6 +109,7 @@ class Recovery:
         spool_directory: Path | None = None,
     ) -> None:
         self._intents = intents
+        self._batches = batches
         self._providers = providers
         self._process_gone = process_gone
         self._stale_after = stale_after
@@ -101,8 +122,16 @@ class Recovery:
         """One pass: answers how many intents were settled."""
         now = datetime.now(UTC)
         settled = 0
-        for intent in await self._intents.creating():
-            if self._stale(intent, now) and await self._settle(intent):
+        open_intents = await self._intents.creating()
+        live = [intent for intent in open_intents if not self._stale(intent, now)]
+        for intent in open_intents:
+            if intent in live:
+                continue
+            if any(_could_be_confused(intent, other) for other in live):
+                # A provider searched by time and size (no key upstream) could take a running create's batch for
+                # this one's: wait until that create is done (its batch is then known) or dead too.
+                continue
+            if await self._settle(intent):
                 settled += 1
         spools = remove_dead_spools(self._spool_directory)
         if settled or spools:
@@ -122,6 +151,9 @@ class Recovery:
                 upstream_key=intent.upstream_key,
                 created_at=intent.created_at,
                 request_count=intent.request_count,
+                known_upstream_ids=await self._batches.upstream_ids_since(
+                    intent.provider, intent.created_at - CONFUSION_WINDOW
+                ),
             )
             try:
                 found = await cast(Recoverable, provider).remove_created(

@@ -61,6 +61,12 @@ class BatchRepository(OwnedRepository[BatchRecord]):
         async with self._engine.begin() as connection:
             await insert_batch(connection, record)
 
+    async def upstream_ids_since(self, provider: str, since: datetime) -> frozenset[str]:
+        """Upstream IDs of ``provider``'s batches recorded since ``since`` (the intent log's recovery excludes them)."""
+        query = sa.select(batches.c.upstream_id).where(batches.c.provider == provider, batches.c.created_at >= since)
+        async with self._engine.connect() as connection:
+            return frozenset(row[0] for row in (await connection.execute(query)).all())
+
     async def get_any(self, batch_id: str) -> BatchRecord | None:
         """The batch whoever owns it, even once deleted (its results may still have to be read for its cost)."""
         async with self._engine.connect() as connection:

@@ -11,12 +11,14 @@ import httpx
 import orjson
 
 from finops.config import ProviderSettings
+from finops.providers.anthropic.recovery import remove_created
 from finops.providers.base import (
     JSON,
     BatchRef,
     BatchStatus,
     CallContext,
     Capabilities,
+    CreateIntent,
     Download,
     FileUpload,
     MessageResult,
@@ -147,6 +149,12 @@ class AnthropicProvider:
             content=orjson.dumps({"requests": requests}),
         )
         return UpstreamBatch(upstream_id=batch["id"], state={}, status=_status(batch))
+
+    async def remove_created(self, intent: CreateIntent, ctx: CallContext) -> int:
+        async def call(method: str, url: str, **kwargs: Any) -> JSON:
+            return await self._call(method, url, ctx, **kwargs)
+
+        return await remove_created(call, intent)
 
     async def get_batch(self, ref: BatchRef, ctx: CallContext) -> BatchStatus:
         return _status(await self._call("GET", f"/v1/messages/batches/{ref.upstream_id}", ctx))

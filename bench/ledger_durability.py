@@ -1,0 +1,124 @@
+"""What the crash-safe ledger and exact budgets (issue 13 items 4 and 5) cost per request.
+
+``.venv/bin/python bench/ledger_durability.py [--requests N] [--seconds S] [--concurrency C]``
+
+One ``finops serve`` (SQLite, one worker) in front of ``bench/upstream.py`` (fixed answers, no work), governed by a
+virtual key, in three configurations run one after the other on this machine:
+
+- ``write-behind``: ``governance.ledger_wait_seconds: 0``, the key has no budget (the rows are written up to one
+  write later, after the answer: the old behaviour, a kill -9 loses the rows not yet written);
+- ``durable``: the default, the answer's last byte waits for its row's commit (group commit), no budget;
+- ``durable+budget``: the same with a budget on the key: every request also reads its spend from the database.
+
+For each: sequential latency (one client, kept-alive connection; p50/p99 in ms) and closed-loop throughput with
+``--concurrency`` clients for ``--seconds``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _procs import BENCH, free_port, gateway, percentile, wait_until_up
+
+ADMIN_KEY = "bench-admin-key-0123456789abcdef"
+MODEL = "claude-3-5-haiku-20241022"
+BODY = orjson.dumps({"model": MODEL, "max_tokens": 32, "messages": [{"role": "user", "content": "hi"}]})
+
+
+def _config(upstream: int, wait: float | None) -> str:
+    lines = [
+        "providers:",
+        "  anthropic:",
+        "    api_key: bench-anthropic-key",
+        f"    base_url: http://127.0.0.1:{upstream}",
+        "database:",
+        "  url: {DB}",
+        "governance:",
+        f"  admin_key: {ADMIN_KEY}",
+    ]
+    if wait is not None:
+        lines.append(f"  ledger_wait_seconds: {wait}")
+    return "\n".join(lines) + "\n"
+
+
+def _key(base: str, budget: float | None) -> str:
+    fields: dict[str, Any] = {"name": "bench"}
+    if budget is not None:
+        fields["budget_usd"] = budget
+    answer = httpx.post(f"{base}/admin/keys", headers={"authorization": f"Bearer {ADMIN_KEY}"}, json=fields)
+    answer.raise_for_status()
+    return str(answer.json()["key"])
+
+
+def _sequential(url: str, headers: dict[str, str], count: int) -> list[float]:
+    samples = []
+    with httpx.Client(timeout=30) as client:
+        for _ in range(100):
+            client.post(url, content=BODY, headers=headers).raise_for_status()
+        for _ in range(count):
+            started = time.perf_counter()
+            client.post(url, content=BODY, headers=headers).raise_for_status()
+            samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+async def _throughput(url: str, headers: dict[str, str], seconds: float, concurrency: int) -> float:
+    done = 0
+    deadline = time.perf_counter() + seconds
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal done
+        while time.perf_counter() < deadline:
+            (await client.post(url, content=BODY, headers=headers)).raise_for_status()
+            done += 1
+
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        return done / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--concurrency", type=int, default=32)
+    args = parser.parse_args()
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="finops-bench-") as tmp:
+        log = (Path(tmp) / "upstream.log").open("wb")
+        upstream = subprocess.Popen([sys.executable, str(BENCH / "upstream.py"), "--port", str(port)], stdout=log)
+        try:
+            wait_until_up(f"http://127.0.0.1:{port}/health", upstream)
+            runs = [("write-behind", 0.0, None), ("durable", None, None), ("durable+budget", None, 1_000_000.0)]
+            print(f"{'configuration':16} {'p50 ms':>8} {'p99 ms':>8} {'rps (c=' + str(args.concurrency) + ')':>12}")
+            for label, wait, budget in runs:
+                with gateway(_config(port, wait)) as (base, _pid):
+                    headers = {
+                        "content-type": "application/json",
+                        "anthropic-version": "2023-06-01",
+                        "x-api-key": _key(base, budget),
+                    }
+                    url = f"{base}/anthropic/v1/messages"
+                    samples = _sequential(url, headers, args.requests)
+                    rps = asyncio.run(_throughput(url, headers, args.seconds, args.concurrency))
+                print(f"{label:16} {percentile(samples, 0.5):8.3f} {percentile(samples, 0.99):8.3f} {rps:12.0f}")
+        finally:
+            upstream.terminate()
+            upstream.wait(timeout=20)
+
+
+if __name__ == "__main__":
+    main()
