@@ -456,3 +456,25 @@ def test_an_on_demand_part_whose_gateway_died_is_run_again_and_billed_once(
         tokens = [TokenUsage.from_anthropic(result.message.usage.model_dump()) for result in results.values()]
         expected = sum((pricing.cost("bedrock", CLAUDE, usage) or Decimal(0) for usage in tokens), Decimal(0))
         assert Decimal(str(rows["total"]["cost_usd"])) == pytest.approx(expected, rel=Decimal("1e-6"))
+
+
+def test_a_file_uploaded_by_a_gateway_killed_before_its_row_is_deleted_at_restart(
+    bedrock_emulator: tuple[str, HoldJobCreates], tmp_path: Path
+) -> None:
+    url, _ = bedrock_emulator
+    settings = bedrock_settings(url, tmp_path)
+    _, s3 = aws_clients(url)
+    with gateway_process(settings, tmp_path, env={"FINOPS_FAULT_POINT": "create.after_upstream"}) as doomed:
+        client = bedrock_client(doomed.url).with_options(max_retries=0)
+        with pytest.raises(anthropic.APIConnectionError):
+            client.beta.files.upload(file=("notes.txt", b"kept nowhere", "text/plain"))
+        assert doomed.process.wait(timeout=30) == -9
+    [stored] = s3.list_objects_v2(Bucket=BUCKET, Prefix="finops/files/")["Contents"]
+    assert stored["Key"].startswith("finops/files/finops-")  # named after the create's intent
+
+    with gateway_process(settings, tmp_path) as gateway:
+        deadline = time.monotonic() + 30
+        while s3.list_objects_v2(Bucket=BUCKET, Prefix="finops/files/")["KeyCount"]:
+            assert time.monotonic() < deadline, "the orphaned upload was not deleted"
+            time.sleep(0.2)
+        assert list(bedrock_client(gateway.url).beta.files.list()) == []
