@@ -83,7 +83,7 @@ def create_app(settings: Settings, *, providers: ProviderRegistry | None = None)
         jobs = LeasedJobs(LeaseRepository(store.engine), owner=process)
         if reconciler is not None:
             jobs.add("batch-reconciler", reconciler.run_once, settings.governance.reconcile_interval_seconds)
-        recovery = Recovery(store.intents, store.batches, registry, process_gone=gone_from_this_machine)
+        recovery = Recovery(store, registry, process_gone=gone_from_this_machine)
         jobs.add("intent-recovery", recovery.run_once, settings.governance.recovery_interval_seconds)
         remove_dead_spools()  # every process: spool files live on this machine, the lease holder may be elsewhere
         jobs.start()

@@ -100,11 +100,26 @@ def build_app(settings: Settings) -> DrainingApp:
     return DrainingApp(create_app(settings), settings.server.drain_seconds)
 
 
+_GC_THRESHOLDS = (20_000, 5, 1_000)
+"""The cyclic GC while serving (CPython's default is 700, 10, 10). Every open stream keeps a few hundred
+container objects alive for its whole answer, and each collection of a generation walks all of them: with the
+defaults, thousands of open streams made collections cost 20-30 us of CPU per relayed event and full passes
+stall the loop for hundreds of ms (docs/benchmarks.md, issue 17). Young collections after 20,000 net new
+objects instead of 700, survivors promoted after 5 of them, and a full pass only after 1,000 middle ones (and
+CPython's own rule: only once the old generation grew by a quarter). Garbage without cycles is freed by
+reference counting as always; cyclic garbage that grew old waits longer for its full pass."""
+
+
+def settle_gc() -> None:
+    """Called once the application is built. Everything imported and built so far lives for the whole process:
+    ``gc.freeze`` keeps it out of every collection, whose full passes would otherwise walk those ~100k objects."""
+    gc.freeze()
+    gc.set_threshold(*_GC_THRESHOLDS)
+
+
 def serve_in_process(settings: Settings, host: str, port: int) -> None:
     app = build_app(settings)
-    # Everything imported and built so far lives for the whole process: keep it out of the cyclic GC, whose full
-    # collections would otherwise walk those ~100k objects (tens of ms, a latency spike) while serving.
-    gc.freeze()
+    settle_gc()
     raise_open_file_limit()
     uvicorn.run(app, **uvicorn_options(host, port))
 
@@ -131,6 +146,6 @@ def worker_app() -> DrainingApp:
     logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
     settings = load_settings(os.environ.get(WORKER_CONFIG_ENV) or None)
     app = build_app(settings)
-    gc.freeze()  # see serve_in_process
+    settle_gc()
     raise_open_file_limit()
     return app

@@ -176,6 +176,25 @@ def test_thinking_config_budget_level_and_thought_parts(client: genai.Client) ->
     assert high.usage_metadata.thoughts_token_count > low.usage_metadata.thoughts_token_count  # type: ignore[operator, union-attr]
 
 
+def test_max_output_tokens_bounds_thoughts_and_answer_together(client: genai.Client) -> None:
+    """Google counts thoughts against ``maxOutputTokens``: a small allowance is thought away, and the answer is
+    cut (or empty) with MAX_TOKENS, never longer than the caller allowed."""
+
+    def answer(max_output_tokens: int) -> types.GenerateContentResponse:
+        config = types.GenerateContentConfig(max_output_tokens=max_output_tokens)
+        return client.models.generate_content(model="gemini-2.5-flash", contents="Why is the sky blue?", config=config)
+
+    roomy, tight = answer(4096), answer(20)
+    thoughts = roomy.usage_metadata.thoughts_token_count  # type: ignore[union-attr]
+    assert thoughts and thoughts > 20 and roomy.candidates[0].finish_reason == types.FinishReason.STOP  # type: ignore[index]
+    usage = tight.usage_metadata
+    assert usage.thoughts_token_count == 20 and not usage.candidates_token_count  # type: ignore[union-attr]
+    assert tight.candidates[0].finish_reason == types.FinishReason.MAX_TOKENS  # type: ignore[index]
+    enough = answer(thoughts + 3)
+    assert enough.usage_metadata.candidates_token_count == 3  # type: ignore[union-attr]
+    assert enough.candidates[0].finish_reason == types.FinishReason.MAX_TOKENS  # type: ignore[index]
+
+
 @pytest.mark.parametrize(
     ("model", "thinking", "needle"),
     [

@@ -2,13 +2,15 @@
 its own fault point (``FINOPS_FAULT_POINT``: the process SIGKILLs itself at that line, so the window is hit every
 time) and emulators running as their own processes, which keep what the dead gateway created.
 
-After a restart on the same database, the recovery pass must leave every upstream object either visible through
-the gateway or gone upstream (cancelled, its files deleted), every visible batch with its cost row, no reservation
-of a batch nobody can see, and no spool file in the temp directory.
+After a restart on the same database (SQLite, and PostgreSQL when configured), the recovery pass must leave every
+upstream object either visible through the gateway or gone upstream (cancelled, its files deleted), every visible
+batch with its cost row, no reservation of a batch nobody can see, and no spool file in the temp directory.
 """
 
 from __future__ import annotations
 
+import asyncio
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,10 @@ import anthropic
 import httpx
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from tests.conftest import POSTGRES_URL
 from tests.support.governance import ADMIN, ADMIN_KEY, wait_for
 from tests.support.processes import Gateway, emulator_process, gateway_process
 
@@ -127,14 +132,51 @@ def _upstream(provider: str, url: str) -> tuple[int, int]:
 
 def _rows(database: str) -> tuple[set[str], set[str], set[str], list[str]]:
     """Batch IDs, batch cost rows, file IDs, and the intents' states."""
-    engine = sa.create_engine(database.replace("+aiosqlite", ""))
-    with engine.connect() as connection:
-        batches = {row[0] for row in connection.execute(sa.text("SELECT id FROM batches"))}
-        costs = {row[0] for row in connection.execute(sa.text("SELECT batch_id FROM batch_costs"))}
-        files = {row[0] for row in connection.execute(sa.text("SELECT id FROM files"))}
-        states = [row[0] for row in connection.execute(sa.text("SELECT state FROM upstream_intents"))]
-    engine.dispose()
-    return batches, costs, files, states
+
+    async def read() -> tuple[set[str], set[str], set[str], list[str]]:
+        engine = create_async_engine(database)
+        try:
+            async with engine.connect() as connection:
+
+                async def column(sql: str) -> list[str]:
+                    return [row[0] for row in await connection.execute(sa.text(sql))]
+
+                return (
+                    set(await column("SELECT id FROM batches")),
+                    set(await column("SELECT batch_id FROM batch_costs")),
+                    set(await column("SELECT id FROM files")),
+                    await column("SELECT state FROM upstream_intents"),
+                )
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
+
+
+@pytest.fixture
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """SQLite, or a PostgreSQL database of this test's own (the assertions read whole tables)."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'finops.db'}"
+        return
+    if not POSTGRES_URL:
+        pytest.skip("FINOPS_TEST_DATABASE_URL is not set: no PostgreSQL to test against")
+    admin = make_url(POSTGRES_URL)
+    name = f"finops_crash_{secrets.token_hex(6)}"
+
+    async def run(statement: str) -> None:
+        engine = create_async_engine(admin, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(sa.text(statement))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin.set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def _spools(tmp: Path) -> list[str]:
@@ -149,17 +191,27 @@ CASES = [
     ("openai", "batch", "batch.after_upstream_part", 2),
     ("gemini", "batch", "create.after_upstream", 1),
     ("gemini", "file", "create.after_upstream", 1),
-    # Anthropic keeps no key on a batch: found by creation time and request count (files: not recoverable).
+    # Anthropic keeps no key: found by creation time and size (request count; file name and bytes).
     ("anthropic", "batch", "create.after_upstream", 1),
+    ("anthropic", "file", "create.after_upstream", 1),
+    # Killed before anything was sent: nothing upstream, the intent and the reservation wait for recovery.
+    ("openai", "batch", "create.after_intent", 1),
 ]
 
 
+@pytest.mark.parametrize("empty_database", ["sqlite", "postgresql"], indirect=True)
 @pytest.mark.parametrize(("provider", "kind", "point", "models"), CASES)
 def test_kill_after_the_upstream_create_leaves_nothing_unseen(
-    provider: str, kind: str, point: str, models: int, tmp_path: Path, request: pytest.FixtureRequest
+    provider: str,
+    kind: str,
+    point: str,
+    models: int,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    empty_database: str,
 ) -> None:
     url = request.getfixturevalue(f"{provider}_upstream")
-    database = f"sqlite+aiosqlite:///{tmp_path / 'finops.db'}"
+    database = empty_database
     settings = _settings(provider, url, database)
     tmp = tmp_path / "tmp"
     tmp.mkdir()
@@ -173,7 +225,10 @@ def test_kill_after_the_upstream_create_leaves_nothing_unseen(
         assert doomed.process.wait(timeout=30) == -9
     # The window was hit: the upstream holds what the dead gateway created, the gateway has no row for it.
     batches_mid, files_mid = _upstream(provider, url)
-    assert batches_mid > batches_before if kind == "batch" else files_mid > files_before
+    if point == "create.after_intent":
+        assert (batches_mid, files_mid) == (batches_before, files_before)
+    else:
+        assert batches_mid > batches_before if kind == "batch" else files_mid > files_before
     batch_ids, costs, file_ids, states = _rows(database)
     assert not batch_ids and not file_ids and states == ["creating"]
     if kind == "batch":

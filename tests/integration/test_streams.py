@@ -1,6 +1,7 @@
 """The CI-sized stream benchmark, correctness only: 200 concurrent paced streams through a real ``finops serve``
 (Anthropic in, OpenAI Chat Completions upstream) all arrive complete and in order, and the ledger has a usage row
-for each. No timing is asserted (``bench/streams.py`` measures that)."""
+for each. No timing is asserted (``bench/streams.py`` measures that). And a client that hangs up mid-answer ends
+the upstream call (the gateway notices it when the next event is due) and still gets its usage row."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import uuid
 from pathlib import Path
 
 import anthropic
+import orjson
 
 from tests.support.governance import ADMIN_KEY, create_key, key_row, wait_for
 from tests.support.processes import gateway_process, paced_upstream
+from tests.support.scripted_upstream import ScriptedServer
 
 STREAMS = 200
 EVENTS = 20
@@ -63,3 +66,75 @@ def test_200_concurrent_paced_streams_arrive_complete_in_order_and_are_all_bille
 
             row = wait_for(lambda: (r := key_row(gateway.url, key["id"])) and r["requests"] == STREAMS and r)
             assert row["output_tokens"] == STREAMS * EVENTS
+
+
+LONG_ANSWER = 2_000  # events 50 ms apart: 100 s, far longer than the test waits for anything
+
+
+def _chat_chunk(delta: dict[str, str]) -> bytes:
+    chunk = {"id": "chatcmpl-left", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o-mini"}
+    body = orjson.dumps({**chunk, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
+    return b"data: " + body + b"\n\n"
+
+
+class _EndlessAnswer:
+    """An OpenAI upstream whose streamed answer would take ``LONG_ANSWER`` events; notes when the gateway hangs up."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+        self.hung_up = asyncio.Event()
+
+    async def reply(self, _request: bytes, writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
+        try:
+            for index in range(LONG_ANSWER):
+                event = _chat_chunk({"role": "assistant", "content": ""} if index == 0 else {"content": f"w{index} "})
+                writer.write(b"%x\r\n%s\r\n" % (len(event), event))
+                await writer.drain()
+                self.sent += 1
+                await asyncio.sleep(0.05)
+        except ConnectionError:
+            self.hung_up.set()
+            return False
+        return True
+
+
+async def _leave_after_three_deltas(base: str, key: str) -> None:
+    client = anthropic.AsyncAnthropic(
+        base_url=f"{base}/anthropic", api_key=key, default_headers={"x-model-provider": "openai"}, max_retries=0
+    )
+    async with client:
+        deltas = 0
+        async with client.messages.stream(
+            model="gpt-4o-mini", max_tokens=100, messages=[{"role": "user", "content": "a long answer"}]
+        ) as stream:
+            async for event in stream:
+                if event.type == "content_block_delta":
+                    deltas += 1
+                    if deltas == 3:
+                        break  # leaving the block closes the response: the client hangs up mid-answer
+        assert deltas == 3
+
+
+def test_a_client_that_leaves_mid_stream_ends_the_upstream_call_and_its_usage_is_recorded(tmp_path: Path) -> None:
+    upstream = _EndlessAnswer()
+
+    async def scenario() -> None:
+        async with ScriptedServer(upstream.reply) as server:
+            settings = {
+                "database": {"url": f"sqlite+aiosqlite:///{tmp_path / 'finops.db'}"},
+                "providers": {"openai": {"api_key": "sk-upstream-test", "base_url": f"{server.url}/v1"}},
+                "governance": {"admin_key": ADMIN_KEY},
+            }
+            with gateway_process(settings, tmp_path) as gateway:
+                key = await asyncio.to_thread(create_key, gateway.url, f"leaves-{uuid.uuid4().hex[:8]}")
+                await _leave_after_three_deltas(gateway.url, key["key"])
+                # The gateway stops reading and closes the upstream connection: the answer is not streamed to the end.
+                await asyncio.wait_for(upstream.hung_up.wait(), timeout=60)
+                assert upstream.sent < LONG_ANSWER
+                row = await asyncio.to_thread(
+                    wait_for, lambda: (r := key_row(gateway.url, key["id"])) and r["requests"] == 1 and r
+                )
+                assert row["requests"] == 1
+
+    asyncio.run(scenario())

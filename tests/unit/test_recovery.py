@@ -70,8 +70,7 @@ def test_recovery_settles_dead_creates_and_waits_for_confusable_live_ones(tmp_pa
             reservation = PendingBatch(intent.object_id, None, None, "key:k", "fake", Decimal("0.5"))
             await store.intents.open(intent, reservation=reservation)
         recovery = Recovery(
-            store.intents,
-            store.batches,
+            store,
             registry,
             process_gone=lambda process: process.startswith("dead"),
             spool_directory=tmp_path,
@@ -90,7 +89,7 @@ def test_recovery_settles_dead_creates_and_waits_for_confusable_live_ones(tmp_pa
 
 def test_anthropic_heuristic_match() -> None:
     now = datetime.now(UTC)
-    intent = CreateIntent("batch", "finops-x", now, 3, frozenset({"msgbatch_known"}))
+    intent = CreateIntent("batch", "finops-x", now, 3, known_upstream_ids=frozenset({"msgbatch_known"}))
 
     def batch(batch_id: str, seconds: float, count: int) -> dict[str, object]:
         created = (now + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
@@ -100,3 +99,9 @@ def test_anthropic_heuristic_match() -> None:
     assert not matches(batch("msgbatch_known", 2, 3), intent)  # the gateway has a row for it
     assert not matches(batch("msgbatch_b", 2, 4), intent)  # another request count
     assert not matches(batch("msgbatch_c", 3600, 3), intent)  # an hour apart
+
+    upload = CreateIntent("file", "finops-y", now, filename="notes.txt", size_bytes=18)
+    file = {"id": "file_a", "created_at": now.isoformat(), "filename": "notes.txt", "size_bytes": 18}
+    assert matches(file, upload)
+    assert not matches({**file, "size_bytes": 19}, upload)
+    assert not matches({**file, "filename": "other.txt"}, upload)

@@ -3,10 +3,29 @@ so the per-request jobs share one)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import CollectorRegistry, Counter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from finops.core.ids import new_request_id
+
+_SERVER_SEND = "finops.server_send"
+
+
+def server_send(scope: Scope) -> tuple[Send, Callable[[], bool]] | None:
+    """The server's own ``send`` for this request, and whether the client has gone; ``None`` when the server
+    does not say (then only ``receive`` tells).
+
+    A streamed body may send its chunks here once its ``http.response.start`` went through the middleware stack
+    (which only looks at that message): every wrapper in between is an await per chunk, thousands per second
+    with many open streams. uvicorn's ``send`` is a method of the request's cycle, whose ``disconnected`` flag is
+    set when the connection is lost; its ``send`` then returns silently, so a stream must look at the flag."""
+    send = scope.get(_SERVER_SEND)
+    if send is None:
+        return None
+    cycle = send.__self__
+    return send, lambda: bool(cycle.disconnected)
 
 
 class GatewayMiddleware:
@@ -28,6 +47,8 @@ class GatewayMiddleware:
             return
         request_id = new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
+        if isinstance(getattr(getattr(send, "__self__", None), "disconnected", None), bool):
+            scope[_SERVER_SEND] = send  # see server_send
         header = (b"request-id", request_id.encode())
 
         async def send_with_id(message: Message) -> None:

@@ -33,7 +33,15 @@ class FileService:
     ) -> FileRecord:
         provider = self._providers.get(provider_name, needs="files")
         file_id = new_file_id()
-        intent = new_intent(self._process, "file", provider_name, principal.owner, file_id)
+        intent = new_intent(
+            self._process,
+            "file",
+            provider_name,
+            principal.owner,
+            file_id,
+            filename=upload.filename,
+            size_bytes=upload.size_bytes,
+        )
         await self._store.intents.open(intent)  # committed before a byte goes upstream
         fault_point(AFTER_INTENT)
         try:

@@ -183,11 +183,11 @@ class MessageService:
 
         cached = (lambda: self._find_stream(lookup)) if lookup is not None else None
         if self._governance is None:
-            return AnswerFrames(_named_for_the_caller(_frames(open_stream, cached), files), lookup)
+            return AnswerFrames(_frames(open_stream, cached), files, lookup)
         frames = self._governance.metered_stream(
             principal, provider.name, body["model"], ctx.request_id, open_stream, cached=cached
         )
-        return AnswerFrames(_named_for_the_caller(frames, files), lookup)
+        return AnswerFrames(frames, files, lookup)
 
     async def count_tokens(self, principal: Principal, provider_name: str, body: JSON, ctx: CallContext) -> JSON:
         parse_count_tokens_params(body)
@@ -210,10 +210,15 @@ class MessageService:
 
 
 class AnswerFrames:
-    """A streamed answer's frames; ``cache`` says what the response cache did, once the first frame is out."""
+    """A streamed answer's frames; ``cache`` says what the response cache did, once the first frame is out. An
+    error raised before the first frame (a status for the caller) names the caller's files, as
+    ``gateway_file_ids`` does; it is applied here rather than by one more generator every frame passes through."""
 
-    def __init__(self, frames: AsyncGenerator[bytes, None], lookup: Lookup | None) -> None:
+    def __init__(
+        self, frames: AsyncGenerator[bytes, None], files: Mapping[str, FileRef], lookup: Lookup | None
+    ) -> None:
         self._frames = frames
+        self._files = files
         self._lookup = lookup
 
     @property
@@ -224,7 +229,13 @@ class AnswerFrames:
         return self
 
     async def __anext__(self) -> bytes:
-        return await self._frames.__anext__()
+        try:
+            return await self._frames.__anext__()
+        except GatewayError as exc:
+            renamed = _renamed(exc, self._files)
+            if renamed is exc:
+                raise
+            raise renamed from exc
 
     async def aclose(self) -> None:
         await self._frames.aclose()
@@ -253,18 +264,6 @@ def _renamed(error: GatewayError, files: Mapping[str, FileRef]) -> GatewayError:
     if message == error.message:
         return error
     return type(error)(message, headers=error.headers)
-
-
-async def _named_for_the_caller(
-    frames: AsyncGenerator[bytes, None], files: Mapping[str, FileRef]
-) -> AsyncGenerator[bytes, None]:
-    """``frames``, with an error raised before the first frame (a status for the caller) renamed as above."""
-    try:
-        with gateway_file_ids(files):
-            async for frame in frames:
-                yield frame
-    finally:
-        await frames.aclose()
 
 
 async def _frames(

@@ -12,8 +12,9 @@ that ran some requests before the cancel reached it is the one cost this leaves 
 from the crash to the pass: start-up, then every ``interval`` seconds).
 
 Providers that keep a key (OpenAI batch metadata and file names, Gemini display names) are searched by it.
-Anthropic keeps none on a batch: its batches are matched by creation time and request count among those the
-gateway has no row for, and an intent is not settled while a running create could match the same batch.
+Anthropic keeps none: its batches and files are matched by creation time and size (request count; file name and
+bytes) among those the gateway has no row for, and an intent is not settled while a running create could match
+the same object.
 
 The same pass removes spool files of dead processes (``finops-openai-batch-<pid>-*`` in the temp directory): the
 pid in the name says whose they are, so files of a live create are never touched.
@@ -38,8 +39,8 @@ from typing import cast
 from finops.core.errors import GatewayError
 from finops.providers.base import CallContext, CreateIntent, Recoverable
 from finops.providers.registry import ProviderRegistry
-from finops.store.batches import BatchRepository
-from finops.store.intents import Intent, IntentRepository
+from finops.store import Store
+from finops.store.intents import Intent
 
 logger = logging.getLogger("finops.core.recovery")
 
@@ -84,15 +85,17 @@ def remove_dead_spools(directory: Path | None = None) -> int:
 
 
 CONFUSION_WINDOW = timedelta(minutes=15)
-"""Two batch creates this close in time with the same request count could match each other's upstream batch
-where the provider keeps no key (Anthropic: ``finops.providers.anthropic.recovery``, ±5 minutes, clocks apart)."""
+"""Two creates this close in time of the same size (request count, or file name and size) could match each
+other's upstream object where the provider keeps no key (Anthropic: ``finops.providers.anthropic.recovery``,
+within 5 minutes either side, clocks apart)."""
 
 
 def _could_be_confused(intent: Intent, other: Intent) -> bool:
     return (
-        intent.kind == other.kind == "batch"
+        intent.kind == other.kind
         and intent.provider == other.provider
-        and intent.request_count == other.request_count
+        and (intent.request_count, intent.filename, intent.size_bytes)
+        == (other.request_count, other.filename, other.size_bytes)
         and abs(intent.created_at - other.created_at) <= CONFUSION_WINDOW
     )
 
@@ -100,16 +103,15 @@ def _could_be_confused(intent: Intent, other: Intent) -> bool:
 class Recovery:
     def __init__(
         self,
-        intents: IntentRepository,
-        batches: BatchRepository,
+        store: Store,
         providers: ProviderRegistry,
         *,
         process_gone: Callable[[str], bool],
         stale_after: timedelta = timedelta(hours=2),
         spool_directory: Path | None = None,
     ) -> None:
-        self._intents = intents
-        self._batches = batches
+        self._store = store
+        self._intents = store.intents
         self._providers = providers
         self._process_gone = process_gone
         self._stale_after = stale_after
@@ -138,6 +140,10 @@ class Recovery:
             logger.warning("recovery: %d unfinished create(s) removed upstream, %d spool(s) removed", settled, spools)
         return settled
 
+    async def _known(self, intent: Intent) -> frozenset[str]:
+        repository = self._store.batches if intent.kind == "batch" else self._store.files
+        return await repository.upstream_ids_since(intent.provider, intent.created_at - CONFUSION_WINDOW)
+
     async def _settle(self, intent: Intent) -> bool:
         try:
             provider = self._providers.get(intent.provider)
@@ -151,9 +157,9 @@ class Recovery:
                 upstream_key=intent.upstream_key,
                 created_at=intent.created_at,
                 request_count=intent.request_count,
-                known_upstream_ids=await self._batches.upstream_ids_since(
-                    intent.provider, intent.created_at - CONFUSION_WINDOW
-                ),
+                filename=intent.filename,
+                size_bytes=intent.size_bytes,
+                known_upstream_ids=await self._known(intent),
             )
             try:
                 found = await cast(Recoverable, provider).remove_created(

@@ -12,7 +12,8 @@ namespace of the same host is a dead holder. (A reused pid only means waiting fo
 
 A lease bounds overlap; it does not make it impossible (a holder frozen longer than its lease may run one more
 round after a successor started). Jobs must stay correct if two rounds overlap: the reconciler leases each batch
-before recording it, and the intent-log recovery of issue 13 is meant to do the same. Add a job with
+before recording it, and the intent-log recovery (``finops.core.recovery``) abandons an intent only while it is
+still ``creating``. Add a job with
 ``add(name, run_once, interval)``; ``run_once`` is awaited every ``interval`` seconds while the lease is held.
 """
 

@@ -45,6 +45,10 @@ class UsageLedger:
         self._retry_seconds = retry_seconds
         self._rows: deque[tuple[UsageRow, asyncio.Future[None]]] = deque()
         self._queued = asyncio.Event()
+        # Held while rows taken off the queue are being written: ``flush`` waits for the writer's batch in flight
+        # too, else it returned on an empty queue while that batch was still uncommitted (the console then missed
+        # a request just answered).
+        self._writing = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -71,9 +75,11 @@ class UsageLedger:
         await self.flush()
 
     async def flush(self) -> None:
-        """Write everything queued so far (tests, admin reports that want up-to-date numbers)."""
-        while self._rows:
-            await self._write(self._take_batch(), final=True)
+        """Write everything queued so far, and wait for the batch being written (tests, admin reports and the
+        console that want up-to-date numbers)."""
+        async with self._writing:
+            while self._rows:
+                await self._write(self._take_batch(), final=True)
 
     def _take_batch(self) -> list[tuple[UsageRow, asyncio.Future[None]]]:
         """Rows leave the queue before any await, so the writer and ``flush`` never write the same row."""
@@ -89,7 +95,9 @@ class UsageLedger:
             # Full batches go at once; a partial one waits for the next window. (Writing until the queue was
             # empty never stopped under steady traffic: rows arrive during every write.)
             while self._rows:
-                await self._write(self._take_batch(), final=False)
+                async with self._writing:
+                    if self._rows:
+                        await self._write(self._take_batch(), final=False)
                 if len(self._rows) < self._batch_size:
                     break
 

@@ -113,9 +113,11 @@ class CreateIntent:
     upstream_key: str
     created_at: datetime
     request_count: int | None = None
+    filename: str | None = None
+    size_bytes: int | None = None
     known_upstream_ids: frozenset[str] = frozenset()
-    """Upstream batch IDs the gateway has rows for, created around the intent: a heuristic match (a provider that
-    keeps no key) must never pick one of them."""
+    """Upstream IDs (batches or files, as ``kind``) the gateway has rows for, created around the intent: a
+    heuristic match (a provider that keeps no key) must never pick one of them."""
 
 
 class Recoverable(Protocol):

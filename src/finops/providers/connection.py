@@ -10,6 +10,7 @@ client of a streamed response never makes the gateway buffer the upstream's whol
 from __future__ import annotations
 
 import asyncio
+import math
 from collections import deque
 
 import httptools
@@ -28,11 +29,6 @@ class ResponseHead:
         self.headers = headers
 
 
-def _time_out(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_exception(httpx.ReadTimeout("the upstream did not answer in time"))
-
-
 class Connection(asyncio.Protocol):
     """States: idle (in the pool) → request sent → head received → body read to the end → idle again, or closed
     at any step. ``reusable`` says whether the last response left the connection fit for another request."""
@@ -42,6 +38,9 @@ class Connection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._parser = httptools.HttpResponseParser(self)
         self._waiter: asyncio.Future[None] | None = None
+        # One timer per connection, not one per wait: see _wait.
+        self._deadline = 0.0
+        self._timer: asyncio.TimerHandle | None = None
         self._error: Exception | None = None
         self._closed = False
         self._paused = False
@@ -79,6 +78,7 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
+        self._stop_timer()
         if self._head is not None and self._ends_at_eof and not self._complete:
             self._complete = True  # a body without a length ends with the connection
             self._wake()
@@ -138,6 +138,7 @@ class Connection(asyncio.Protocol):
 
     def close(self) -> None:
         self._closed = True
+        self._stop_timer()
         if self._transport is not None:
             self._transport.close()
 
@@ -180,18 +181,40 @@ class Connection(asyncio.Protocol):
     # -- waiting ----------------------------------------------------------------------------------------------
 
     async def _wait(self, timeout: float | None) -> None:
+        """Wait for the parser to wake us, at most ``timeout`` seconds.
+
+        A streamed body waits once per upstream event, thousands of times a second with many open streams, so
+        arming and cancelling a timer each time (a timer-heap insert and removal) is avoided: each wait only moves
+        the connection's deadline, and its one timer, when it fires, either times the waiter out or re-arms itself
+        at the deadline that later waits have set."""
         if self._error is not None:
             raise self._error
         waiter = self._waiter = self._loop.create_future()
-        timer = None
-        if timeout is not None:
-            timer = self._loop.call_later(timeout, _time_out, waiter)
+        if timeout is None:
+            self._deadline = math.inf
+        else:
+            self._deadline = self._loop.time() + timeout
+            if self._timer is None:
+                self._timer = self._loop.call_at(self._deadline, self._check_deadline)
         try:
             await waiter
         finally:
             self._waiter = None
-            if timer is not None:
-                timer.cancel()
+
+    def _check_deadline(self) -> None:
+        self._timer = None
+        waiter = self._waiter
+        if waiter is None or waiter.done() or self._deadline == math.inf:
+            return  # nothing is waiting with a deadline: the next wait that has one arms the timer again
+        if self._loop.time() >= self._deadline:
+            waiter.set_exception(httpx.ReadTimeout("the upstream did not answer in time"))
+        else:
+            self._timer = self._loop.call_at(self._deadline, self._check_deadline)
+
+    def _stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def _wake(self) -> None:
         waiter = self._waiter

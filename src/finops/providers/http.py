@@ -77,10 +77,15 @@ async def send(
 
 
 async def iter_body(response: httpx.Response, provider: str) -> AsyncIterator[bytes]:
-    """The body of a streamed response, chunk by chunk, closing it however iteration ends."""
+    """The body of a streamed response, chunk by chunk, closing it however iteration ends. The chunks come from the
+    response's stream itself: ``aiter_raw`` would add a generator, a context manager and a re-chunker to every
+    chunk, for nothing the gateway uses."""
+    stream = response.stream
+    if not isinstance(stream, httpx.AsyncByteStream):
+        raise TypeError("iter_body needs a response from an async transport")
     try:
         with transport_errors(provider):
-            async for chunk in response.aiter_raw():
+            async for chunk in stream:
                 yield chunk
     finally:
         await response.aclose()

@@ -112,8 +112,7 @@ class _EventRelay(_Relay):
                 if name == "message_start":
                     self._started(data["message"])
                     data["message"]["usage"] = dict(self.usage or {})
-                    yield encode_sse(name, data)
-                    yield PING
+                    yield encode_sse(name, data) + PING  # one write for both: they are due at the same moment
                     continue
                 if name == "message_delta":
                     self._delta(data.get("usage"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -46,6 +47,12 @@ async def insert_file(connection: AsyncConnection, record: FileRecord) -> None:
 class FileRepository(OwnedRepository[FileRecord]):
     table = files
     _record = staticmethod(_record)
+
+    async def upstream_ids_since(self, provider: str, since: datetime) -> frozenset[str]:
+        """Upstream IDs of ``provider``'s files recorded since ``since`` (the intent log's recovery excludes them)."""
+        query = sa.select(files.c.upstream_id).where(files.c.provider == provider, files.c.created_at >= since)
+        async with self._engine.connect() as connection:
+            return frozenset(row[0] for row in (await connection.execute(query)).all())
 
     async def add(self, record: FileRecord) -> None:
         async with self._engine.begin() as connection:

@@ -42,7 +42,8 @@ class Intent:
     process: str
     created_at: datetime
     request_count: int | None = None
-    temp_path: str | None = None
+    filename: str | None = None
+    size_bytes: int | None = None
     state: str = CREATING
 
 
@@ -74,7 +75,8 @@ def _intent(row: sa.Row[Any]) -> Intent:
         process=row.process,
         created_at=as_utc(row.created_at),  # type: ignore[arg-type]
         request_count=row.request_count,
-        temp_path=row.temp_path,
+        filename=row.filename,
+        size_bytes=row.size_bytes,
         state=row.state,
     )
 
@@ -106,7 +108,9 @@ def new_intent(
     owner: str,
     object_id: str,
     request_count: int | None = None,
-    temp_path: str | None = None,
+    *,
+    filename: str | None = None,
+    size_bytes: int | None = None,
 ) -> Intent:
     key = new_intent_key()
     return Intent(
@@ -119,7 +123,8 @@ def new_intent(
         process=process,
         created_at=datetime.now(UTC),
         request_count=request_count,
-        temp_path=temp_path,
+        filename=filename,
+        size_bytes=size_bytes,
     )
 
 

@@ -234,8 +234,10 @@ upstream_intents = sa.Table(
     sa.Column("object_id", sa.String(64), nullable=False),  # the gateway ID the object gets (msgbatch_..., file_...)
     sa.Column("upstream_key", sa.String(128), nullable=False),
     sa.Column("request_count", sa.Integer, nullable=True),
+    # A file's name and size: what a provider that keeps no key (Anthropic) is searched by.
+    sa.Column("filename", sa.Text, nullable=True),
+    sa.Column("size_bytes", sa.BigInteger, nullable=True),
     sa.Column("process", sa.String(255), nullable=False),  # finops.governance.background.process_owner()
-    sa.Column("temp_path", sa.Text, nullable=True),
     sa.Column("state", sa.String(16), nullable=False),  # "creating" | "done" | "abandoned"
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),

@@ -81,8 +81,9 @@ async def spend_since(connection: AsyncConnection, key_id: str, since: datetime 
     reserved = sa.select(sa.func.sum(batch_costs.c.reserved_usd)).where(
         batch_costs.c.key_id == key_id, batch_costs.c.usage_recorded_at.is_(None)
     )
-    total = _dec((await connection.execute(spent)).scalar())
-    return total + _dec((await connection.execute(reserved)).scalar())
+    # One statement, one round trip (on SQLite each is a hop to aiosqlite's thread): it runs on every request.
+    row = (await connection.execute(sa.select(spent.scalar_subquery(), reserved.scalar_subquery()))).one()
+    return _dec(row[0]) + _dec(row[1])
 
 
 async def insert_pending_batch(connection: AsyncConnection, pending: PendingBatch, created_at: datetime) -> None:

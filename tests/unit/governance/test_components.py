@@ -115,3 +115,31 @@ def test_ledger_writes_once_per_window_under_steady_traffic(tmp_path: Path) -> N
 
     writes, elapsed = asyncio.run(run())
     assert writes <= elapsed / 0.1 + 2  # one write per 0.1 s window, not one per request or two
+
+
+def test_flush_waits_for_the_batch_the_writer_is_writing(tmp_path: Path) -> None:
+    """The console flushes before it reads: a row the background writer already took off the queue must be in the
+    store when ``flush`` returns, not still in flight."""
+
+    class SlowRepository(UsageRepository):
+        started = asyncio.Event()
+
+        async def add_many(self, rows: list[UsageRow]) -> None:
+            SlowRepository.started.set()
+            await asyncio.sleep(0.2)
+            await super().add_many(rows)
+
+    async def run() -> int:
+        store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'flush.db'}")
+        repository = SlowRepository(store.engine)
+        ledger = UsageLedger(repository, SpendTracker(repository), GatewayMetrics(), linger_seconds=0)
+        ledger.start()
+        ledger.record(_row(1))
+        await SlowRepository.started.wait()  # the writer holds the row now; the queue is empty
+        await ledger.flush()
+        rows = await repository.report("key", None, None)
+        await ledger.stop()
+        await store.close()
+        return int(rows[0]["requests"]) if rows else 0
+
+    assert asyncio.run(run()) == 1

@@ -24,7 +24,7 @@ REQUEST = {
     "model": "models/gemini-2.5-flash",
     "systemInstruction": {"parts": [{"text": "S"}]},
     "contents": [{"role": "user", "parts": [{"text": "hi"}]}],
-    "generationConfig": {"maxOutputTokens": 10},
+    "generationConfig": {"maxOutputTokens": 10, "thinkingConfig": {"thinkingBudget": 0}},  # no `thinking`: none
 }
 RESPONSE = {
     "candidates": [{"content": {"role": "model", "parts": [{"text": "hello"}]}, "finishReason": "STOP"}],

@@ -81,6 +81,10 @@ def tool_contents(response: JSON, *, call_id: str = "toolu_A", extra: JSON | Non
 # ------------------------------------------------------------------------------------------------------------
 
 
+NO_THINKING: JSON = {"thinkingConfig": {"thinkingBudget": 0}}
+"""Without ``thinking`` an Anthropic request asks for no extended thinking: Gemini 2.5 Flash's budget is 0."""
+
+
 @dataclass(frozen=True)
 class RequestCase:
     id: str
@@ -94,13 +98,17 @@ REQUEST_CASES = [
     RequestCase(
         id="minimal_string_content",
         params=body(),
-        expected={"contents": HI_CONTENTS, "generationConfig": {"maxOutputTokens": 100}},
+        expected={"contents": HI_CONTENTS, "generationConfig": {"maxOutputTokens": 100, **NO_THINKING}},
     ),
     RequestCase(
         id="model_prefixes_stripped_metadata_stream_dropped",
         params=body(model="gemini/models/gemini-2.5-pro", metadata={"user_id": "u1"}, stream=True),
         model="gemini-2.5-pro",
-        expected={"contents": HI_CONTENTS, "generationConfig": {"maxOutputTokens": 100}},
+        # 2.5 Pro cannot stop thinking: its least budget.
+        expected={
+            "contents": HI_CONTENTS,
+            "generationConfig": {"maxOutputTokens": 100, "thinkingConfig": {"thinkingBudget": 128}},
+        },
     ),
     RequestCase(
         id="system_string",
@@ -108,7 +116,7 @@ REQUEST_CASES = [
         expected={
             "systemInstruction": {"parts": [{"text": "Be brief."}]},
             "contents": HI_CONTENTS,
-            "generationConfig": {"maxOutputTokens": 100},
+            "generationConfig": {"maxOutputTokens": 100, **NO_THINKING},
         },
     ),
     RequestCase(
@@ -117,7 +125,7 @@ REQUEST_CASES = [
         expected={
             "systemInstruction": {"parts": [{"text": "A"}, {"text": "B"}]},
             "contents": HI_CONTENTS,
-            "generationConfig": {"maxOutputTokens": 100},
+            "generationConfig": {"maxOutputTokens": 100, **NO_THINKING},
         },
     ),
     RequestCase(
@@ -136,7 +144,7 @@ REQUEST_CASES = [
                 {"role": "model", "parts": [{"text": "c"}]},
                 {"role": "user", "parts": [{"text": "d"}]},
             ],
-            "generationConfig": {"maxOutputTokens": 100},
+            "generationConfig": {"maxOutputTokens": 100, **NO_THINKING},
         },
     ),
     RequestCase(
@@ -165,7 +173,7 @@ REQUEST_CASES = [
                     ],
                 }
             ],
-            "generationConfig": {"maxOutputTokens": 100},
+            "generationConfig": {"maxOutputTokens": 100, **NO_THINKING},
         },
     ),
     RequestCase(
@@ -193,7 +201,7 @@ REQUEST_CASES = [
                     "parts": [{"fileData": {"fileUri": "https://generativelanguage.googleapis.com/v1beta/files/x"}}],
                 }
             ],
-            "generationConfig": {"maxOutputTokens": 100},
+            "generationConfig": {"maxOutputTokens": 100, **NO_THINKING},
         },
     ),
     RequestCase(
@@ -230,7 +238,7 @@ REQUEST_CASES = [
                     ],
                 }
             ],
-            "generationConfig": {"maxOutputTokens": 100},
+            "generationConfig": {"maxOutputTokens": 100, **NO_THINKING},
         },
     ),
     RequestCase(
@@ -260,7 +268,7 @@ REQUEST_CASES = [
                     ],
                 }
             ],
-            "generationConfig": {"maxOutputTokens": 100},
+            "generationConfig": {"maxOutputTokens": 100, **NO_THINKING},
         },
     ),
     RequestCase(
@@ -274,6 +282,7 @@ REQUEST_CASES = [
                 "temperature": 0.2,
                 "topP": 0.9,
                 "topK": 40,
+                **NO_THINKING,
             },
         },
     ),
@@ -290,7 +299,7 @@ REQUEST_CASES = [
                     ]
                 }
             ],
-            "generationConfig": {"maxOutputTokens": 100},
+            "generationConfig": {"maxOutputTokens": 100, **NO_THINKING},
         },
     ),
     *[
@@ -301,7 +310,7 @@ REQUEST_CASES = [
                 "contents": HI_CONTENTS,
                 "tools": [{"functionDeclarations": [WEATHER_DECLARATION]}],
                 "toolConfig": {"functionCallingConfig": config},
-                "generationConfig": {"maxOutputTokens": 100},
+                "generationConfig": {"maxOutputTokens": 100, **NO_THINKING},
             },
         )
         for choice, config in [
@@ -319,7 +328,7 @@ REQUEST_CASES = [
         params=body(messages=tool_turns("18C, sunny")),
         expected={
             "contents": tool_contents({"content": "18C, sunny"}),
-            "generationConfig": {"maxOutputTokens": 100},
+            "generationConfig": {"maxOutputTokens": 100, **NO_THINKING},
         },
     ),
     RequestCase(
@@ -327,7 +336,7 @@ REQUEST_CASES = [
         params=body(messages=tool_turns([{"type": "text", "text": "18C"}, {"type": "text", "text": "sunny"}])),
         expected={
             "contents": tool_contents({"content": "18C\nsunny"}),
-            "generationConfig": {"maxOutputTokens": 100},
+            "generationConfig": {"maxOutputTokens": 100, **NO_THINKING},
         },
     ),
     RequestCase(
@@ -335,13 +344,16 @@ REQUEST_CASES = [
         params=body(messages=tool_turns("city not found", is_error=True)),
         expected={
             "contents": tool_contents({"error": "city not found"}),
-            "generationConfig": {"maxOutputTokens": 100},
+            "generationConfig": {"maxOutputTokens": 100, **NO_THINKING},
         },
     ),
     RequestCase(
         id="tool_result_empty",
         params=body(messages=tool_turns(None)),
-        expected={"contents": tool_contents({"content": ""}), "generationConfig": {"maxOutputTokens": 100}},
+        expected={
+            "contents": tool_contents({"content": ""}),
+            "generationConfig": {"maxOutputTokens": 100, **NO_THINKING},
+        },
     ),
     RequestCase(
         id="tool_result_with_image_uses_function_response_parts",
@@ -361,7 +373,7 @@ REQUEST_CASES = [
                 {"content": "map:"},
                 extra={"parts": [{"inlineData": {"mimeType": "image/jpeg", "data": "/9j/"}}]},
             ),
-            "generationConfig": {"maxOutputTokens": 100},
+            "generationConfig": {"maxOutputTokens": 100, **NO_THINKING},
         },
     ),
     RequestCase(
@@ -418,7 +430,7 @@ REQUEST_CASES = [
                     ],
                 },
             ],
-            "generationConfig": {"maxOutputTokens": 100},
+            "generationConfig": {"maxOutputTokens": 100, **NO_THINKING},
         },
     ),
     RequestCase(
@@ -469,6 +481,7 @@ REQUEST_CASES = [
                 "maxOutputTokens": 100,
                 "responseMimeType": "application/json",
                 "responseJsonSchema": {"type": "object"},
+                **NO_THINKING,
             },
         },
     ),

@@ -139,6 +139,30 @@ def test_refused_and_silent_upstreams() -> None:
     asyncio.run(scenario())
 
 
+def test_the_read_timeout_counts_from_each_wait_not_from_the_start_of_a_streamed_body() -> None:
+    """Events 0.1 s apart for longer than the 0.3 s read timeout all arrive; the silence after them times out."""
+
+    async def trickle(_request: bytes, writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+        for index in range(8):
+            writer.write(b"2\r\ne%d\r\n" % index)
+            await writer.drain()
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(10)
+        return False
+
+    async def scenario() -> None:
+        async with ScriptedServer(trickle) as server, client(server.url, timeout=0.3) as http:
+            response = await get(http, "/", stream=True)
+            received = []
+            with pytest.raises(httpx.ReadTimeout):
+                async for chunk in response.aiter_raw():
+                    received.append(chunk)
+            assert b"".join(received) == b"".join(b"e%d" % index for index in range(8))
+
+    asyncio.run(scenario())
+
+
 def test_a_connection_the_upstream_closed_while_idle_is_replaced() -> None:
     async def reply(request: bytes, writer: asyncio.StreamWriter) -> bool:
         await answer(b"done")(request, writer)

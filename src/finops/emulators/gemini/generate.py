@@ -247,7 +247,13 @@ def plan(body: dict[str, Any], model: str, file_check: FileCheck, cache: PrefixC
         whole_steps_below = (max(tokens_in - 1, 0) // _CACHE_STEP) * _CACHE_STEP
         cached = min(whole_steps_below, cache.account(model, _prompt_sequence(body), minimum=minimum))
     topic = turn.request or " ".join(text for _, text in turn.results)
+    max_tokens = pick(config, "maxOutputTokens")
+    limit = max_tokens if isinstance(max_tokens, int) and max_tokens > 0 else None
+    # maxOutputTokens bounds thoughts and answer together, as on the real service: a model that thinks its whole
+    # allowance away answers with empty text and MAX_TOKENS.
     thoughts = _thoughts(model, config, topic)
+    if limit is not None:
+        thoughts = min(thoughts, limit)
     result = Plan(model=model, prompt_tokens=tokens_in, cached_tokens=cached, thoughts_tokens=thoughts)
 
     head: list[dict[str, Any]] = []
@@ -266,7 +272,6 @@ def plan(body: dict[str, Any], model: str, file_check: FileCheck, cache: PrefixC
         return result
     chosen = choose_tool(_tools(declared), turn.request, choice, answering_tool_result=bool(turn.results))
     fmt = output_format(body)
-    max_tokens = pick(config, "maxOutputTokens")
     stops = [str(s) for s in pick(config, "stopSequences") or []]
     for index in range(int(pick(config, "candidateCount") or 1)):
         parts = list(head)
@@ -281,8 +286,8 @@ def plan(body: dict[str, Any], model: str, file_check: FileCheck, cache: PrefixC
             continue
         text = _text(turn, fmt, seed if index == 0 else f"{seed}\n#candidate {index}", stops)
         finish = "STOP"
-        if isinstance(max_tokens, int) and max_tokens > 0:
-            text, cut = truncate_to_tokens(text, max_tokens)
+        if limit is not None:
+            text, cut = truncate_to_tokens(text, limit - thoughts)
             if cut:
                 finish = "MAX_TOKENS"
         parts.append({"text": text})

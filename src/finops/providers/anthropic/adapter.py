@@ -152,7 +152,7 @@ class AnthropicProvider:
 
     async def remove_created(self, intent: CreateIntent, ctx: CallContext) -> int:
         async def call(method: str, url: str, **kwargs: Any) -> JSON:
-            return await self._call(method, url, ctx, **kwargs)
+            return await self._call(method, url, ctx, files_api=url.startswith("/v1/files"), **kwargs)
 
         return await remove_created(call, intent)
 

@@ -10,9 +10,11 @@ Gemini's only effort knob is how much it thinks, so both Anthropic fields land t
   has it, else HIGH, never less than asked; HIGH for high, xhigh and max); without an effort, ``enabled`` picks
   it from ``budget_tokens`` (under 8,192 LOW; under 16,384 MEDIUM where the model has it; else HIGH) and
   ``adaptive`` leaves the model's dynamic default.
-* ``disabled`` and ``between_tools`` (thinking off; Gemini writes no progress notes between tool calls, so this
-  is ``disabled``, as the SDK's own fallback sends it) turn thinking off where the model can, else ask for its
-  least (2.5 Pro's smallest budget, Gemini 3 Pro's ``LOW``, Gemini 3 Flash's ``MINIMAL``).
+* no ``thinking`` and no ``effort`` (Anthropic: no extended thinking), ``disabled`` and ``between_tools``
+  (thinking off; Gemini writes no progress notes between tool calls, so this is ``disabled``, as the SDK's own
+  fallback sends it) turn thinking off where the model can, else ask for its least (2.5 Pro's smallest budget,
+  Gemini 3 Pro's ``LOW``, Gemini 3 Flash's ``MINIMAL``): thoughts nobody asked for are not billed, nor do they
+  eat into ``max_tokens`` (Gemini's ``maxOutputTokens`` bounds thoughts and answer together).
 * Thought summaries come back (``includeThoughts``) for ``enabled`` and ``adaptive`` unless ``display`` is
   ``omitted``: then Gemini still thinks (billed as output) but sends no thought text, so no thinking blocks
   come back. Their one use, continuity, does not need them: Gemini's signatures ride in ``tool_use`` ids.
@@ -82,7 +84,9 @@ def thinking_config(
                 "remove output_config.effort or use a Gemini 2.5 or later model"
             )
         return None
-    if asked.kind in ("disabled", "between_tools"):
+    if asked.kind in ("disabled", "between_tools") or (asked.kind is None and effort is None):
+        # No ``thinking`` asks Anthropic for no extended thinking, so none is billed; Gemini 2.5+ would otherwise
+        # think by default, billing thoughts as output that also eat into maxOutputTokens (= max_tokens).
         return _least_thinking(family)
     config: JSON = {}
     if asked.thinks or effort is not None:
