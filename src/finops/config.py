@@ -90,6 +90,45 @@ class TimeoutSettings(_Section):
     pool: float = Field(default=30.0, gt=0)
 
 
+class BedrockBatchSettings(_Section):
+    """``providers.bedrock.batch``: where Bedrock files and batch jobs live (issue 16). Without it, files and
+    batches on Bedrock are refused with a 400 saying why."""
+
+    s3_bucket: str = Field(min_length=3, max_length=63, pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    s3_prefix: str = "finops"
+    """Every object the gateway writes goes under ``<s3_prefix>/files/`` or ``<s3_prefix>/batches/``."""
+    role_arn: str = Field(pattern=r"^arn:aws(-[^:]+)?:iam::([0-9]{12})?:role/.+$")
+    """The IAM role Bedrock assumes to read the job input and write its output (``CreateModelInvocationJob``)."""
+    s3_region: str | None = None
+    """The bucket's region (default: the provider's ``region``)."""
+    min_records_policy: Literal["run_on_demand", "refuse"] = "run_on_demand"
+    """A per-model part below Bedrock's minimum records per job: run by the gateway on on-demand InvokeModel at the
+    on-demand price, or refused with a 400."""
+    min_records: int = Field(default=100, ge=1)
+    """Bedrock's minimum records per batch job (100 for most models)."""
+    on_demand_concurrency: int = Field(default=4, ge=1, le=64)
+    """Requests of an on-demand part in flight at once (it shares the account's on-demand quota)."""
+    s3_url: str | None = None
+    """S3 endpoint (path-style addressing), e.g. an emulator or a VPC endpoint; default: AWS, virtual-hosted."""
+    control_url: str | None = None
+    """Bedrock control-plane endpoint (model-invocation jobs); default ``https://bedrock.<region>.amazonaws.com``."""
+
+    @field_validator("s3_prefix")
+    @classmethod
+    def _clean_prefix(cls, value: str) -> str:
+        value = value.strip("/")
+        if not value or not all(part and part not in (".", "..") for part in value.split("/")):
+            raise ValueError("must be a non-empty S3 key prefix such as finops or team/finops")
+        return value
+
+    @field_validator("s3_url", "control_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/") if value else value
+
+
 class ProviderSettings(_Section):
     api_key: SecretStr | None = None
     base_url: str | None = None
@@ -103,6 +142,8 @@ class ProviderSettings(_Section):
     session_token: SecretStr | None = None
     bearer_token: SecretStr | None = None
     models: list[str] | None = None
+    batch: BedrockBatchSettings | None = None
+    """Bedrock only: S3 files and batch jobs."""
 
 
 class GovernanceSettings(_Section):
@@ -183,6 +224,9 @@ class Settings(_Section):
         embedding = self.cache.embedding
         if embedding is not None and embedding.provider not in self.providers:
             raise ValueError(f"cache.embedding.provider: {embedding.provider} is not configured under providers")
+        for name, provider in self.providers.items():
+            if provider.batch is not None and name != "bedrock":
+                raise ValueError(f"providers.{name}.batch: only the bedrock provider takes a batch section")
         return self
 
 

@@ -29,6 +29,9 @@ BEDROCK_DEMO_CREDENTIALS = {
     "access_key_id": "AKIAFINOPSEMULATOR",
     "secret_access_key": "finops-emulator-secret",
 }
+# The emulated bucket Bedrock files and batch jobs use (the emulator serves S3 and the job API on its port).
+BEDROCK_DEMO_BUCKET = "finops-demo"
+BEDROCK_DEMO_ROLE = "arn:aws:iam::123456789012:role/finops-demo-batch"
 
 # Provider -> the emulator factory (see each emulator package for its options).
 EMULATORS: dict[ProviderName, str] = {
@@ -46,7 +49,9 @@ def emulator_app(provider: ProviderName, **options: Any) -> ASGIApp:
 
 
 def _emulator_options(provider: ProviderName, batch_seconds: float) -> dict[str, Any]:
-    return dict(BEDROCK_DEMO_CREDENTIALS) if provider == "bedrock" else {"batch_seconds": batch_seconds}
+    if provider == "bedrock":
+        return {**BEDROCK_DEMO_CREDENTIALS, "batch_seconds": batch_seconds, "buckets": [BEDROCK_DEMO_BUCKET]}
+    return {"batch_seconds": batch_seconds}
 
 
 def _provider_section(provider: ProviderName, base_url: str) -> dict[str, Any]:
@@ -56,7 +61,14 @@ def _provider_section(provider: ProviderName, base_url: str) -> dict[str, Any]:
         return {"api_key": DEMO_API_KEY, "base_url": f"{base_url}/v1"}
     if provider == "gemini":
         return {"api_key": DEMO_API_KEY, "base_url": base_url}
-    return {"region": "us-east-1", "base_url": base_url, **BEDROCK_DEMO_CREDENTIALS}
+    batch = {
+        "s3_bucket": BEDROCK_DEMO_BUCKET,
+        "s3_prefix": "finops",
+        "role_arn": BEDROCK_DEMO_ROLE,
+        "s3_url": base_url,
+        "control_url": base_url,
+    }
+    return {"region": "us-east-1", "base_url": base_url, **BEDROCK_DEMO_CREDENTIALS, "batch": batch}
 
 
 @dataclass

@@ -21,9 +21,9 @@ from tests.support.client_demo import ClientDemo, VirtualKey, client_demo, count
 from tests.support.recording_proxy import Exchange, dump_exchanges
 from tests.support.typescript_sdk import CHECKS, SdkRun, run_sdk_checks
 
-# Bedrock has no files or batches through the Anthropic SDK until issue 16 (S3) lands: the seed promises a clear 400
-# for each of those calls. Set this to "supported" for Bedrock when it does, and the full workflows run there too.
-BEDROCK_FILES_AND_BATCHES: Literal["supported", "refused"] = "refused"
+# Bedrock files and batches run on S3 and batch inference (issue 16) when ``providers.bedrock.batch`` is set, as the
+# demo sets it; without it each of those calls is the seed's clear 400 (tests/integration/test_bedrock_gateway.py).
+BEDROCK_FILES_AND_BATCHES: Literal["supported", "refused"] = "supported"
 
 
 @dataclass(frozen=True)

@@ -172,11 +172,11 @@ CASES = [
         "messages.1.content.0.source: source type 'file' is not supported by provider 'openai' (model gpt-4o-mini); "
         "OpenAI takes uploaded files only as documents",
     ),
+    # Bedrock files are S3 objects the adapter inlines (or hands Nova as s3Location): the policy lets them through.
     Case(
         "an image by file ID on Claude through Bedrock",
         turn("user", {"type": "image", "source": {"type": "file", "file_id": "file_1"}}),
         BEDROCK_CLAUDE,
-        "messages.1.content.0.source: source type 'file' is not supported by provider 'bedrock'",
     ),
     Case(
         "an image by URL on openai", turn("user", {"type": "image", "source": {"type": "url", "url": "https://x"}}), GPT

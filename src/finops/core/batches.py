@@ -111,7 +111,9 @@ class BatchService:
         reservation = None
         pending = None
         if self._governance is not None:
-            reservation = await self._governance.reserve_batch(principal, provider_name, requests)
+            reservation = await self._governance.reserve_batch(
+                principal, provider_name, requests, on_demand_below=provider.capabilities.on_demand_below
+            )
             pending = self._governance.pending_batch(principal, batch_id, provider_name, reservation.amount)
         try:
             # Committed before anything is sent: a crash from here on leaves a row recovery acts on, and the
@@ -126,7 +128,9 @@ class BatchService:
             self._governance.batch_reserved(principal, reservation.amount)
         fault_point(AFTER_INTENT)
         try:
-            upstream = await provider.create_batch(requests, replace(ctx, upstream_key=intent.upstream_key))
+            upstream = await provider.create_batch(
+                requests, replace(ctx, upstream_key=intent.upstream_key, batch_id=batch_id)
+            )
         except BaseException:
             await self._release(principal, intent, reservation)
             raise

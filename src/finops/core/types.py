@@ -61,6 +61,9 @@ class CallContext:
     upstream_key: str | None = None
     """For a create (batch, file): the intent's key (``finops.store.intents``), to send upstream where the provider
     keeps one (metadata, display name, file name), so a crash before the gateway's row leaves a findable object."""
+    batch_id: str | None = None
+    """``create_batch``: the gateway ID the batch will be stored under (minted first, so upstream objects can
+    carry it and a crash between the upstream create and the row leaves something recovery can recognise)."""
 
 
 @dataclass(frozen=True)

@@ -330,25 +330,32 @@ class Governance:
 
     # Batches ----------------------------------------------------------------------------------------------------
 
-    async def reserve_batch(self, principal: Principal, provider: str, requests: list[JSON]) -> BatchReservation:
+    async def reserve_batch(
+        self, principal: Principal, provider: str, requests: list[JSON], *, on_demand_below: int = 0
+    ) -> BatchReservation:
         """Check the key may run every request (and its rate limit), and work out the batch's worst case. The budget
         check itself happens with the reservation, atomically, when the batch's intent is opened in the store
-        (``finops.store.intents.IntentRepository.open``): ``budget`` says against what."""
+        (``finops.store.intents.IntentRepository.open``): ``budget`` says against what. A model with fewer than
+        ``on_demand_below`` requests is run on demand by the provider (Bedrock below its job minimum): its worst
+        case is at the on-demand price."""
         key = await self._key_of(principal)
         amount: Decimal | None = None
+        counts: dict[str, int] = {}
         by_model: dict[str, tuple[int, int]] = {}
         for request in requests:
             params = request["params"]
             model = params["model"]
             if key is not None:
                 self._check_access(key, provider, model)
+            counts[model] = counts.get(model, 0) + 1
             tokens_in, tokens_out = by_model.get(model, (0, 0))
             by_model[model] = (
                 tokens_in + estimate_input_tokens(params),
                 tokens_out + int(params.get("max_tokens") or 0),
             )
         for model, (tokens_in, tokens_out) in by_model.items():
-            worst = pricing.worst_case(provider, model, tokens_in, tokens_out, batch=True)
+            batch = counts[model] >= on_demand_below
+            worst = pricing.worst_case(provider, model, tokens_in, tokens_out, batch=batch)
             if worst is not None:
                 amount = (amount or Decimal(0)) + worst
         budget = None

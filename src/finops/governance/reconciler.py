@@ -1,5 +1,6 @@
 """Batch cost reconciler: follows every batch whose usage is not recorded yet and, once it has ended, reads its
-results once and records each succeeded request's usage at the batch price.
+results once and records each succeeded request's usage at the batch price (the on-demand price for a request
+whose usage says ``service_tier: standard``: the provider ran it on demand).
 
 Exactly once across gateway processes: a batch is leased with a conditional UPDATE before any work, and the
 usage rows are inserted in the same transaction that marks it recorded, guarded by the lease
@@ -115,9 +116,13 @@ class BatchReconciler:
             if result.get("type") != "succeeded":
                 continue  # errored, canceled and expired requests are not billed
             message = result.get("message") or {}
-            tokens = TokenUsage.from_anthropic(message.get("usage"))
+            usage = message.get("usage") or {}
+            tokens = TokenUsage.from_anthropic(usage)
             model = str(message.get("model") or "unknown")
-            cost = pricing.cost(pending.provider, model, tokens, batch=True)
+            # A request the provider ran on demand (a Bedrock part below the job minimum) says so in its usage
+            # (``service_tier: standard``) and costs the on-demand price; every other batch result, the batch price.
+            on_demand = usage.get("service_tier") == "standard"
+            cost = pricing.cost(pending.provider, model, tokens, batch=not on_demand)
             yield usage_row(
                 principal,
                 pending.provider,

@@ -48,6 +48,9 @@ class Capabilities:
     """Message for a refused batches call (why, and what to use instead), and for files unless ``files_refusal``."""
     files_refusal: str = ""
     """Message for a refused files call, when files and batches are refused for different reasons."""
+    on_demand_below: int = 0
+    """A batch's requests for a model with fewer requests than this run on demand, at the on-demand price (Bedrock
+    below its minimum records per job, policy ``run_on_demand``): the budget reservation prices them so."""
 
     def refusal_for(self, needs: Literal["files", "batches"]) -> str:
         return (self.files_refusal or self.refusal) if needs == "files" else self.refusal

@@ -100,3 +100,25 @@ def test_a_stream_is_priced_from_the_usage_it_reports_even_when_abandoned(tmp_pa
     [row] = asyncio.run(run())
     assert (row["requests"], row["input_tokens"], row["output_tokens"]) == (1, 1000, 50)
     assert stream.closed
+
+
+def test_a_batch_reserves_on_demand_models_at_the_on_demand_price(tmp_path: Path) -> None:
+    """Bedrock runs a model's requests on demand below its job minimum: the worst case is priced as it will be."""
+    model = "anthropic.claude-3-5-sonnet-20240620-v1:0"
+    requests = [
+        {"custom_id": f"r{index}", "params": {"model": model, "max_tokens": 1000, "messages": []}} for index in range(3)
+    ]
+
+    async def run() -> tuple[object, object]:
+        settings = parse_settings({"database": {"url": f"sqlite+aiosqlite:///{tmp_path / 'gov.db'}"}})
+        store = await Store.open(settings.database.url)
+        governance = Governance(settings, store.engine)
+        principal = Principal(owner="anon:abc")
+        as_batch = await governance.reserve_batch(principal, "bedrock", requests)
+        on_demand = await governance.reserve_batch(principal, "bedrock", requests, on_demand_below=100)
+        await store.close()
+        return as_batch.amount, on_demand.amount
+
+    as_batch, on_demand = asyncio.run(run())
+    assert as_batch is not None and on_demand is not None
+    assert on_demand == 2 * as_batch  # Bedrock's batch price is half the on-demand one

@@ -33,7 +33,7 @@ def file_json(record: FileRecord) -> dict[str, Any]:
 
 def batch_json(record: BatchRecord, base_url: str) -> dict[str, Any]:
     ended = record.processing_status == "ended"
-    return {
+    rendered: dict[str, Any] = {
         "id": record.id,
         "type": "message_batch",
         "processing_status": record.processing_status,
@@ -45,6 +45,12 @@ def batch_json(record: BatchRecord, base_url: str) -> dict[str, Any]:
         "archived_at": rfc3339(record.archived_at),
         "results_url": f"{base_url}/anthropic/v1/messages/batches/{record.id}/results" if ended else None,
     }
+    notices = record.upstream_state.get("notices")
+    if notices:
+        # What the gateway did differently from the provider's own batch API (a Bedrock part run on demand...):
+        # an extra field, which every SDK exposes as an attribute.
+        rendered["finops_notices"] = [str(notice) for notice in notices]
+    return rendered
 
 
 def list_json(page: Page[T], render: Callable[[T], dict[str, Any]]) -> dict[str, Any]:

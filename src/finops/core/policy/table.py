@@ -56,7 +56,15 @@ _CITED_ANSWER = "citations of an earlier answer only point back into documents; 
 _SERVER_BLOCK = "the block of an Anthropic server tool; only Anthropic can read it"
 _CODE_EXECUTION = "belongs to Anthropic's code execution (programmatic tool calling)"
 _TOOLSETS = "belongs to Anthropic's browser and computer toolsets"
-_NO_FILES_API = "Bedrock has no Files API; send the file inline as base64"
+_BEDROCK_FILE_CONVERSE = (
+    "a file uploaded with `x-model-provider: bedrock` (an S3 object, needs `providers.bedrock.batch`): Amazon Nova "
+    "reads it from S3 (`source.s3Location`); every other family gets its bytes inline (`source.bytes`), read by "
+    "the gateway from S3"
+)
+_BEDROCK_FILE_CLAUDE = (
+    "a file uploaded with `x-model-provider: bedrock` (an S3 object, needs `providers.bedrock.batch`): its bytes "
+    "inline, read by the gateway from S3 (InvokeModel takes no S3 source): base64, or text for `text/*` documents"
+)
 _NO_URLS = "Bedrock cannot fetch URLs; send the content inline as base64"
 _GEMINI_URLS = "only a Gemini Files API URI (`fileData`); any other URL is a 400 from the translator"
 _ANTHROPIC_TOOL = "an Anthropic-defined tool; to do: offer it as a custom tool with Anthropic's published schema"
@@ -740,8 +748,8 @@ def _source_rows() -> Iterator[Row]:
         SOURCES,
         openai=refused("OpenAI takes uploaded files only as documents; send the image inline as base64"),
         gemini=translated("`fileData` of the Gemini file"),
-        converse=refused(_NO_FILES_API),
-        claude=refused(_NO_FILES_API),
+        converse=translated(_BEDROCK_FILE_CONVERSE),
+        claude=translated(_BEDROCK_FILE_CLAUDE),
     )
     yield row(
         "document source: base64",
@@ -776,8 +784,8 @@ def _source_rows() -> Iterator[Row]:
         SOURCES,
         openai=translated("a `file` part with the OpenAI file ID"),
         gemini=translated("`fileData` of the Gemini file"),
-        converse=refused(_NO_FILES_API),
-        claude=refused(_NO_FILES_API),
+        converse=translated(_BEDROCK_FILE_CONVERSE),
+        claude=translated(_BEDROCK_FILE_CLAUDE),
     )
     yield row(
         "tool_result content: text",

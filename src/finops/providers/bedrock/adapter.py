@@ -1,9 +1,10 @@
-"""AWS Bedrock Runtime upstream: chat only.
+"""AWS Bedrock upstream: messages on Bedrock Runtime; files and batches on S3 and batch inference when configured.
 
 Claude models go through InvokeModel, whose body is Anthropic's own (nothing is lost but the betas Bedrock does not
 offer, see ``betas.py``); every other family goes through Converse. Streams arrive as AWS event streams and leave as
-Anthropic SSE. Bedrock has no Files API and no inline batches, so those calls are refused by the core
-(``capabilities``) before anything is stored or sent, each in its own words.
+Anthropic SSE. Bedrock has no Files API and no inline batches: with ``providers.bedrock.batch`` files become S3
+objects (``files``) and batches become model-invocation jobs (``batches``); without it those calls are refused by
+the core (``capabilities``) before anything is stored or sent, each in its own words.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from finops.providers.base import (
     BatchStatus,
     CallContext,
     Capabilities,
+    CreateIntent,
     Download,
     FileUpload,
     MessageResult,
@@ -38,8 +40,10 @@ from finops.providers.bedrock.auth import build_auth, region_of
 from finops.providers.bedrock.betas import bedrock_betas
 from finops.providers.bedrock.errors import bedrock_fault
 from finops.providers.bedrock.eventstream import DecodedFrame, EventStreamDecoder
+from finops.providers.bedrock.file_sources import FileSource, reads_s3, with_file_sources
 from finops.providers.bedrock.invoke import from_invoke_response, to_invoke_body
 from finops.providers.bedrock.models import KNOWN_MODELS, is_anthropic_model, model_path
+from finops.providers.bedrock.storage import BedrockStorage
 from finops.providers.bedrock.stream import ConverseStreamTranslator, InvokeStreamTranslator
 from finops.providers.bedrock.translate import plan_converse
 from finops.providers.embedding import Embeddings
@@ -87,9 +91,11 @@ def _model_entry(model_id: str) -> JSON:
     )
 
 
+REFUSED = Capabilities(files=False, batches=False, refusal=BATCHES_REFUSAL, files_refusal=FILES_REFUSAL)
+
+
 class BedrockProvider:
     name = "bedrock"
-    capabilities = Capabilities(files=False, batches=False, refusal=BATCHES_REFUSAL, files_refusal=FILES_REFUSAL)
 
     def __init__(self, settings: ProviderSettings) -> None:
         region = region_of(settings)
@@ -97,11 +103,21 @@ class BedrockProvider:
         self._auth = build_auth(settings)
         self._errors = ErrorPolicy(self.name, self._auth.secrets, bedrock_fault)
         self._client = build_client(settings, self._base_url)
+        self._storage = (
+            BedrockStorage(settings, settings.batch, self._auth, self.create_message) if settings.batch else None
+        )
+        if settings.batch is None:
+            self.capabilities = REFUSED
+        else:
+            on_demand = settings.batch.min_records_policy == "run_on_demand"
+            self.capabilities = Capabilities(on_demand_below=settings.batch.min_records if on_demand else 0)
         self._models = [_model_entry(model_id) for model_id in settings.models] if settings.models else KNOWN_MODELS
         self._logged_drops: set[str] = set()
 
     async def aclose(self) -> None:
         await self._client.aclose()
+        if self._storage is not None:
+            await self._storage.aclose()
 
     # -- plumbing ---------------------------------------------------------------------------------------
 
@@ -155,7 +171,22 @@ class BedrockProvider:
 
     # -- messages ---------------------------------------------------------------------------------------
 
+    async def _with_files(self, body: JSON, ctx: CallContext) -> JSON:
+        """``body`` with its Bedrock files (S3 objects) as the model takes them: ``s3Location`` for Nova, the bytes
+        inline for every other family (``file_sources``)."""
+        if not ctx.files:
+            return body
+        files = self._configured(FILES_REFUSAL).files
+        direct = reads_s3(str(body["model"]))
+        sources: dict[str, FileSource] = {}
+        for key, ref in ctx.files.items():
+            if files.owns(key):
+                data = None if direct else await files.read(key)
+                sources[key] = FileSource(ref.mime_type, files.uri(key), data)
+        return with_file_sources(body, sources)
+
     async def create_message(self, body: JSON, ctx: CallContext) -> MessageResult:
+        body = await self._with_files(body, ctx)
         params = cast(MessageParams, body)  # parsed and checked by the core (core/params)
         model = params["model"]
         if is_anthropic_model(model):
@@ -172,11 +203,12 @@ class BedrockProvider:
         events = (
             self._invoke_stream(model, params, ctx)
             if is_anthropic_model(model)
-            else self._converse_stream(model, params)
+            else self._converse_stream(model, params, ctx)
         )
         return relay_events(self._errors, events)
 
     async def _invoke_stream(self, model: str, params: MessageParams, ctx: CallContext) -> AsyncGenerator[Event, None]:
+        params = cast(MessageParams, await self._with_files(dict(params), ctx))
         invoke_body = to_invoke_body(params, anthropic_beta=self._invoke_betas(ctx, dict(params)))
         path = f"/model/{model_path(model)}/invoke-with-response-stream"
         response = await self._send(path, invoke_body, accept=_EVENTSTREAM_TYPE, stream=True)
@@ -188,8 +220,10 @@ class BedrockProvider:
                 for event in translator.feed(payload):
                     yield event
 
-    async def _converse_stream(self, model: str, params: MessageParams) -> AsyncGenerator[Event, None]:
-        plan = plan_converse(params)
+    async def _converse_stream(
+        self, model: str, params: MessageParams, ctx: CallContext
+    ) -> AsyncGenerator[Event, None]:
+        plan = plan_converse(cast(MessageParams, await self._with_files(dict(params), ctx)))
         response = await self._send(
             f"/model/{model_path(model)}/converse-stream", plan.request, accept=_EVENTSTREAM_TYPE, stream=True
         )
@@ -206,7 +240,7 @@ class BedrockProvider:
 
     async def count_tokens(self, body: JSON, ctx: CallContext) -> JSON:
         """Bedrock's CountTokens (``POST /model/{id}/count-tokens``): the exact count, never an estimate."""
-        params = cast(CountTokensParams, body)
+        params = cast(CountTokensParams, await self._with_files(body, ctx))
         model = params["model"]
         if is_anthropic_model(model):
             # The input is a complete InvokeModel body, and Claude's requires max_tokens (it does not change
@@ -224,29 +258,38 @@ class BedrockProvider:
     async def list_models(self, ctx: CallContext) -> list[JSON]:
         return [dict(model) for model in self._models]
 
-    # -- files and batches: refused (the core checks ``capabilities`` first; these are the backstop) ------
+    # -- files and batches: on S3 when configured; refused otherwise (the core checks ``capabilities`` first) ---
+
+    def _configured(self, refusal: str) -> BedrockStorage:
+        if self._storage is None:
+            raise InvalidRequestError(refusal)
+        return self._storage
 
     async def upload_file(self, upload: FileUpload, ctx: CallContext) -> UpstreamFile:
-        raise InvalidRequestError(FILES_REFUSAL)
+        return await self._configured(FILES_REFUSAL).files.upload(upload, ctx.upstream_key)
 
     async def delete_file(self, upstream_id: str, ctx: CallContext) -> None:
-        raise InvalidRequestError(FILES_REFUSAL)
+        await self._configured(FILES_REFUSAL).files.delete(upstream_id)
 
     async def download_file(self, upstream_id: str, ctx: CallContext) -> Download:
-        raise InvalidRequestError(FILES_REFUSAL)
+        return await self._configured(FILES_REFUSAL).files.download(upstream_id)
 
     async def create_batch(self, requests: list[JSON], ctx: CallContext) -> UpstreamBatch:
-        raise InvalidRequestError(BATCHES_REFUSAL)
+        return await self._configured(BATCHES_REFUSAL).batches.create(requests, ctx)
 
     async def get_batch(self, ref: BatchRef, ctx: CallContext) -> BatchStatus:
-        raise InvalidRequestError(BATCHES_REFUSAL)
+        return await self._configured(BATCHES_REFUSAL).batches.get(ref)
 
     async def cancel_batch(self, ref: BatchRef, ctx: CallContext) -> BatchStatus:
-        raise InvalidRequestError(BATCHES_REFUSAL)
+        return await self._configured(BATCHES_REFUSAL).batches.cancel(ref)
 
     async def delete_batch(self, ref: BatchRef, ctx: CallContext) -> None:
-        raise InvalidRequestError(BATCHES_REFUSAL)
+        await self._configured(BATCHES_REFUSAL).batches.delete(ref)
 
     async def batch_results(self, ref: BatchRef, ctx: CallContext) -> AsyncIterator[bytes]:
-        raise InvalidRequestError(BATCHES_REFUSAL)
-        yield b""  # pragma: no cover  (makes this an async generator, as the protocol expects)
+        async for line in self._configured(BATCHES_REFUSAL).batches.results(ref):
+            yield line
+
+    async def remove_created(self, intent: CreateIntent, ctx: CallContext) -> int:
+        """Stop and delete what a create that never reached the store left upstream (``recovery``)."""
+        return 0 if self._storage is None else await self._storage.remove_created(intent)

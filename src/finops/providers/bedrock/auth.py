@@ -18,13 +18,18 @@ from collections.abc import Mapping
 from typing import Protocol
 
 import botocore.session
-from botocore.auth import SigV4Auth
+from botocore.auth import S3SigV4Auth, SigV4Auth
 from botocore.awsrequest import AWSRequest
+from botocore.config import Config
 from botocore.credentials import Credentials, RefreshableCredentials
 
 from finops.config import ConfigError, ProviderSettings
 
 SIGNING_NAME = "bedrock"  # not "bedrock-runtime": the service model's signingName
+S3_SIGNING_NAME = "s3"
+# S3 bodies are streamed from disk and never hashed up front: the signature covers ``UNSIGNED-PAYLOAD`` (what
+# boto3 sends over HTTPS with a checksum); S3 still checks each part's length and the multipart ETags.
+_UNSIGNED_S3 = {"client_config": Config(s3={"payload_signing_enabled": False})}
 DEFAULT_REGION = "us-east-1"
 BEARER_ENV = "AWS_BEARER_TOKEN_BEDROCK"
 
@@ -63,20 +68,29 @@ class BearerAuth:
 
 
 class SigV4Signer:
-    """SigV4 with signing name ``bedrock``. Every header given to ``sign`` is signed, so the caller must send
-    them unchanged; headers added later by httpx (content-length, user-agent...) are simply not signed."""
+    """SigV4 with signing name ``bedrock`` (or ``s3``, see ``s3_signer``). Every header given to ``sign`` is
+    signed, so the caller must send them unchanged; headers added later by httpx (content-length,
+    user-agent...) are simply not signed."""
 
-    def __init__(self, credentials: Credentials, region: str) -> None:
+    def __init__(self, credentials: Credentials, region: str, *, service: str = SIGNING_NAME) -> None:
         self._credentials = credentials
-        self._signer = SigV4Auth(credentials, SIGNING_NAME, region)
+        self._s3 = service == S3_SIGNING_NAME
+        # S3's flavour keeps the path as sent (keys may hold "//" or "."), and signs x-amz-content-sha256.
+        self._signer = (S3SigV4Auth if self._s3 else SigV4Auth)(credentials, service, region)
         self._refreshable = isinstance(credentials, RefreshableCredentials)
 
     async def sign(self, method: str, url: str, body: bytes, headers: Mapping[str, str]) -> dict[str, str]:
         if self._refreshable and self._credentials.refresh_needed():
             await asyncio.to_thread(self._credentials.get_frozen_credentials)
         request = AWSRequest(method=method, url=url, data=body, headers=dict(headers))
+        if self._s3:
+            request.context.update(_UNSIGNED_S3)
         self._signer.add_auth(request)
         return dict(request.headers.items())
+
+    @property
+    def credentials(self) -> Credentials:
+        return self._credentials
 
     def secrets(self) -> tuple[str, ...]:
         frozen = self._credentials.get_frozen_credentials()
@@ -90,6 +104,17 @@ def _secret(value: object) -> str | None:
 
 def region_of(settings: ProviderSettings) -> str:
     return settings.region or DEFAULT_REGION
+
+
+def s3_signer(auth: BedrockAuth, region: str) -> SigV4Signer:
+    """A signer for S3 with the credentials ``auth`` signs Bedrock calls with; a Bedrock API key cannot sign
+    S3 requests, so ``providers.bedrock.batch`` needs AWS credentials."""
+    if not isinstance(auth, SigV4Signer):
+        raise ConfigError(
+            "providers.bedrock.batch: S3 files and batch jobs need AWS credentials (access_key_id/secret_access_key "
+            "or the AWS credential chain); a Bedrock API key (bearer_token) cannot sign S3 requests"
+        )
+    return SigV4Signer(auth.credentials, region, service=S3_SIGNING_NAME)
 
 
 def build_auth(settings: ProviderSettings, environ: Mapping[str, str] | None = None) -> BedrockAuth:

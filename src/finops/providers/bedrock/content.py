@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
@@ -153,6 +154,21 @@ class ContentTranslator:
         images as ``image`` blocks right after it (a Converse document holds text only)."""
         source = block["source"]
         images: list[JSON] = []
+        s3 = s3_source(source)
+        if s3 is not None:
+            uri, media_type = s3
+            document_format = DOCUMENT_FORMATS.get(media_type)
+            if document_format is None:
+                raise InvalidRequestError(
+                    f"{where}: a file of type {media_type!r} cannot be a document on Bedrock "
+                    f"(use one of {', '.join(DOCUMENT_FORMATS)})"
+                )
+            document: JSON = {
+                "format": document_format,
+                "name": self.names.name_for(block.get("title")),
+                "source": {"s3Location": {"uri": uri}},
+            }
+            return [{"document": document}]
         if source["type"] == "base64":
             document_format = DOCUMENT_FORMATS.get(source["media_type"])
             if document_format is None:
@@ -179,7 +195,7 @@ class ContentTranslator:
             document_format, data = "txt", _b64_text("\n\n".join(texts))
         else:
             raise InvalidRequestError(unsupported_source_message(source["type"], "document", where))
-        document: JSON = {
+        document = {
             "format": document_format,
             "name": self.names.name_for(block.get("title")),
             "source": {"bytes": data},
@@ -251,8 +267,22 @@ def _marked(block: ToolResultBlockParam) -> CacheControlEphemeralParam | None:
     return None
 
 
+def s3_source(source: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(S3 URI, media type) of the gateway-internal ``s3`` source (a Bedrock file for Nova, see
+    ``file_sources``); ``None`` for every Anthropic source type."""
+    if source.get("type") != "s3":
+        return None
+    return str(source["uri"]), str(source["media_type"])
+
+
 def image(block: ImageBlockParam, *, where: str) -> JSON:
     source = block["source"]
+    s3 = s3_source(source)
+    if s3 is not None:
+        image_format = IMAGE_FORMATS.get(s3[1])
+        if image_format is None:
+            raise InvalidRequestError(f"{where}: a file of type {s3[1]!r} cannot be an image on Bedrock")
+        return {"format": image_format, "source": {"s3Location": {"uri": s3[0]}}}
     if source["type"] != "base64":
         raise InvalidRequestError(unsupported_source_message(source["type"], "image", where))
     image_format = IMAGE_FORMATS.get(source["media_type"])
