@@ -29,7 +29,7 @@ from typing import Any
 
 import orjson
 
-JSON = dict[str, Any]
+from finops.core.types import JSON
 
 IGNORED_FIELDS = frozenset(
     {"stream", "metadata", "cache_control", "service_tier", "speed", "inference_geo", "diagnostics"}

@@ -13,10 +13,9 @@ the stream has reached ``message_stop`` with no error, never a part of one.
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 
+from finops.core.types import JSON
 from finops.providers.sse import (
     PING,
     SSEDecoder,
@@ -28,8 +27,6 @@ from finops.providers.sse import (
     message_start,
 )
 from finops.providers.usage import complete_usage, fold_usage
-
-JSON = dict[str, Any]
 
 _STREAMED_INPUT = frozenset({"tool_use", "server_tool_use", "mcp_tool_use"})
 """Blocks whose ``input`` streams as ``input_json_delta``."""

@@ -8,14 +8,12 @@ byte-identical frames for the same facts.
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 
 from finops.core.errors import UpstreamError
+from finops.core.types import JSON
 from finops.providers.usage import USAGE_KEYS
 
-JSON = dict[str, Any]
 Event = tuple[str, JSON]
 """An Anthropic stream event: (event name, data object whose ``type`` is the same name)."""
 

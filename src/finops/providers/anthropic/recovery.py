@@ -17,9 +17,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from finops.core.cleanup import quietly
+from finops.core.types import JSON
 from finops.providers.base import CreateIntent
 
-JSON = dict[str, Any]
 Call = Callable[..., Awaitable[JSON]]
 
 WINDOW = timedelta(minutes=5)

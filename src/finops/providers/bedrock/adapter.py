@@ -13,7 +13,7 @@ import base64
 import contextlib
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
-from typing import Any, cast
+from typing import cast
 
 import httpx
 import orjson
@@ -21,6 +21,7 @@ import orjson
 from finops.config import ProviderSettings
 from finops.core.errors import InvalidRequestError, UpstreamError
 from finops.core.params import CountTokensParams, MessageParams
+from finops.core.types import JSON
 from finops.providers.base import (
     BatchRef,
     BatchStatus,
@@ -52,8 +53,6 @@ from finops.providers.relay import relay_events
 from finops.providers.sse import Event
 from finops.providers.upstream_errors import ErrorPolicy
 from finops.providers.usage import message_result
-
-JSON = dict[str, Any]
 
 BATCHES_REFUSAL = (
     "Bedrock batch jobs need file-based input in S3 (CreateModelInvocationJob with an S3 input/output location "

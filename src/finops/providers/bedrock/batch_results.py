@@ -13,19 +13,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 import orjson
 
 from finops.core.errors import GatewayError, error_for_status
 from finops.core.ids import new_message_id
+from finops.core.types import JSON
 from finops.providers.bedrock.answers import from_converse_response
 from finops.providers.bedrock.batch_plan import shape_of
 from finops.providers.bedrock.batch_status import PartState, missing_verdict
 from finops.providers.bedrock.invoke import from_invoke_response
 from finops.providers.bedrock.models import is_anthropic_model
 
-JSON = dict[str, Any]
 LineReader = Callable[[str], AsyncIterator[str]]
 """Yields the lines of an S3 object, by key."""
 

@@ -17,11 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
+from finops.core.types import JSON
 from finops.providers.base import BatchStatus, ProcessingStatus
 
-JSON = dict[str, Any]
 COUNT_KEYS = ("processing", "succeeded", "errored", "canceled", "expired")
 
 _PROCESSING: dict[str, ProcessingStatus] = {

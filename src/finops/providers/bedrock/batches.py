@@ -31,6 +31,7 @@ import orjson
 from finops.config import BedrockBatchSettings
 from finops.core.errors import GatewayError, InvalidRequestError, NotFoundError
 from finops.core.ids import new_batch_id, new_intent_key
+from finops.core.types import JSON
 from finops.providers.base import BatchRef, BatchStatus, CallContext, UpstreamBatch
 from finops.providers.bedrock.batch_plan import PartFile, write_batch_parts
 from finops.providers.bedrock.batch_results import part_results
@@ -39,7 +40,6 @@ from finops.providers.bedrock.jobs import JobClient
 from finops.providers.bedrock.on_demand import CreateMessage, OnDemandRunner, heartbeat_key
 from finops.providers.bedrock.s3 import S3Client
 
-JSON = dict[str, Any]
 _BATCH_ID_PREFIX = "msgbatch_"
 _JOB_TERMINAL = frozenset({"Completed", "PartiallyCompleted", "Failed", "Stopped", "Expired"})
 

@@ -17,10 +17,10 @@ import httpx
 import orjson
 
 from finops.core.errors import InvalidRequestError, UpstreamError
+from finops.core.types import JSON
 from finops.providers.bedrock.models import model_path
 from finops.providers.embedding import Embeddings
 
-JSON = dict[str, Any]
 Send = Callable[[str, JSON], Awaitable[httpx.Response]]
 
 _COHERE_MAX_TEXTS = 96

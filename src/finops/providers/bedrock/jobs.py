@@ -4,19 +4,18 @@ Create/Get/Stop/ListModelInvocationJob(s), on the gateway's own upstream client.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 from urllib.parse import quote
 
 import orjson
 
 from finops.config import ProviderSettings
 from finops.core.errors import UpstreamError
+from finops.core.types import JSON
 from finops.providers.bedrock.auth import BedrockAuth
 from finops.providers.bedrock.errors import bedrock_fault
 from finops.providers.http import build_client, send
 from finops.providers.upstream_errors import ErrorPolicy
 
-JSON = dict[str, Any]
 TIMEOUT_HOURS = 24
 """A job's time limit: Anthropic's batches expire after 24 hours, so a job may not run longer (the minimum)."""
 

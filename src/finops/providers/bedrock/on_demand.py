@@ -27,11 +27,11 @@ from typing import Any
 import orjson
 
 from finops.core.errors import GatewayError
+from finops.core.types import JSON
 from finops.providers.base import CallContext
 from finops.providers.bedrock.batch_results import errored_result
 from finops.providers.bedrock.s3 import S3Client
 
-JSON = dict[str, Any]
 HEARTBEAT_SECONDS = 10.0
 STALE_AFTER = timedelta(seconds=6 * HEARTBEAT_SECONDS)
 """A heartbeat older than this means its runner is gone (six missed beats: S3 being slow is not death)."""

@@ -16,17 +16,16 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
-from typing import Any
 
 import orjson
 
 from finops.core.errors import UpstreamError
 from finops.core.ids import new_message_id
+from finops.core.types import JSON
 from finops.providers.bedrock.answers import from_converse_citation, from_converse_usage, map_stop_reason
 from finops.providers.bedrock.translate import AnswerShape
 from finops.providers.sse import block_delta, block_start, block_stop, message_end, message_start
 
-JSON = dict[str, Any]
 SSEEvent = tuple[str, JSON]
 
 # Bedrock's own accounting, appended to the last InvokeModel stream event; not part of Anthropic's dialect.

@@ -19,6 +19,7 @@ import orjson
 from finops.config import ProviderSettings
 from finops.core.errors import InvalidRequestError, NotFoundError, UpstreamError
 from finops.core.params import CountTokensParams, MessageParams
+from finops.core.types import JSON
 from finops.providers.base import (
     BatchRef,
     BatchStatus,
@@ -53,7 +54,6 @@ from finops.providers.relay import relay_events
 from finops.providers.sse import Event
 from finops.providers.usage import message_result
 
-JSON = dict[str, Any]
 DOWNLOAD_REFUSAL = (
     "Gemini only allows downloading files it generated, e.g. batch results; uploaded files cannot be downloaded"
 )

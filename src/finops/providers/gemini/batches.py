@@ -28,6 +28,7 @@ import orjson
 
 from finops.core.cleanup import quietly
 from finops.core.errors import InvalidRequestError, NotFoundError, UpstreamError
+from finops.core.types import JSON
 from finops.providers.base import BatchRef, BatchStatus, UpstreamBatch
 from finops.providers.gemini import batch_lines
 from finops.providers.gemini.batch_lines import (
@@ -40,7 +41,6 @@ from finops.providers.gemini.batch_lines import (
     to_file_batch_line,
 )
 
-JSON = dict[str, Any]
 _COUNT_KEYS = ("processing", "succeeded", "errored", "canceled", "expired")
 # Bytes around the inline entries in a create body ({"batch": {..., "inputConfig": {"requests": ...}}}).
 _ENVELOPE_BYTES = 1024

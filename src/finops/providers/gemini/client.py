@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any, BinaryIO
+from typing import BinaryIO
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -16,6 +16,7 @@ import orjson
 
 from finops.config import ProviderSettings
 from finops.core.errors import UpstreamError
+from finops.core.types import JSON
 from finops.providers.gemini.translate import gemini_fault
 from finops.providers.gemini.uploads import upload_resumable
 from finops.providers.http import build_client, iter_body, iter_lines, send
@@ -25,7 +26,6 @@ DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 DEFAULT_API_VERSION = "v1beta"
 _API_VERSIONS = ("v1", "v1beta", "v1alpha")
 
-JSON = dict[str, Any]
 _PARSE_IN_THREAD_BYTES = 1024 * 1024
 
 

@@ -23,9 +23,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from finops.core.errors import InvalidRequestError
+from finops.core.types import JSON
 from finops.providers.gemini.tool_ids import decode_tool_use_id
-
-JSON = dict[str, Any]
 
 # Images Gemini accepts as inlineData (its image-understanding docs); Anthropic also allows image/gif.
 _GEMINI_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/heic", "image/heif"})

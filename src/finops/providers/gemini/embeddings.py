@@ -5,15 +5,14 @@ for the same texts at the same time (one more call, no added wait): that count i
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Protocol
+from typing import Protocol
 from urllib.parse import quote
 
 import orjson
 
 from finops.core.errors import UpstreamError
+from finops.core.types import JSON
 from finops.providers.embedding import Embeddings
-
-JSON = dict[str, Any]
 
 
 class _Client(Protocol):

@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from finops.core.cleanup import quietly
+from finops.core.types import JSON
 from finops.providers.base import CreateIntent
 
-JSON = dict[str, Any]
 Call = Callable[..., Awaitable[JSON]]
 
 CLOCK_SKEW = timedelta(minutes=5)

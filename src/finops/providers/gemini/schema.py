@@ -14,8 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from finops.core.errors import InvalidRequestError
-
-JSON = dict[str, Any]
+from finops.core.types import JSON
 
 _WHERE = "output_config.format.schema"
 _KEPT = frozenset(

@@ -27,12 +27,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from finops.core.errors import InvalidRequestError
+from finops.core.types import JSON
 from finops.providers.gemini.models import ModelFamily
-
-JSON = dict[str, Any]
 
 DYNAMIC_BUDGET = -1
 _EFFORT_BUDGETS: dict[str, int | None] = {"low": 1024, "medium": 8192, "high": None}

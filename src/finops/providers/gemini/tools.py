@@ -21,8 +21,7 @@ from typing import Any
 import orjson
 
 from finops.core.errors import InvalidRequestError
-
-JSON = dict[str, Any]
+from finops.core.types import JSON
 
 WEB_SEARCH_TYPES = frozenset({"web_search_20250305", "web_search_20260209", "web_search_20260318"})
 CODE_EXECUTION_TYPES = frozenset({"code_execution_20250522"})

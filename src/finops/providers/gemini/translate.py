@@ -33,6 +33,7 @@ from finops.core.errors import (
 )
 from finops.core.ids import new_message_id
 from finops.core.params import CountTokensParams, MessageParams
+from finops.core.types import JSON
 from finops.providers.gemini.blocks import BlockAssembler, Event, blocks_from_events
 from finops.providers.gemini.contents import GeminiFileRef, contents, system_instruction
 from finops.providers.gemini.models import ModelFamily, model_family
@@ -59,7 +60,6 @@ __all__ = [
     "to_generate_request",
 ]
 
-JSON = dict[str, Any]
 
 # Gemini's GenerationConfig.stopSequences documents "up to 5".
 MAX_STOP_SEQUENCES = 5

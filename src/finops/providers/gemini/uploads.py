@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any, BinaryIO
+from typing import BinaryIO
 from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 
 from finops.core.errors import UpstreamError
+from finops.core.types import JSON
 from finops.providers.client import UpstreamClient
 from finops.providers.http import UpstreamErrorMapper, send
 
@@ -25,8 +26,6 @@ CHUNK_BYTES = 8 * 1024 * 1024
 """Google's SDK chunk size; a multiple of the 256 KiB granularity the protocol asks for."""
 READ_BYTES = 256 * 1024
 """How much of a chunk is read from disk (and held) at a time."""
-
-JSON = dict[str, Any]
 
 
 def _same_host(upload_url: str, base_url: str) -> str:

@@ -24,6 +24,7 @@ from finops.core.cleanup import quietly
 from finops.core.errors import GatewayError, InvalidRequestError
 from finops.core.faults import AFTER_UPSTREAM_PART, fault_point
 from finops.core.params import MessageParams
+from finops.core.types import JSON
 from finops.providers.base import (
     BatchRef,
     BatchStatus,
@@ -55,8 +56,6 @@ from finops.providers.relay import relay_events
 from finops.providers.sse import Event
 from finops.providers.upstream_errors import ErrorPolicy
 from finops.providers.usage import message_result
-
-JSON = dict[str, Any]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 COMPLETION_WINDOW = "24h"

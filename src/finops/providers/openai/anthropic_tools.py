@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-JSON = dict[str, Any]
+from finops.core.types import JSON
 
 _PATH = {"type": "string", "description": "Absolute path to the file or directory."}
 _VIEW_RANGE = {

@@ -7,10 +7,9 @@ line through ``from_batch_output_line``, and fills the requests found in neither
 
 from __future__ import annotations
 
-from typing import Any
-
 from finops.core.errors import error_for_status
 from finops.core.params import MessageParams
+from finops.core.types import JSON
 from finops.providers.base import ProcessingStatus
 from finops.providers.openai.translate import (
     from_chat_response,
@@ -18,8 +17,6 @@ from finops.providers.openai.translate import (
     to_chat_request,
 )
 from finops.providers.upstream_errors import redact
-
-JSON = dict[str, Any]
 
 CHAT_COMPLETIONS_ENDPOINT = "/v1/chat/completions"
 

@@ -16,9 +16,9 @@ from typing import Any
 import orjson
 
 from finops.core.errors import GatewayError
+from finops.core.types import JSON
 from finops.providers.openai.batch_lines import canceled_result, expired_result, from_batch_output_line
 
-JSON = dict[str, Any]
 LineOpener = Callable[[str], Awaitable[AsyncGenerator[str, None]]]
 """Opens an upstream file by id and yields its lines."""
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from finops.core.types import JSON
 from finops.providers.base import BatchStatus, ProcessingStatus
 from finops.providers.openai.batch_lines import map_batch_status
 
-JSON = dict[str, Any]
 COUNT_KEYS = ("processing", "succeeded", "errored", "canceled", "expired")
 _END_TIMES = ("completed_at", "failed_at", "expired_at", "cancelled_at")
 

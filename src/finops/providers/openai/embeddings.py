@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from finops.core.errors import UpstreamError
+from finops.core.types import JSON
 from finops.providers.embedding import Embeddings
 
-JSON = dict[str, Any]
 Call = Callable[..., Awaitable[JSON]]
 
 

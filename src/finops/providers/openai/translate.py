@@ -19,6 +19,7 @@ import orjson
 from finops.core.errors import GatewayError, InvalidRequestError, UpstreamError, error_for_status
 from finops.core.ids import new_message_id
 from finops.core.params import MessageParams
+from finops.core.types import JSON
 from finops.providers.openai.capabilities import is_search_model, reasoning
 from finops.providers.openai.messages import TOOL_ERROR_PREFIX, chat_messages
 from finops.providers.openai.reasoning import reasoning_effort
@@ -26,8 +27,6 @@ from finops.providers.openai.structured import response_format
 from finops.providers.openai.tools import chat_tools
 from finops.providers.openai.web_search import new_server_tool_use_id, search_blocks
 from finops.providers.upstream_errors import UpstreamFault, gateway_error, redact
-
-JSON = dict[str, Any]
 
 __all__ = [
     "OPENAI_MAX_STOP_SEQUENCES",

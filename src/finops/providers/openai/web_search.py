@@ -20,9 +20,8 @@ from typing import Any
 
 from finops.core.errors import InvalidRequestError
 from finops.core.ids import new_tool_use_id
+from finops.core.types import JSON
 from finops.providers.openai.capabilities import is_search_model
-
-JSON = dict[str, Any]
 
 WEB_SEARCH_TOOL_PREFIX = "web_search_"
 _CLAIM_LEAD = ".,;:!?)"
