@@ -1,11 +1,11 @@
 """Split an Anthropic batch into Bedrock batch-job input files, one per model, written straight to disk.
 
 A Bedrock job runs one model, so each request is translated once, with the same translators as a live call, into a
-record ``{"recordId": custom_id, "modelInput": <body>}`` appended to its model's JSONL file: the native InvokeModel
-body where the gateway builds one (``native.native_plan``: Claude, Nova), else the Converse request
-(``translate.plan_converse``) for a job of ``modelInvocationType: Converse`` (Llama, Mistral, every other
-family). A file that would pass Bedrock's per-job caps is closed and the model continues in a new one. Nothing but
-the caller's parsed body stays in memory.
+record ``{"recordId": custom_id, "modelInput": <body>}`` appended to its model's JSONL file
+(``providers.batch_spool``, within Bedrock's per-job caps): the native InvokeModel body where the gateway builds
+one (``native.native_plan``: Claude, Nova), else the Converse request (``translate.plan_converse``) for a job of
+``modelInvocationType: Converse`` (Llama, Mistral, every other family). Nothing but the caller's parsed body stays
+in memory.
 
 Structured output on Nova is read back through a forced answer tool (``translate.AnswerShape``); the few requests
 whose answer needs a non-default shape keep it in ``PartFile.shapes`` (custom_id -> [json_tool, hide_thinking]).
@@ -19,12 +19,13 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Literal, cast
+from typing import Any, Literal, cast
 
 import orjson
 
 from finops.core.errors import InvalidRequestError
 from finops.core.params import MessageParams
+from finops.providers.batch_spool import PartSpool, SpooledPart
 from finops.providers.bedrock.models import family_of
 from finops.providers.bedrock.native import native_plan
 from finops.providers.bedrock.translate import AnswerShape, plan_converse
@@ -41,11 +42,7 @@ MAX_MODELS_PER_BATCH = 16
 
 
 @dataclass
-class PartFile:
-    model: str
-    path: Path
-    count: int = 0
-    size: int = 0
+class PartFile(SpooledPart):
     shapes: dict[str, list[Any]] = field(default_factory=dict)
     invocation: InvocationType = "InvokeModel"
 
@@ -54,38 +51,30 @@ def write_batch_parts(requests: list[dict[str, Any]], directory: Path) -> list[P
     """Translate ``requests`` (validated by the core) into per-model JSONL files under ``directory``, in the order
     their model first appears. Input Bedrock cannot express raises ``InvalidRequestError`` naming the request,
     before anything was sent anywhere."""
-    models: dict[str, int] = {}
-    parts: list[PartFile] = []
-    open_parts: dict[str, tuple[PartFile, IO[bytes]]] = {}
     # A model past the per-job cap is split evenly (50,030 requests: two jobs of 25,015, not 50,000 and a tail of
     # 30 that would fall below Bedrock's minimum records per job).
     totals = Counter(str(request["params"]["model"]) for request in requests)
     per_part = {model: math.ceil(total / math.ceil(total / MAX_RECORDS_PER_JOB)) for model, total in totals.items()}
-    try:
+    spool = PartSpool(
+        directory,
+        PartFile,
+        max_models=MAX_MODELS_PER_BATCH,
+        max_bytes=MAX_BYTES_PER_JOB,
+        too_many_models="a Bedrock batch job runs one model",
+        too_large="a Bedrock batch job's input file",
+    )
+    with spool:
         for index, request in enumerate(requests):
             params = request["params"]
             model = params["model"]
-            if model not in models:
-                if len(models) == MAX_MODELS_PER_BATCH:
-                    raise InvalidRequestError(
-                        f"requests.{index}.params.model: a Bedrock batch job runs one model and a batch may name at "
-                        f"most {MAX_MODELS_PER_BATCH} models; split this batch"
-                    )
-                models[model] = len(models)
+            spool.check_model(index, model)
             custom_id = request["custom_id"]
             line, shape = _record(index, custom_id, params)
-            part, handle = _part_for(model, len(line), per_part[model], open_parts, parts, directory)
+            part = spool.write(model, line, per_part[model])
             part.invocation = invocation_type(model)
-            handle.write(line)
-            part.count += 1
-            part.size += len(line)
             if shape != AnswerShape():
                 part.shapes[custom_id] = [shape.json_tool, shape.hide_thinking]
-    finally:
-        for _, handle in open_parts.values():
-            handle.close()
-    parts.sort(key=lambda part: models[part.model])
-    return parts
+    return spool.parts()
 
 
 def shape_of(shapes: dict[str, Any], custom_id: str) -> AnswerShape:
@@ -108,24 +97,3 @@ def _record(index: int, custom_id: str, params: dict[str, Any]) -> tuple[bytes, 
     except InvalidRequestError as exc:
         raise InvalidRequestError(f"requests.{index}.params.{exc.message}") from None
     return orjson.dumps({"recordId": custom_id, "modelInput": plan.request}) + b"\n", plan.answer
-
-
-def _part_for(
-    model: str,
-    line_size: int,
-    max_records: int,
-    open_parts: dict[str, tuple[PartFile, IO[bytes]]],
-    parts: list[PartFile],
-    directory: Path,
-) -> tuple[PartFile, IO[bytes]]:
-    current = open_parts.get(model)
-    if current is not None:
-        part, handle = current
-        if part.count < max_records and part.size + line_size <= MAX_BYTES_PER_JOB:
-            return current
-        handle.close()
-    part = PartFile(model=model, path=directory / f"part-{len(parts) + 1}.jsonl")
-    parts.append(part)
-    opened = (part, part.path.open("wb"))
-    open_parts[model] = opened
-    return opened
