@@ -24,6 +24,7 @@ from finops.providers.bedrock.batch_plan import shape_of
 from finops.providers.bedrock.batch_status import PartState, missing_verdict
 from finops.providers.bedrock.invoke import from_invoke_response
 from finops.providers.bedrock.models import is_anthropic_model
+from finops.providers.result_lines import errored_result, result_line
 
 LineReader = Callable[[str], AsyncIterator[str]]
 """Yields the lines of an S3 object, by key."""
@@ -50,16 +51,6 @@ def from_output_record(record: JSON, *, model: str, shapes: JSON, service_tier: 
         )
     message["usage"]["service_tier"] = service_tier
     return {"custom_id": custom_id, "result": {"type": "succeeded", "message": message}}
-
-
-def errored_result(custom_id: str, error_type: str, message: str) -> JSON:
-    return {
-        "custom_id": custom_id,
-        "result": {
-            "type": "errored",
-            "error": {"type": "error", "error": {"type": error_type, "message": message}, "request_id": None},
-        },
-    }
 
 
 def missing_result(custom_id: str, state: PartState, cancel_requested: bool) -> JSON:
@@ -89,7 +80,7 @@ async def part_results(
                 if result is None or result["custom_id"] in seen:
                     continue
                 seen.add(result["custom_id"])
-                yield _line(result)
+                yield result_line(result)
     if len(seen) >= int(part["count"]):
         return
     async for raw in read_lines(part["input_key"]):
@@ -97,7 +88,7 @@ async def part_results(
             continue
         custom_id = orjson.loads(raw).get("recordId")
         if isinstance(custom_id, str) and custom_id not in seen:
-            yield _line(missing_result(custom_id, state, cancel_requested))
+            yield result_line(missing_result(custom_id, state, cancel_requested))
 
 
 def _translate(raw: str, model: str, shapes: JSON, tier: str) -> JSON | None:
@@ -117,7 +108,3 @@ def _translate(raw: str, model: str, shapes: JSON, tier: str) -> JSON | None:
     except (KeyError, TypeError, ValueError, AttributeError):
         # One odd answer must not cut the stream of the other 99,999.
         return errored_result(record["recordId"], "api_error", "Bedrock returned an answer the gateway cannot read")
-
-
-def _line(result: JSON) -> bytes:
-    return orjson.dumps(result) + b"\n"

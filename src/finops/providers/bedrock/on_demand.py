@@ -29,8 +29,8 @@ import orjson
 from finops.core.errors import GatewayError
 from finops.core.types import JSON
 from finops.providers.base import CallContext
-from finops.providers.bedrock.batch_results import errored_result
 from finops.providers.bedrock.s3 import S3Client
+from finops.providers.result_lines import errored_result
 
 HEARTBEAT_SECONDS = 10.0
 STALE_AFTER = timedelta(seconds=6 * HEARTBEAT_SECONDS)

@@ -18,6 +18,7 @@ import orjson
 from finops.core.errors import GatewayError
 from finops.core.types import JSON
 from finops.providers.openai.batch_lines import canceled_result, expired_result, from_batch_output_line
+from finops.providers.result_lines import errored_result, result_line
 
 LineOpener = Callable[[str], Awaitable[AsyncGenerator[str, None]]]
 """Opens an upstream file by id and yields its lines."""
@@ -35,7 +36,7 @@ async def part_results(part: JSON, batch: JSON, cancel_requested: bool, open_lin
     if status == "failed":
         error = failure_error(batch)
         async for custom_id in input_custom_ids(part, open_lines):
-            yield _line(errored_result(custom_id, *error))
+            yield result_line(errored_result(custom_id, *error))
         return
 
     seen: set[str] = set()
@@ -48,13 +49,13 @@ async def part_results(part: JSON, batch: JSON, cancel_requested: bool, open_lin
                 if result is None or result["custom_id"] in seen:
                     continue
                 seen.add(result["custom_id"])
-                yield _line(result)
+                yield result_line(result)
 
     if len(seen) >= int(part["count"]):
         return
     async for custom_id in input_custom_ids(part, open_lines):
         if custom_id not in seen:
-            yield _line(missing_result(custom_id, status, cancel_requested))
+            yield result_line(missing_result(custom_id, status, cancel_requested))
 
 
 def missing_result(custom_id: str, status: Any, cancel_requested: bool) -> JSON:
@@ -74,16 +75,6 @@ def failure_error(batch: JSON) -> tuple[str, str]:
     error_type = next((_ERROR_TYPE_BY_CODE[code] for code in codes if code in _ERROR_TYPE_BY_CODE), None)
     reason = "; ".join(messages) or "the upstream batch failed validation"
     return error_type or "invalid_request_error", f"the openai batch failed: {reason}"
-
-
-def errored_result(custom_id: str, error_type: str, message: str) -> JSON:
-    return {
-        "custom_id": custom_id,
-        "result": {
-            "type": "errored",
-            "error": {"type": "error", "error": {"type": error_type, "message": message}, "request_id": None},
-        },
-    }
 
 
 async def input_custom_ids(part: JSON, open_lines: LineOpener) -> AsyncIterator[str]:
@@ -111,7 +102,3 @@ def _translate(raw: str) -> JSON | None:
     except GatewayError as exc:
         # One odd completion (no choices...) must not cut the stream of the other 99,999.
         return errored_result(line["custom_id"], exc.error_type, exc.message)
-
-
-def _line(result: JSON) -> bytes:
-    return orjson.dumps(result) + b"\n"
