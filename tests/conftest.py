@@ -21,6 +21,19 @@ REDIS_URL = os.environ.get("FINOPS_TEST_REDIS_URL")
 UPSTREAM_KEY = "sk-ant-upstream-secret-0123456789"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _journal_state_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Gateways on PostgreSQL keep their usage journal under ``$XDG_STATE_HOME`` (``finops.governance.journal``):
+    the test session's own, not the home directory of whoever runs the tests. Gateway processes inherit it."""
+    previous = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("state"))
+    yield
+    if previous is None:
+        os.environ.pop("XDG_STATE_HOME", None)
+    else:
+        os.environ["XDG_STATE_HOME"] = previous
+
+
 def _database_params() -> list:
     skip_pg = pytest.mark.skip(reason="FINOPS_TEST_DATABASE_URL is not set: no PostgreSQL to test against")
     return [

@@ -159,11 +159,22 @@ class GovernanceSettings(_Section):
     """``/metrics`` answers only ``Authorization: Bearer <token>`` and shows per-key series; without it,
     ``/metrics`` is open and every series is summed over the key (no key name is shown)."""
     """How often unfinished batches are checked so their cost can be recorded once they end."""
+    ledger_journal: bool = True
+    """Append every usage row to a local journal before its answer ends (``finops.governance.journal``): a kill -9
+    loses no answered request's row, and answers do not wait for the database. Off: every answer waits for its
+    row's commit (``ledger_wait_seconds``)."""
+    ledger_journal_dir: str | None = None
+    """Where the journal lives: local disk that survives a restart of the gateway (a container's volume). Default:
+    beside a SQLite database file (``<file>.ledger-journal``), else ``$XDG_STATE_HOME/finops/ledger-<hash of the
+    database URL>`` (``~/.local/state`` without ``XDG_STATE_HOME``)."""
+    ledger_journal_fsync_seconds: float = Field(default=1.0, gt=0)
+    """How often the journal is flushed to disk: what a crash of the whole machine (not of the process) can lose."""
     ledger_wait_seconds: float = Field(default=5.0, ge=0)
-    """How long an answer waits for its usage row to be committed before its last byte leaves (group commit: one
-    write for all requests in flight). 0 turns the wait off (write-behind: a kill -9 can lose up to ~100 ms of
-    rows). Past the wait the answer goes anyway and the row keeps being retried: a slow database delays answers by
-    at most this much, it never fails them."""
+    """How long an answer waits for its usage row to be committed before its last byte leaves, when it waits: rows
+    of keys with a budget (so every process sees the spend before the next request), and every row without the
+    journal (group commit: one write for all requests in flight). 0 turns the wait off (write-behind: a kill -9
+    can then lose up to ~100 ms of rows that were not journaled). Past the wait the answer goes anyway and the row
+    keeps being retried: a slow database delays answers by at most this much, it never fails them."""
     recovery_interval_seconds: float = Field(default=60.0, gt=0)
     """How often the intent log's recovery pass (``finops.core.recovery``) looks for creates a dead process left;
     it also runs as soon as a process takes the background lease (at start-up)."""

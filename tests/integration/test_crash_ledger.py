@@ -1,7 +1,9 @@
 """A durable ledger (issue 13 item 5): ``kill -9`` of a ``finops serve`` process under steady governed traffic
 (plain and streamed messages from several clients at once, against an Anthropic emulator process) loses no
 answered request's usage row. An answer counts as answered when the client has all of it (the whole JSON body, or
-a stream through ``message_stop``); its ``request-id`` must then be in the ledger after the kill.
+a stream through ``message_stop``); its ``request-id`` must then be in the ledger, exactly once, once a gateway
+runs again on the same database (it replays the dead process's journal at start-up). Both ways of making a row
+durable are checked: the local journal (the default) and waiting for the commit (``ledger_journal: false``).
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ import os
 import signal
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -25,13 +29,13 @@ CLIENTS = 8
 TRAFFIC_SECONDS = 3.0
 
 
-def _ledger_request_ids(database: str) -> set[str]:
-    async def read() -> set[str]:
+def _ledger_request_ids(database: str) -> list[str]:
+    async def read() -> list[str]:
         engine = create_async_engine(database)
         try:
             async with engine.connect() as connection:
                 rows = await connection.execute(sa.text("SELECT request_id FROM usage_records"))
-                return {row[0] for row in rows if row[0]}
+                return [row[0] for row in rows if row[0]]
         finally:
             await engine.dispose()
 
@@ -57,12 +61,13 @@ def _traffic(base: str, key: str, stop: threading.Event, answered: list[str], st
                 return  # the gateway is gone: whatever this client had not fully received was not answered
 
 
-def test_kill_under_traffic_loses_no_answered_request(database_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("journal", [True, False], ids=["journal", "commit-wait"])
+def test_kill_under_traffic_loses_no_answered_request(database_url: str, tmp_path: Path, journal: bool) -> None:
     with emulator_process("anthropic") as emulator:
         settings = {
             "providers": {"anthropic": {"api_key": "upstream-key", "base_url": emulator}},
             "database": {"url": database_url},
-            "governance": {"admin_key": ADMIN_KEY},
+            "governance": {"admin_key": ADMIN_KEY, "ledger_journal": journal},
         }
         with gateway_process(settings, tmp_path) as gateway:
             created = httpx.post(f"{gateway.url}/admin/keys", headers=ADMIN, json={"name": f"ledger-{tmp_path.name}"})
@@ -81,6 +86,10 @@ def test_kill_under_traffic_loses_no_answered_request(database_url: str, tmp_pat
             stop.set()
             for thread in threads:
                 thread.join(timeout=30)
-    assert len(answered) > 100  # steady traffic, not a handful of requests
-    missing = set(answered) - _ledger_request_ids(database_url)
+        assert len(answered) > 100  # steady traffic, not a handful of requests
+        with gateway_process(settings, tmp_path):  # a restart on the same database and machine
+            ledger = _ledger_request_ids(database_url)
+    missing = set(answered) - set(ledger)
     assert missing == set(), f"{len(missing)} of {len(answered)} answered requests have no usage row"
+    counted = Counter(ledger)
+    assert [request for request in answered if counted[request] != 1] == []  # and none is counted twice

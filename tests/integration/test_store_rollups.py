@@ -180,7 +180,7 @@ def test_the_migration_backfills_the_rollup_from_an_existing_ledger(engine_url: 
         try:
             async with engine.begin() as connection:
                 await connection.run_sync(upgrade, "0002")
-                later = ("latency_ms", "status", "cache_hit", "saved_usd")  # columns added after 0002
+                later = ("latency_ms", "status", "cache_hit", "saved_usd", "entry_id")  # columns added after 0002
                 columns = [column.name for column in usage_records.columns if column.name not in later]
                 values = [{name: row.__dict__[name] for name in columns if name != "seq"} for row in _rows(250, seed=3)]
                 legacy = sa.table("usage_records", *(sa.column(name, usage_records.c[name].type) for name in columns))

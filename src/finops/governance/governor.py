@@ -5,6 +5,8 @@ or Redis counters); ledger rows are written behind the request by ``UsageLedger`
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -21,6 +23,7 @@ from finops.core.faults import BEFORE_ANSWER, fault_point
 from finops.core.types import JSON, MessageResult, MessageStream, Principal
 from finops.governance import pricing
 from finops.governance.auth import KeyCache, VirtualKeyAuthenticator
+from finops.governance.journal import UsageJournal, journal_directory, replay_dead_segments
 from finops.governance.keys import KeyAdmin
 from finops.governance.ledger import UsageLedger, usage_row
 from finops.governance.metrics import GatewayMetrics
@@ -34,6 +37,9 @@ from finops.store.keys import KeyRepository, VirtualKeyRecord
 from finops.store.usage import PendingBatch, UsageRepository, UsageRow
 
 _NO_RETRY = {"x-should-retry": "false"}
+_REPLAY_SECONDS = 30.0  # how often each process looks for the journals of dead processes on this machine
+
+logger = logging.getLogger("finops.governance")
 
 
 @dataclass(frozen=True)
@@ -75,8 +81,15 @@ class Governance:
         self.admin = KeyAdmin(self.keys, on_change=self._key_changed)
         self.spend = SpendTracker(self.usage, ttl=config.spend_cache_seconds)
         self.counters = counters_for(settings.redis, self.metrics.redis_failures.labels("ratelimit").inc)
-        self.ledger = UsageLedger(self.usage, self.spend, self.metrics)
+        directory = journal_directory(settings.database.url, config.ledger_journal_dir)
+        self.journal = (
+            UsageJournal(directory, fsync_seconds=config.ledger_journal_fsync_seconds)
+            if config.ledger_journal and directory is not None
+            else None
+        )
+        self.ledger = UsageLedger(self.usage, self.spend, self.metrics, journal=self.journal)
         self._background: set[asyncio.Task[Any]] = set()
+        self._replaying: asyncio.Task[None] | None = None
         self._reconciler: BatchReconciler | None = None
 
     def _key_changed(self, key_id: str) -> None:
@@ -87,6 +100,11 @@ class Governance:
         """Start the ledger writer and, given where batch results come from, build the batch cost reconciler. Its
         polling (``run_once``) is the caller's to schedule: it runs as a leased background job
         (``finops.governance.background``) in one process among all sharing the database."""
+        if self.journal is not None:
+            self.journal.open()
+            self.journal.start()
+            await self._replay_journals()  # what a process that died here before left unwritten
+            self._replaying = asyncio.create_task(self._replay_periodically(), name="finops-journal-replay")
         self.ledger.start()
         if batches is not None:
             interval = self.settings.reconcile_interval_seconds
@@ -94,10 +112,30 @@ class Governance:
         return self._reconciler
 
     async def stop(self) -> None:
+        if self._replaying is not None:
+            self._replaying.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._replaying
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
         await self.ledger.stop()
+        if self.journal is not None:
+            await self.journal.close()
         await self.counters.aclose()
+
+    async def _replay_journals(self) -> None:
+        assert self.journal is not None
+        try:
+            self.metrics.journal_replayed.inc(await replay_dead_segments(self.journal.directory, self.usage))
+        except Exception:
+            logger.exception("replaying usage journals failed; the next try is in %s s", _REPLAY_SECONDS)
+
+    async def _replay_periodically(self) -> None:
+        """Every process, not the lease holder: journals are on this machine (a worker that died while the others
+        went on is replayed by them)."""
+        while True:
+            await asyncio.sleep(_REPLAY_SECONDS)
+            await self._replay_journals()
 
     # Admission --------------------------------------------------------------------------------------------------
 
@@ -197,12 +235,17 @@ class Governance:
         if admission.key is not None and admission.key.tpm is not None and tokens.total:
             self._later(self.counters.add(f"{admission.key.id}:tpm", tokens.total))
         row = usage_row(principal, admission.provider, admission.model, tokens, cost, request_id=request_id)
-        return self.ledger.record(replace(row, latency_ms=round(elapsed * 1000), status=status))
+        # A key with a budget: the row is committed before the answer ends, so that the next request's budget
+        # check sees it in whichever process it lands (the journal alone would make it durable, not visible).
+        commit_first = admission.key is not None and admission.key.budget_usd is not None
+        return self.ledger.record(
+            replace(row, latency_ms=round(elapsed * 1000), status=status), commit_first=commit_first
+        )
 
     async def durable(self, written: asyncio.Future[None]) -> None:
-        """Wait (at most ``ledger_wait_seconds``) until a row is committed: called before an answer's last byte
-        leaves, so a kill -9 after the answer cannot lose its row. The wait is shared: one commit for all requests
-        in flight (``UsageLedger``)."""
+        """Wait until a row is durable: called before an answer's last byte leaves, so a kill -9 after the answer
+        cannot lose its row. A journaled row is durable at once; one that must be committed first waits (at most
+        ``ledger_wait_seconds``) for a commit shared by all requests in flight (``UsageLedger``)."""
         wait = self.settings.ledger_wait_seconds
         if wait <= 0 or written.done():
             return

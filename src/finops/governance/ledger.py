@@ -1,7 +1,15 @@
 """Usage ledger with group commit: requests put rows on an in-memory queue; one background task writes them in
-batches and resolves each row's future once its transaction committed. A request awaits that future before its
-answer's last byte leaves (``Governance.metered``), so kill -9 loses no answered request's row (issue 13): the
-rows of every request in flight while one write runs go in the next write, one commit for all of them.
+batches. A row is durable before its answer's last byte leaves (issue 13: kill -9 loses no answered request's row)
+in one of two ways:
+
+* journaled (the default, ``finops.governance.journal``): the row is appended to this process's local journal
+  when it is queued, and the answer goes at once; the database gets the row within ``linger_seconds`` (one commit
+  for all rows of that window) and the journal forgets it then. A process that dies leaves its journal to be
+  replayed.
+* committed: the answer waits until the row's transaction committed (``Governance.durable`` awaits the future
+  ``record`` returns). Rows that must be in the database before the answer (a key with a budget, so that every
+  process sees the spend at once), and every row when there is no journal, are written at the next loop turn.
+
 ``stop()`` drains the queue, so a clean shutdown loses nothing; a failed write is retried."""
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from finops.core.types import Principal
+from finops.governance.journal import Segment, UsageJournal
 from finops.governance.metrics import GatewayMetrics
 from finops.governance.pricing import TokenUsage
 from finops.governance.spend import SpendTracker
@@ -22,10 +31,14 @@ from finops.store.usage import UsageRepository, UsageRow
 logger = logging.getLogger("finops.governance.ledger")
 
 
+_Queued = tuple[UsageRow, "asyncio.Future[None]", Segment | None]
+
+
 class UsageLedger:
     """One database write carries every row queued while the previous one ran (group commit): writing each row as
-    it came cost a thread hop and an INSERT per request, ~15 % of a passthrough request's CPU. ``linger_seconds``
-    (default 0: one turn of the event loop) may hold a write back to gather more rows, at that cost in latency."""
+    it came cost a thread hop and an INSERT per request, ~15 % of a passthrough request's CPU. While only journaled
+    rows are queued, a write waits up to ``journaled_linger_seconds`` to gather more (no answer waits for it); once
+    an answer waits for its row, the write goes after ``linger_seconds`` (default 0: one turn of the loop)."""
 
     def __init__(
         self,
@@ -33,18 +46,24 @@ class UsageLedger:
         spend: SpendTracker,
         metrics: GatewayMetrics,
         *,
+        journal: UsageJournal | None = None,
         batch_size: int = 500,
         linger_seconds: float = 0.0,
+        journaled_linger_seconds: float = 0.2,
         retry_seconds: float = 1.0,
     ) -> None:
         self._repository = repository
+        self._journal = journal
         self._spend = spend
         self._metrics = metrics
         self._batch_size = batch_size
         self._linger_seconds = linger_seconds
+        self._journaled_linger_seconds = journaled_linger_seconds
         self._retry_seconds = retry_seconds
-        self._rows: deque[tuple[UsageRow, asyncio.Future[None]]] = deque()
+        self._rows: deque[_Queued] = deque()
         self._queued = asyncio.Event()
+        self._hurry = asyncio.Event()  # a row someone waits for, or a full batch: write without lingering
+        self._waited_for = 0  # queued rows whose answers wait for their commit
         # Held while rows taken off the queue are being written: ``flush`` waits for the writer's batch in flight
         # too, else it returned on an empty queue while that batch was still uncommitted (the console then missed
         # a request just answered).
@@ -52,11 +71,26 @@ class UsageLedger:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
-    def record(self, row: UsageRow) -> asyncio.Future[None]:
-        """Never blocks: the row is written by the background task. The future is done once it is committed (or
-        given up after retries: ``finops_ledger_dropped_rows_total``); awaiting it is the caller's choice."""
+    def record(self, row: UsageRow, *, commit_first: bool = False) -> asyncio.Future[None]:
+        """Never blocks on the database: the row is written by the background task. The future is done once the
+        row is durable: at once when the journal has it (unless ``commit_first``), else once it is committed (or
+        given up after retries: ``finops_ledger_dropped_rows_total``). Awaiting it is the caller's choice."""
         written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._rows.append((row, written))
+        segment = None
+        if self._journal is not None:
+            try:
+                row, segment = self._journal.append(row)
+            except OSError:
+                logger.exception("the usage journal refused a row; its answer waits for the database instead")
+                self._metrics.journal_failures.inc()
+        self._rows.append((row, written, segment))
+        if segment is not None and not commit_first:
+            written.set_result(None)
+        else:
+            self._waited_for += 1
+            self._hurry.set()
+        if len(self._rows) >= self._batch_size:
+            self._hurry.set()
         self._queued.set()
         return written
 
@@ -69,6 +103,7 @@ class UsageLedger:
         self._stopping = True
         if self._task is not None:
             self._queued.set()
+            self._hurry.set()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
@@ -81,14 +116,24 @@ class UsageLedger:
             while self._rows:
                 await self._write(self._take_batch(), final=True)
 
-    def _take_batch(self) -> list[tuple[UsageRow, asyncio.Future[None]]]:
+    def _take_batch(self) -> list[_Queued]:
         """Rows leave the queue before any await, so the writer and ``flush`` never write the same row."""
         take = min(len(self._rows), self._batch_size)
-        return [self._rows.popleft() for _ in range(take)]
+        batch = [self._rows.popleft() for _ in range(take)]
+        self._waited_for -= sum(1 for _, written, _ in batch if not written.done())
+        if not self._waited_for:
+            self._hurry.clear()
+        return batch
 
     async def _run(self) -> None:
         while not self._stopping:
             await self._queued.wait()
+            if not self._stopping and not self._hurry.is_set():
+                # Journaled rows only: they are safe, and one commit for a whole window costs a fraction of one
+                # per loop turn (an early wake-up when an answer starts waiting for its row).
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._journaled_linger_seconds):
+                        await self._hurry.wait()
             if not self._stopping and len(self._rows) < self._batch_size:
                 await asyncio.sleep(self._linger_seconds)  # 0: the requests already running add their rows
             self._queued.clear()
@@ -101,16 +146,22 @@ class UsageLedger:
                 if len(self._rows) < self._batch_size:
                     break
 
-    async def _write(self, queued: list[tuple[UsageRow, asyncio.Future[None]]], *, final: bool) -> None:
-        rows = [row for row, _ in queued]
+    async def _write(self, queued: list[_Queued], *, final: bool) -> None:
+        rows = [row for row, _, _ in queued]
+        committed = False
         try:
-            await self._write_rows(rows, final=final)
+            committed = await self._write_rows(rows, final=final)
         finally:
-            for _, written in queued:
+            for _, written, segment in queued:
                 if not written.done():
                     written.set_result(None)
+                if segment is not None:
+                    if committed:
+                        UsageJournal.committed(segment)
+                    else:
+                        UsageJournal.keep(segment)  # given up here: the next process replays the journal
 
-    async def _write_rows(self, rows: list[UsageRow], *, final: bool) -> None:
+    async def _write_rows(self, rows: list[UsageRow], *, final: bool) -> bool:
         attempts = 0
         while rows:
             try:
@@ -120,13 +171,14 @@ class UsageLedger:
                 logger.exception("writing %d usage rows failed (attempt %d)", len(rows), attempts)
                 if (final or self._stopping) and attempts >= 3:
                     self._metrics.ledger_dropped.inc(len(rows))
-                    return
+                    return False
                 await asyncio.sleep(self._retry_seconds)
                 continue
             for row in rows:
                 if row.key_id and row.cost_usd is not None:
                     self._spend.flushed(row.key_id, Decimal(row.cost_usd))
-            return
+            return True
+        return True
 
 
 def usage_row(

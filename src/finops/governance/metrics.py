@@ -93,6 +93,16 @@ class GatewayMetrics:
             "Answers sent before their usage row was committed (the database was slower than ledger_wait_seconds)",
             registry=self.registry,
         )
+        self.journal_failures = Counter(
+            "finops_ledger_journal_failures",
+            "Usage rows the local journal could not take (their answers waited for the database instead)",
+            registry=self.registry,
+        )
+        self.journal_replayed = Counter(
+            "finops_ledger_journal_replayed_rows",
+            "Usage rows a dead process had journaled and not committed, inserted by replaying its journal",
+            registry=self.registry,
+        )
         self.redis_failures = Counter(
             "finops_redis_failures",
             "Redis calls that failed or timed out (ratelimit: per-process counters used instead; cache: a miss)",

@@ -92,6 +92,9 @@ usage_records = sa.Table(
     sa.Column("status", sa.SmallInteger, nullable=True),
     sa.Column("cache_hit", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("saved_usd", sa.Numeric(20, 10), nullable=True),
+    # Migration 0007: the journal entry a row came from (NULL if it was never journaled); replay skips those present.
+    sa.Column("entry_id", sa.String(32), nullable=True),
+    sa.Index("ux_usage_records_entry_id", "entry_id", unique=True),
     sa.Index("ix_usage_records_key_created", "key_id", "created_at"),
     sa.Index("ix_usage_records_created", "created_at"),
     # The console lists the newest rows first, optionally for one key, provider or model, or only unpriced ones.

@@ -40,6 +40,8 @@ class UsageRow:
     cache_hit: bool = False
     """Answered by the response cache: ``cost_usd`` is 0, ``saved_usd`` what the live request cost."""
     saved_usd: Decimal | None = None
+    entry_id: str | None = None
+    """The row's journal entry (``finops.governance.journal``); ``None`` when it was never journaled."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ GROUPS = ("key", "provider", "model", "day")
 # long batch written as one statement stalls every request for its whole length; in chunks, requests get a turn
 # between statements, in the same transaction.
 _ROWS_PER_STATEMENT = 25
+_IDS_PER_QUERY = 500  # entry ids per SELECT … IN (…) when a journal is replayed
 
 
 async def _insert_rows(connection: AsyncConnection, rows: Sequence[UsageRow]) -> None:
@@ -110,6 +113,23 @@ class UsageRepository:
             return
         async with self._engine.begin() as connection:
             await _insert_rows(connection, rows)
+
+    async def add_missing(self, rows: Sequence[UsageRow]) -> int:
+        """Insert the journaled ``rows`` whose ``entry_id`` is not in the ledger yet (replaying a dead process's
+        journal: it may have committed some of them before it died); returns how many were inserted."""
+        async with self._engine.begin() as connection:
+            present: set[str] = set()
+            ids = [row.entry_id for row in rows if row.entry_id is not None]
+            for start in range(0, len(ids), _IDS_PER_QUERY):
+                chunk = ids[start : start + _IDS_PER_QUERY]
+                found = await connection.execute(
+                    sa.select(usage_records.c.entry_id).where(usage_records.c.entry_id.in_(chunk))
+                )
+                present.update(entry_id for (entry_id,) in found)
+            missing = [row for row in rows if row.entry_id is None or row.entry_id not in present]
+            if missing:
+                await _insert_rows(connection, missing)
+            return len(missing)
 
     async def key_spend(self, key_id: str, since: datetime | None) -> Decimal:
         """Recorded cost since ``since`` plus the reservations of the key's batches not recorded yet."""
