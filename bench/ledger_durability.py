@@ -3,13 +3,17 @@
 ``.venv/bin/python bench/ledger_durability.py [--requests N] [--seconds S] [--concurrency C]``
 
 One ``finops serve`` per configuration (SQLite, or ``--database postgresql+asyncpg://...``; one worker) in front
-of ``bench/upstream.py`` (fixed answers, no work), governed by a virtual key; the three run side by side and take
+of ``bench/upstream.py`` (fixed answers, no work), governed by a virtual key; they run side by side and take
 turns in ``--rounds`` short rounds:
 
-- ``write-behind``: ``governance.ledger_wait_seconds: 0``, the key has no budget (the rows are written up to one
-  write later, after the answer: the old behaviour, a kill -9 loses the rows not yet written);
-- ``durable``: the default, the answer's last byte waits for its row's commit (group commit), no budget;
-- ``durable+budget``: the same with a budget on the key: every request also reads its spend from the database.
+- ``write-behind``: no journal, ``governance.ledger_wait_seconds: 0``, no budget (the rows are written after the
+  answer: the behaviour before issue 13, a kill -9 loses the rows not yet written);
+- ``commit-wait``: no journal (``ledger_journal: false``): the answer's last byte waits for its row's commit
+  (group commit), no budget;
+- ``journal``: the default: the row is appended to the local journal before the answer ends, the database gets
+  it behind the answer (``finops.governance.journal``), no budget;
+- ``journal+budget``: the default with a budget on the key: every request reads its spend from the database, and
+  its row is committed before the answer ends (so every process sees it).
 
 For each: sequential latency (one client, kept-alive connection; p50/p99 in ms) and closed-loop throughput with
 ``--concurrency`` clients for ``--seconds`` (median of the rounds' rates).
@@ -39,7 +43,7 @@ MODEL = "claude-3-5-haiku-20241022"
 BODY = orjson.dumps({"model": MODEL, "max_tokens": 32, "messages": [{"role": "user", "content": "hi"}]})
 
 
-def _config(upstream: int, wait: float | None, database: str) -> str:
+def _config(upstream: int, wait: float | None, journal: bool, database: str) -> str:
     lines = [
         "providers:",
         "  anthropic:",
@@ -50,6 +54,7 @@ def _config(upstream: int, wait: float | None, database: str) -> str:
         "governance:",
         f"  admin_key: {ADMIN_KEY}",
     ]
+    lines.append(f"  ledger_journal: {'true' if journal else 'false'}")
     if wait is not None:
         lines.append(f"  ledger_wait_seconds: {wait}")
     return "\n".join(lines) + "\n"
@@ -104,9 +109,14 @@ def main() -> None:
     )
     args = parser.parse_args()
     port = free_port()
-    runs = [("write-behind", 0.0, None), ("durable", None, None), ("durable+budget", None, 1_000_000.0)]
-    samples: dict[str, list[float]] = {label: [] for label, _, _ in runs}
-    rates: dict[str, list[float]] = {label: [] for label, _, _ in runs}
+    runs = [
+        ("write-behind", 0.0, False, None),
+        ("commit-wait", None, False, None),
+        ("journal", None, True, None),
+        ("journal+budget", None, True, 1_000_000.0),
+    ]
+    samples: dict[str, list[float]] = {label: [] for label, *_ in runs}
+    rates: dict[str, list[float]] = {label: [] for label, *_ in runs}
     with tempfile.TemporaryDirectory(prefix="finops-bench-") as tmp, contextlib.ExitStack() as stack:
         log = stack.enter_context((Path(tmp) / "upstream.log").open("wb"))
         upstream = subprocess.Popen([sys.executable, str(BENCH / "upstream.py"), "--port", str(port)], stdout=log)
@@ -114,12 +124,12 @@ def main() -> None:
         stack.callback(upstream.terminate)
         wait_until_up(f"http://127.0.0.1:{port}/health", upstream)
         targets = []
-        for label, wait, budget in runs:
-            base, _pid = stack.enter_context(gateway(_config(port, wait, args.database)))
+        for label, wait, journal, budget in runs:
+            base, _pid = stack.enter_context(gateway(_config(port, wait, journal, args.database)))
             headers = {"content-type": "application/json", "anthropic-version": "2023-06-01"}
             headers["x-api-key"] = _key(base, budget)
             targets.append((label, f"{base}/anthropic/v1/messages", headers))
-        # The three gateways run side by side and take turns in short rounds: a machine shared with other work
+        # The gateways run side by side and take turns in short rounds: a machine shared with other work
         # drifts, and interleaving spreads the drift over all three instead of charging it to one.
         for _ in range(args.rounds):
             for label, url, headers in targets:
@@ -128,7 +138,7 @@ def main() -> None:
                     asyncio.run(_throughput(url, headers, args.seconds / args.rounds, args.concurrency))
                 )
     print(f"{'configuration':16} {'p50 ms':>8} {'p99 ms':>8} {'rps (c=' + str(args.concurrency) + ')':>12}")
-    for label, _, _ in runs:
+    for label, *_ in runs:
         rps = statistics.median(rates[label])
         print(f"{label:16} {percentile(samples[label], 0.5):8.3f} {percentile(samples[label], 0.99):8.3f} {rps:12.0f}")
 
