@@ -24,6 +24,7 @@ import asyncio
 import gc
 import hashlib
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -279,6 +280,42 @@ cache:
                         ),
                         "miss",
                     )
+                _raw_client(base, headers, body("the cached question"))
+
+
+def _raw_client(base: str, headers: dict[str, str], cached: bytes) -> None:
+    """The same hit without httpx in the way: ``bench/loadgen.py`` (uvloop, raw sockets, one kept-alive
+    connection, open loop at a rate far below capacity, so requests do not queue), with ``GET /health`` through
+    the same server as the floor: what any answer from this gateway costs on this machine."""
+    port = base.rsplit(":", 1)[1]
+    print("\nraw client (bench/loadgen.py, one connection, 200 requests/s for 10 s)")
+    with tempfile.TemporaryDirectory() as scratch:
+        payload = Path(scratch) / "body.json"
+        empty = Path(scratch) / "empty"
+        payload.write_bytes(cached)
+        empty.write_bytes(b"")
+        header_args = [arg for name, value in headers.items() for arg in ("--header", f"{name}: {value}")]
+        runs = [
+            ("GET /health (floor)", ["--method", "GET", "--path", "/health", "--body-file", str(empty)]),
+            ("exact hit", ["--path", "/anthropic/v1/messages", "--body-file", str(payload), *header_args]),
+            (
+                "cache off (bypass)",
+                [
+                    *("--path", "/anthropic/v1/messages", "--body-file", str(payload)),
+                    *header_args,
+                    "--header",
+                    "x-finops-cache: off",
+                ],
+            ),
+        ]
+        for label, extra in runs:
+            command = [sys.executable, str(Path(__file__).parent / "loadgen.py"), "--port", port]
+            command += ["--rate", "200", "--duration", "10", "--connections", "1", *extra]
+            result = orjson.loads(subprocess.run(command, check=True, capture_output=True).stdout)
+            print(
+                f"  {label:<22}: p50 {result['p50_ms']:6.3f} ms   p99 {result['p99_ms']:6.3f} ms   "
+                f"errors {result['errors']}"
+            )
 
 
 def main() -> None:
