@@ -231,7 +231,7 @@ def build_request(args: argparse.Namespace) -> bytes:
     with open(args.body_file, "rb") as handle:
         body = handle.read()
     lines = [
-        f"{args.method} {args.path} HTTP/1.1",
+        f"POST {args.path} HTTP/1.1",
         f"host: {args.host}:{args.port}",
         f"content-length: {len(body)}",
         *args.header,
@@ -244,7 +244,6 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--path", required=True)
-    parser.add_argument("--method", default="POST")
     parser.add_argument("--body-file", required=True)
     parser.add_argument("--header", action="append", default=[])
     parser.add_argument("--rate", type=float, required=True)
