@@ -97,6 +97,7 @@ class Governance:
         self.ledger = UsageLedger(self.usage, self.spend, self.metrics)
         self._background: set[asyncio.Task[Any]] = set()
         self._reconciler: BatchReconciler | None = None
+        pricing.load_price_table()
 
     def _key_changed(self, key_id: str) -> None:
         self.cache.invalidate(key_id)

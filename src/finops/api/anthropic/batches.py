@@ -7,6 +7,7 @@ import asyncio
 from starlette.requests import Request
 from starlette.responses import Response
 
+from finops.core.release import release
 from finops.core.types import Principal
 from finops.store.records import BatchRecord
 
@@ -31,7 +32,7 @@ async def create_batch(request: Request) -> Response:
     if len(raw) > _LARGE_BODY_BYTES:
         # A 100,000-request body is tens of MB. One parse of it, or one full collection of the objects it makes,
         # would hold the GIL (and so every other request) for a good part of a second: see batch_body and
-        # full_collections. The batch's objects live only in _create_large, so they are freed before full
+        # full_collections. _create_large frees the batch's objects (see finops.core.release) before full
         # collections resume.
         with full_collections_postponed():
             record = await _create_large(services, principal, provider, raw, request)
@@ -44,7 +45,11 @@ async def _create_large(
     services: Services, principal: Principal, provider: str, raw: bytes, request: Request
 ) -> BatchRecord:
     body = await asyncio.to_thread(parse_batch_body, raw)
-    return await services.batches.create(principal, provider, body, call_context(request))
+    try:
+        return await services.batches.create(principal, provider, body, call_context(request))
+    finally:
+        if isinstance(body, dict) and isinstance(body.get("requests"), list):
+            await release(body["requests"])  # freed in steps rather than in one pause when this frame ends
 
 
 async def list_batches(request: Request) -> Response:
