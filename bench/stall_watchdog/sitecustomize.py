@@ -14,6 +14,7 @@ Python imports ``sitecustomize`` at start-up; this one acts only in a ``serve`` 
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
 import sys
@@ -47,15 +48,34 @@ def _start(path: str) -> None:
         beat["at"], beat["thread"] = time.perf_counter(), threading.get_ident()
         loop.call_later(0.003, tick, loop)
 
+    running: list[Any] = []
+    set_running_loop = asyncio.events._set_running_loop
+
+    def noting_running_loop(loop: Any) -> None:
+        # asyncio and uvloop both call this when a loop starts running: the way to learn the loop from outside
+        # (scanning gc.get_objects() for it crashed start-ups: it can hand out tuples still being built).
+        if loop is not None:
+            running.append(loop)
+        set_running_loop(loop)
+
+    asyncio.events._set_running_loop = noting_running_loop
+    asyncio._set_running_loop = noting_running_loop  # uvloop takes it from here when it is imported
+
     def find_loop() -> Any:
         while True:
             time.sleep(0.2)
-            for candidate in gc.get_objects():
-                if hasattr(candidate, "call_soon_threadsafe") and getattr(candidate, "is_running", lambda: False)():
+            for candidate in reversed(running):
+                if candidate.is_running():
                     return candidate
 
     def watch() -> None:
-        loop = find_loop()
+        try:
+            follow(find_loop())
+        except BaseException:
+            out.write(traceback.format_exc())
+            raise
+
+    def follow(loop: Any) -> None:
         loop.call_soon_threadsafe(tick, loop)
         last, reported = time.perf_counter(), 0.0
         while True:
