@@ -79,9 +79,11 @@ def _validated_batch(body: Any) -> BatchCreateParams:
             _BATCH.validate_python({"requests": requests[start : start + _VALIDATE_AT_ONCE]})
         except ValidationError as exc:
             first = exc.errors(include_url=False)[0]
-            _, index, *rest = first["loc"]  # ("requests", index in the slice, ...)
-            assert isinstance(index, int)
-            raise InvalidRequestError(describe({**first, "loc": ("requests", start + index, *rest)})) from None
+            loc = first["loc"]  # ("requests", index in the slice, ...)
+            if len(loc) < 2 or not isinstance(loc[1], int):
+                return _validated(_BATCH, body)  # not one request's error: the whole body says which it is
+            where = ("requests", start + loc[1], *loc[2:])
+            raise InvalidRequestError(describe({**first, "loc": where})) from None
     _validated(_BATCH, {**body, "requests": []})  # the other fields
     return cast(BatchCreateParams, body)
 
