@@ -7,19 +7,28 @@ would have seen (the loop cannot answer while it translates or serialises on its
 5 ms (``PeakSampler``); growth is the peak minus the RSS before the POST.
 
 Usage: .venv/bin/python bench/batch_create.py [--requests 100000] [--provider gemini --provider openai ...]
+[--watchdog]
+
+``--watchdog`` loads ``bench/stall_watchdog`` into the gateway (see its docstring) and adds the longest event-loop
+lag it saw during the POST to each line, which tells a stall of the gateway's loop from the pinger or the gateway
+getting no CPU on a loaded machine; its log (stacks of what ran meanwhile) stays in
+``bench/results/stall-<provider>.log``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import orjson
 
-from _procs import PeakSampler, emulator, gateway, rss_kib
+from _procs import BENCH, PeakSampler, emulator, gateway, rss_kib
 
 MODELS = {"anthropic": "claude-3-5-haiku-20241022", "openai": "gpt-4o-mini", "gemini": "gemini-2.0-flash"}
 PROVIDER_KEYS = {"anthropic": "sk-ant-bench", "openai": "sk-bench", "gemini": "bench"}
@@ -78,7 +87,23 @@ class Pinger:
         self.worst = max(values, default=0.0)
 
 
-def measure(provider: str, count: int) -> str:
+def watched(provider: str) -> Path:
+    """Have the next gateway started load the watchdog, logging to a file of ``provider``'s."""
+    log = BENCH / "results" / f"stall-{provider}.log"
+    os.environ["FINOPS_STALL_LOG"] = str(log)
+    paths = [str(BENCH / "stall_watchdog"), *filter(None, [os.environ.get("PYTHONPATH")])]
+    os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    return log
+
+
+def longest(log: Path, kind: str, since: float, until: float) -> float:
+    """The longest ``kind`` stall the watchdog logged between two wall-clock times."""
+    found = re.findall(rf"^([\d.]+) {kind} (\d+) ms", log.read_text(), re.MULTILINE)
+    return max((float(ms) for at, ms in found if since <= float(at) <= until), default=0.0)
+
+
+def measure(provider: str, count: int, *, watchdog: bool = False) -> str:
+    log = watched(provider) if watchdog else None
     with emulator(provider, batch_seconds=3600) as upstream:
         config = (
             "database: {url: '{DB}'}\n"
@@ -92,26 +117,31 @@ def measure(provider: str, count: int) -> str:
             httpx.get(f"{base}/health")
             before = rss_kib(pid)
             with PeakSampler(pid) as sampler, Pinger(f"{base}/health") as pinger:
-                started = time.perf_counter()
+                started, wall = time.perf_counter(), time.time()
                 response = httpx.post(
                     f"{base}/anthropic/v1/messages/batches", content=body, headers=headers, timeout=600
                 )
-                seconds = time.perf_counter() - started
+                seconds, wall_end = time.perf_counter() - started, time.time()
             response.raise_for_status()
             growth = (sampler.peak - before) / 1024
-            return (
-                f"{provider:9} {count:,} requests ({len(body) / 1e6:.0f} MB body): create {seconds:.2f} s, "
-                f"peak RSS +{growth:.0f} MB (before {before / 1024:.0f} MB), longest /health {pinger.worst:.0f} ms"
-            )
+    line = (
+        f"{provider:9} {count:,} requests ({len(body) / 1e6:.0f} MB body): create {seconds:.2f} s, "
+        f"peak RSS +{growth:.0f} MB (before {before / 1024:.0f} MB), longest /health {pinger.worst:.0f} ms"
+    )
+    if log is not None:
+        lag, gil = longest(log, "LOOP", wall, wall_end), longest(log, "GIL", wall, wall_end)
+        line += f", watchdog: longest loop lag {lag:.0f} ms, GIL wait {gil:.0f} ms"
+    return line
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=100_000)
     parser.add_argument("--provider", action="append", choices=sorted(MODELS))
+    parser.add_argument("--watchdog", action="store_true", help="log the gateway's event-loop stalls (debug)")
     args = parser.parse_args()
     for provider in args.provider or ["gemini", "openai", "anthropic"]:
-        print(measure(provider, args.requests), flush=True)
+        print(measure(provider, args.requests, watchdog=args.watchdog), flush=True)
 
 
 if __name__ == "__main__":

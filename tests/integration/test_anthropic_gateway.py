@@ -187,6 +187,46 @@ def test_more_than_100000_requests_is_refused_before_upstream(
     assert anthropic_emulator.request_count() == before
 
 
+def large_batch(count: int = 8_000) -> list[dict[str, Any]]:
+    """Over 1 MB of JSON: the gateway parses it in pieces and checks it in slices."""
+    return [{"custom_id": f"r{i}", "params": params(f"Question {i}: what is {i} + {i}?")} for i in range(count)]
+
+
+def test_a_large_batch_is_created_whole(client: httpx.Client) -> None:
+    requests = large_batch()
+    body = orjson.dumps({"requests": requests})
+    assert len(body) > 1024 * 1024
+    response = client.post("/v1/messages/batches", headers={**KEY, "content-type": "application/json"}, content=body)
+    assert response.status_code == 200, response.text
+    assert sum(response.json()["request_counts"].values()) == len(requests)
+
+
+LARGE_BODY = orjson.dumps({"requests": large_batch()})
+
+
+@pytest.mark.parametrize(
+    "body",
+    [LARGE_BODY.replace(b'"custom_id":"r5000"', b'"custom_id":r5000'), LARGE_BODY[:-2], LARGE_BODY + b"{}"],
+    ids=["invalid in the middle", "cut short", "trailing data"],
+)
+def test_a_large_body_that_is_not_json_is_refused(
+    client: httpx.Client, anthropic_emulator: EmulatorHandle, body: bytes
+) -> None:
+    before = anthropic_emulator.request_count()
+    response = client.post("/v1/messages/batches", headers={**KEY, "content-type": "application/json"}, content=body)
+    assert_envelope(response, 400, "invalid_request_error", "Request body is not valid JSON")
+    assert anthropic_emulator.request_count() == before
+
+
+def test_a_bad_request_deep_in_a_large_batch_is_named(client: httpx.Client, anthropic_emulator: EmulatorHandle) -> None:
+    requests = large_batch()
+    requests[6_543]["params"]["max_tokens"] = "many"
+    before = anthropic_emulator.request_count()
+    response = client.post("/v1/messages/batches", headers=KEY, json={"requests": requests})
+    assert_envelope(response, 400, "invalid_request_error", "requests.6543.params.max_tokens")
+    assert anthropic_emulator.request_count() == before
+
+
 @pytest.mark.parametrize(
     ("path", "headers", "content", "message"),
     [

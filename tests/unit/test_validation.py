@@ -75,6 +75,40 @@ def test_bad_batches_are_refused(case: Case) -> None:
     assert str(excinfo.value).startswith(case.message)
 
 
+LARGE = [req(f"r{index}") for index in range(1_200)]  # validated 500 requests at a time
+
+
+def large_with(index: int, request: Any) -> list[Any]:
+    return [*LARGE[:index], request, *LARGE[index + 1 :]]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"requests": large_with(0, req(max_tokens=None))}, "requests.0.params.max_tokens: Field required"),
+        ({"requests": large_with(499, req(max_tokens="1"))}, "requests.499.params.max_tokens: Input should be a"),
+        ({"requests": large_with(500, {"custom_id": "x"})}, "requests.500.params: Field required"),
+        (
+            {"requests": large_with(1_150, req(messages=[{"role": "user", "content": [{"type": "text"}]}]))},
+            "requests.1150.params.messages.0.content.0.text: Field required",
+        ),
+        # the model checks requests before the other fields, one slice of requests or all of them at once
+        (
+            {"workspace_id": 5, "requests": large_with(700, req(model=None))},
+            "requests.700.params.model: Field required",
+        ),
+        ({"workspace_id": 5, "requests": [req(model=None)]}, "requests.0.params.model: Field required"),
+        ({"workspace_id": 5, "requests": LARGE}, "workspace_id: Input should be a valid string"),
+        ({"workspace_id": 5, "requests": LARGE[:2]}, "workspace_id: Input should be a valid string"),
+    ],
+    ids=["first", "end of a slice", "start of a slice", "last slice", "both", "both, small", "field", "field, small"],
+)
+def test_large_batches_name_the_first_bad_field(body: Any, message: str) -> None:
+    with pytest.raises(InvalidRequestError) as excinfo:
+        parse_batch(body)
+    assert str(excinfo.value).startswith(message)
+
+
 def test_good_batch_passes_and_is_not_copied() -> None:
     body = {"requests": [req("a"), req("b-2_c", stream=False)]}
     assert parse_batch(body) is body["requests"]

@@ -16,6 +16,7 @@ from finops.core.ids import new_batch_id, shown_id
 from finops.core.normalize import normalize
 from finops.core.params import parse_batch
 from finops.core.policy import column_for, enforce_batch_policy, enforce_policy
+from finops.core.release import release
 from finops.core.routing import split_model
 from finops.core.types import JSON, Principal
 from finops.providers.base import BatchRef, BatchStatus, CallContext
@@ -100,11 +101,19 @@ class BatchService:
         """A batch goes where its models say, as a message does: ``provider/model`` names pick the provider
         whatever ``header_provider`` (the ``x-model-provider`` header, or its default) says, and every request
         must end up with the same one."""
-        if _is_large(body):
-            # Checking 100,000 requests is seconds of CPU: on a worker thread, the loop keeps serving.
-            provider_name, requests = await asyncio.to_thread(self._checked, header_provider, body)
-        else:
+        if not _is_large(body):
             provider_name, requests = self._checked(header_provider, body)
+            return await self._create_checked(principal, provider_name, requests, ctx)
+        # Checking 100,000 requests is seconds of CPU: on a worker thread, the loop keeps serving.
+        provider_name, requests = await asyncio.to_thread(self._checked, header_provider, body)
+        try:
+            return await self._create_checked(principal, provider_name, requests, ctx)
+        finally:
+            await release(requests)  # the normalised copies, freed in steps rather than in one pause
+
+    async def _create_checked(
+        self, principal: Principal, provider_name: str, requests: list[JSON], ctx: CallContext
+    ) -> BatchRecord:
         provider = self._providers.get(provider_name, needs="batches")
         batch_id = new_batch_id()
         intent = new_intent(self._process, "batch", provider_name, principal.owner, batch_id, len(requests))

@@ -69,6 +69,25 @@ def estimate_input_tokens(params: JSON) -> int:
     return (len(orjson.dumps(params)) + 3) // 4
 
 
+_DEMAND_IN_THREAD = 1_000
+"""Requests from which a batch's demand is worked out on a worker thread (a thread hop costs ~0.1 ms)."""
+
+
+def batch_demand(requests: list[JSON]) -> dict[str, tuple[int, int, int]]:
+    """Per model, in the order the batch first uses it: its requests, their estimated input tokens, and the sum
+    of their ``max_tokens``."""
+    demand: dict[str, tuple[int, int, int]] = {}
+    for request in requests:
+        params = request["params"]
+        count, tokens_in, tokens_out = demand.get(params["model"], (0, 0, 0))
+        demand[params["model"]] = (
+            count + 1,
+            tokens_in + estimate_input_tokens(params),
+            tokens_out + int(params.get("max_tokens") or 0),
+        )
+    return demand
+
+
 class Governance:
     def __init__(self, settings: Settings, engine: AsyncEngine, metrics: GatewayMetrics | None = None) -> None:
         config = settings.governance
@@ -91,6 +110,7 @@ class Governance:
         self._background: set[asyncio.Task[Any]] = set()
         self._replaying: asyncio.Task[None] | None = None
         self._reconciler: BatchReconciler | None = None
+        pricing.load_price_table()
 
     def _key_changed(self, key_id: str) -> None:
         self.cache.invalidate(key_id)
@@ -383,21 +403,14 @@ class Governance:
         case is at the on-demand price."""
         key = await self._key_of(principal)
         amount: Decimal | None = None
-        counts: dict[str, int] = {}
-        by_model: dict[str, tuple[int, int]] = {}
-        for request in requests:
-            params = request["params"]
-            model = params["model"]
-            if key is not None:
+        # Estimating 100,000 requests is ~0.2 s of CPU: on a worker thread, the loop keeps serving.
+        large = len(requests) > _DEMAND_IN_THREAD
+        by_model = await asyncio.to_thread(batch_demand, requests) if large else batch_demand(requests)
+        if key is not None:
+            for model in by_model:  # in first-use order: the first refused model is the first request's refused
                 self._check_access(key, provider, model)
-            counts[model] = counts.get(model, 0) + 1
-            tokens_in, tokens_out = by_model.get(model, (0, 0))
-            by_model[model] = (
-                tokens_in + estimate_input_tokens(params),
-                tokens_out + int(params.get("max_tokens") or 0),
-            )
-        for model, (tokens_in, tokens_out) in by_model.items():
-            batch = counts[model] >= on_demand_below
+        for model, (count, tokens_in, tokens_out) in by_model.items():
+            batch = count >= on_demand_below
             worst = pricing.worst_case(provider, model, tokens_in, tokens_out, batch=batch)
             if worst is not None:
                 amount = (amount or Decimal(0)) + worst

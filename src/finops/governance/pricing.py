@@ -111,6 +111,12 @@ def _linear(price: ModelPrice) -> tuple[Decimal, Decimal, Decimal, Decimal, Deci
     )
 
 
+def load_price_table() -> None:
+    """Load genai-prices' bundled table now, at startup: the first lookup imports it (~0.2 s of one module's code,
+    part of it one long unmarshal), which in a request would hold the event loop and every request behind it."""
+    data_snapshot.get_snapshot()
+
+
 @functools.lru_cache(maxsize=4096)
 def _resolve(provider: str, model: str, batch: bool, day: date) -> _Resolved | None:
     """The model's price table for ``day`` (cached: a lookup costs ~100 µs, a cached hit nothing)."""

@@ -96,7 +96,11 @@ class PoolTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if not isinstance(request.stream, httpx.ByteStream) or request.method == "HEAD":
             if self._fallback is None:
-                self._fallback = httpx.AsyncHTTPTransport(limits=self._limits)
+                # Built on a worker thread: the first one imports httpcore's async backend and loads the CA bundle,
+                # 0.1 to 0.3 s during which the loop (every other request) would wait.
+                fallback = await asyncio.to_thread(httpx.AsyncHTTPTransport, limits=self._limits)
+                if self._fallback is None:  # another request may have built one meanwhile: keep the first
+                    self._fallback = fallback
             return await self._fallback.handle_async_request(request)
         url = request.url
         origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
@@ -204,7 +208,10 @@ class PoolTransport(httpx.AsyncBaseTransport):
         context = None
         if scheme == "https":
             if self._ssl_context is None:
-                self._ssl_context = httpx.create_ssl_context()
+                # On a worker thread: loading the CA bundle is tens of ms the loop would otherwise wait out.
+                context = await asyncio.to_thread(httpx.create_ssl_context)
+                if self._ssl_context is None:  # another connection may have made one meanwhile: keep the first
+                    self._ssl_context = context
             context = self._ssl_context
         try:
             async with asyncio.timeout(timeout):

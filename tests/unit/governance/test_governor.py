@@ -122,3 +122,26 @@ def test_a_batch_reserves_on_demand_models_at_the_on_demand_price(tmp_path: Path
     as_batch, on_demand = asyncio.run(run())
     assert as_batch is not None and on_demand is not None
     assert on_demand == 2 * as_batch  # Bedrock's batch price is half the on-demand one
+
+
+def test_a_large_batch_reserves_what_its_requests_add_up_to(tmp_path: Path) -> None:
+    """From 1,000 requests the estimate runs on a worker thread: the reservation is the same sum."""
+    models = ["claude-3-5-sonnet-20240620", "claude-3-5-haiku-20241022"]
+    requests = [
+        {"custom_id": f"r{index}", "params": {"model": models[index % 2], "max_tokens": 1000, "messages": []}}
+        for index in range(1_500)
+    ]
+
+    async def run() -> tuple[object, object]:
+        settings = parse_settings({"database": {"url": f"sqlite+aiosqlite:///{tmp_path / 'gov.db'}"}})
+        store = await Store.open(settings.database.url)
+        governance = Governance(settings, store.engine)
+        principal = Principal(owner="anon:abc")
+        large = await governance.reserve_batch(principal, "anthropic", requests)
+        small = await governance.reserve_batch(principal, "anthropic", requests[:2])
+        await store.close()
+        return large.amount, small.amount
+
+    large, small = asyncio.run(run())
+    assert large is not None and small is not None and small > 0
+    assert large == 750 * small

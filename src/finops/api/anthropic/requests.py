@@ -71,7 +71,7 @@ _ORJSON_MAX_DEPTH = 254
 """The deepest nesting ``orjson.dumps`` writes (one level more raises ``JSONEncodeError``)."""
 
 
-def _deeper_than(value: Any, limit: int) -> bool:
+def deeper_than(value: Any, limit: int) -> bool:
     """Whether ``value`` (as ``orjson.loads`` made it) nests more than ``limit`` levels.
 
     ``orjson.dumps`` measures depth in C, ten times faster than walking the value in Python, but only against its
@@ -97,7 +97,7 @@ def parse_json(body: bytes) -> Any:
     # Nesting can be no deeper than the number of brackets: a small body is mostly cleared by that count alone
     # (counting costs ~0.3 ms a MB, more than the check itself on a large body, which therefore goes straight to it).
     small = len(body) <= _COUNT_BRACKETS_UP_TO and body.count(b"{") + body.count(b"[") <= MAX_JSON_DEPTH
-    if not small and isinstance(value, dict | list) and _deeper_than(value, MAX_JSON_DEPTH):
+    if not small and isinstance(value, dict | list) and deeper_than(value, MAX_JSON_DEPTH):
         raise InvalidRequestError(f"Request body is nested more than {MAX_JSON_DEPTH} levels deep")
     return value
 
