@@ -15,6 +15,7 @@ from finops.governance.ratelimit import MemoryCounters
 from finops.governance.spend import SpendTracker, period_start
 from finops.store import Store
 from finops.store.usage import PendingBatch, UsageRepository, UsageRow
+from tests.support.usage import a_usage_row
 
 
 def test_budget_periods() -> None:
@@ -35,23 +36,6 @@ def test_memory_counters_count_within_a_window() -> None:
     assert asyncio.run(run()) == [1, 2, 3, 5]
 
 
-def _row(index: int) -> UsageRow:
-    return UsageRow(
-        created_at=datetime.now(UTC),
-        key_id="vk_unit",
-        key_name="unit",
-        owner="key:vk_unit",
-        provider="anthropic",
-        model="m",
-        input_tokens=index,
-        output_tokens=1,
-        cache_read_tokens=0,
-        cache_write_tokens=0,
-        cost_usd=Decimal("0.001"),
-        request_id=f"req_{index}",
-    )
-
-
 def test_ledger_loses_nothing_on_a_clean_shutdown(tmp_path: Path) -> None:
     async def run() -> tuple[list[dict], Decimal]:
         store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'ledger.db'}")
@@ -61,7 +45,7 @@ def test_ledger_loses_nothing_on_a_clean_shutdown(tmp_path: Path) -> None:
         ledger.start()
         for index in range(1000):
             spend.add("vk_unit", Decimal("0.001"), queued=True)
-            ledger.record(_row(index))
+            ledger.record(a_usage_row(index))
         await ledger.stop()
         rows = await repository.report("key", None, None)
         spent = await spend.spent("vk_unit", "total")
@@ -81,8 +65,8 @@ def test_only_one_process_can_lease_and_record_a_batch(tmp_path: Path) -> None:
         await repository.add_batch(pending, datetime.now(UTC))
         first = await repository.lease(pending.batch_id, "proc_a", 60)
         second = await repository.lease(pending.batch_id, "proc_b", 60)
-        stolen = await repository.record_batch(pending.batch_id, "proc_b", [_row(1)], Decimal("0.5"))
-        recorded = await repository.record_batch(pending.batch_id, "proc_a", [_row(1)], Decimal("0.5"))
+        stolen = await repository.record_batch(pending.batch_id, "proc_b", [a_usage_row(1)], Decimal("0.5"))
+        recorded = await repository.record_batch(pending.batch_id, "proc_a", [a_usage_row(1)], Decimal("0.5"))
         await store.close()
         return first, second, stolen, recorded
 
@@ -104,7 +88,7 @@ def test_ledger_writes_once_per_window_under_steady_traffic(tmp_path: Path) -> N
         ledger.start()
         started = time.monotonic()
         for index in range(600):  # up to 1,000 requests/s: rows arrive during every write
-            ledger.record(_row(index))
+            ledger.record(a_usage_row(index))
             await asyncio.sleep(0.001)
         writes_while_serving, elapsed = CountingRepository.writes, time.monotonic() - started
         await ledger.stop()
@@ -134,7 +118,7 @@ def test_flush_waits_for_the_batch_the_writer_is_writing(tmp_path: Path) -> None
         repository = SlowRepository(store.engine)
         ledger = UsageLedger(repository, SpendTracker(repository), GatewayMetrics(), linger_seconds=0)
         ledger.start()
-        ledger.record(_row(1))
+        ledger.record(a_usage_row(1))
         await SlowRepository.started.wait()  # the writer holds the row now; the queue is empty
         await ledger.flush()
         rows = await repository.report("key", None, None)

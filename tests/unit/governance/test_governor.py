@@ -4,10 +4,11 @@ in the unpriced metric; a known one is priced and counted."""
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from pathlib import Path
 
 from finops.config import parse_settings
-from finops.core.types import Principal
+from finops.core.types import JSON, Principal
 from finops.governance.governor import Governance
 from finops.store import Store
 
@@ -102,24 +103,31 @@ def test_a_stream_is_priced_from_the_usage_it_reports_even_when_abandoned(tmp_pa
     assert stream.closed
 
 
-def test_a_batch_reserves_on_demand_models_at_the_on_demand_price(tmp_path: Path) -> None:
-    """Bedrock runs a model's requests on demand below its job minimum: the worst case is priced as it will be."""
-    model = "anthropic.claude-3-5-sonnet-20240620-v1:0"
-    requests = [
-        {"custom_id": f"r{index}", "params": {"model": model, "max_tokens": 1000, "messages": []}} for index in range(3)
-    ]
+def _reserved(tmp_path: Path, provider: str, *calls: tuple[list[JSON], int]) -> list[Decimal | None]:
+    """The worst case ``reserve_batch`` reserves for each ``(requests, on_demand_below)``, for an open-mode caller."""
 
-    async def run() -> tuple[object, object]:
+    async def run() -> list[Decimal | None]:
         settings = parse_settings({"database": {"url": f"sqlite+aiosqlite:///{tmp_path / 'gov.db'}"}})
         store = await Store.open(settings.database.url)
         governance = Governance(settings, store.engine)
         principal = Principal(owner="anon:abc")
-        as_batch = await governance.reserve_batch(principal, "bedrock", requests)
-        on_demand = await governance.reserve_batch(principal, "bedrock", requests, on_demand_below=100)
+        amounts = [
+            (await governance.reserve_batch(principal, provider, requests, on_demand_below=below)).amount
+            for requests, below in calls
+        ]
         await store.close()
-        return as_batch.amount, on_demand.amount
+        return amounts
 
-    as_batch, on_demand = asyncio.run(run())
+    return asyncio.run(run())
+
+
+def test_a_batch_reserves_on_demand_models_at_the_on_demand_price(tmp_path: Path) -> None:
+    """Bedrock runs a model's requests on demand below its job minimum: the worst case is priced as it will be."""
+    model = "anthropic.claude-3-5-sonnet-20240620-v1:0"
+    requests: list[JSON] = [
+        {"custom_id": f"r{index}", "params": {"model": model, "max_tokens": 1000, "messages": []}} for index in range(3)
+    ]
+    as_batch, on_demand = _reserved(tmp_path, "bedrock", (requests, 0), (requests, 100))
     assert as_batch is not None and on_demand is not None
     assert on_demand == 2 * as_batch  # Bedrock's batch price is half the on-demand one
 
@@ -127,21 +135,10 @@ def test_a_batch_reserves_on_demand_models_at_the_on_demand_price(tmp_path: Path
 def test_a_large_batch_reserves_what_its_requests_add_up_to(tmp_path: Path) -> None:
     """From 1,000 requests the estimate runs on a worker thread: the reservation is the same sum."""
     models = ["claude-3-5-sonnet-20240620", "claude-3-5-haiku-20241022"]
-    requests = [
+    requests: list[JSON] = [
         {"custom_id": f"r{index}", "params": {"model": models[index % 2], "max_tokens": 1000, "messages": []}}
         for index in range(1_500)
     ]
-
-    async def run() -> tuple[object, object]:
-        settings = parse_settings({"database": {"url": f"sqlite+aiosqlite:///{tmp_path / 'gov.db'}"}})
-        store = await Store.open(settings.database.url)
-        governance = Governance(settings, store.engine)
-        principal = Principal(owner="anon:abc")
-        large = await governance.reserve_batch(principal, "anthropic", requests)
-        small = await governance.reserve_batch(principal, "anthropic", requests[:2])
-        await store.close()
-        return large.amount, small.amount
-
-    large, small = asyncio.run(run())
+    large, small = _reserved(tmp_path, "anthropic", (requests, 0), (requests[:2], 0))
     assert large is not None and small is not None and small > 0
     assert large == 750 * small

@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import textwrap
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -27,25 +26,12 @@ from finops.governance.spend import SpendTracker
 from finops.store import Store
 from finops.store.tables import usage_records
 from finops.store.usage import UsageRepository, UsageRow
+from tests.support.usage import a_usage_row
 
 
 def _row(index: int) -> UsageRow:
-    return UsageRow(
-        created_at=datetime.now(UTC),
-        key_id="vk_unit",
-        key_name="unit",
-        owner="key:vk_unit",
-        provider="openai",
-        model="gpt-4o-mini",
-        input_tokens=index,
-        output_tokens=2,
-        cache_read_tokens=0,
-        cache_write_tokens=0,
-        cost_usd=Decimal("0.0000001234567891"),
-        request_id=f"req_{index}",
-        latency_ms=3,
-        status=200,
-        saved_usd=None,
+    return a_usage_row(
+        index, provider="openai", model="gpt-4o-mini", cost_usd=Decimal("0.0000001234567891"), latency_ms=3, status=200
     )
 
 
