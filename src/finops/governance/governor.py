@@ -106,7 +106,7 @@ class Governance:
             if config.ledger_journal and directory is not None
             else None
         )
-        self.ledger = UsageLedger(self.usage, self.spend, self.metrics, journal=self.journal)
+        self.ledger = UsageLedger(self.usage, self.spend, self.metrics)  # the journal is attached once it opened
         self._background: set[asyncio.Task[Any]] = set()
         self._replaying: asyncio.Task[None] | None = None
         self._reconciler: BatchReconciler | None = None
@@ -121,7 +121,17 @@ class Governance:
         polling (``run_once``) is the caller's to schedule: it runs as a leased background job
         (``finops.governance.background``) in one process among all sharing the database."""
         if self.journal is not None:
-            self.journal.open()
+            try:
+                self.journal.open()
+            except OSError:
+                # A read-only or missing volume: serve anyway, every answer waiting for its row's commit instead.
+                logger.exception(
+                    "the usage journal cannot be opened in %s; answers wait for the database", self.journal.directory
+                )
+                self.metrics.journal_failures.inc()
+                self.journal = None
+        if self.journal is not None:
+            self.ledger.attach(self.journal)
             self.journal.start()
             await self._replay_journals()  # what a process that died here before left unwritten
             self._replaying = asyncio.create_task(self._replay_periodically(), name="finops-journal-replay")

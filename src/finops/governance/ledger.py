@@ -46,14 +46,13 @@ class UsageLedger:
         spend: SpendTracker,
         metrics: GatewayMetrics,
         *,
-        journal: UsageJournal | None = None,
         batch_size: int = 500,
         linger_seconds: float = 0.0,
         journaled_linger_seconds: float = 0.2,
         retry_seconds: float = 1.0,
     ) -> None:
         self._repository = repository
-        self._journal = journal
+        self._journal: UsageJournal | None = None
         self._spend = spend
         self._metrics = metrics
         self._batch_size = batch_size
@@ -70,6 +69,10 @@ class UsageLedger:
         self._writing = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+
+    def attach(self, journal: UsageJournal) -> None:
+        """From now on rows are journaled (``journal`` is open) and only ``commit_first`` ones wait for the database."""
+        self._journal = journal
 
     def record(self, row: UsageRow, *, commit_first: bool = False) -> asyncio.Future[None]:
         """Never blocks on the database: the row is written by the background task. The future is done once the

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from finops.config import parse_settings
+from finops.governance.governor import Governance
 from finops.governance.journal import (
     UsageJournal,
     decode_row,
@@ -154,9 +156,8 @@ def test_an_answer_waits_only_for_rows_that_must_be_committed_first(tmp_path: Pa
         repository = UsageRepository(store.engine)
         journal = UsageJournal(tmp_path / "journal")
         journal.open()
-        ledger = UsageLedger(
-            repository, SpendTracker(repository), GatewayMetrics(), journal=journal, journaled_linger_seconds=60
-        )
+        ledger = UsageLedger(repository, SpendTracker(repository), GatewayMetrics(), journaled_linger_seconds=60)
+        ledger.attach(journal)
         ledger.start()
         journaled = ledger.record(_row(1))
         durable_at_once = journaled.done()
@@ -173,3 +174,30 @@ def test_an_answer_waits_only_for_rows_that_must_be_committed_first(tmp_path: Pa
     assert durable_at_once and not waited and done
     assert committed == 2  # the journaled row went with the hurried write
     assert _segments(tmp_path / "journal") == []  # a clean stop leaves no journal behind
+
+
+def test_a_journal_that_cannot_be_opened_leaves_answers_waiting_for_the_database(tmp_path: Path) -> None:
+    """A read-only volume must not keep the gateway from serving: rows are then committed before answers end."""
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("a file where the journal directory should be")
+    settings = parse_settings(
+        {
+            "database": {"url": f"sqlite+aiosqlite:///{tmp_path / 'ledger.db'}"},
+            "governance": {"ledger_journal_dir": str(blocked / "journal")},
+        }
+    )
+
+    async def run() -> tuple[bool, bool, int]:
+        store = await Store.open(settings.database.url)
+        governance = Governance(settings, store.engine)
+        await governance.start()
+        written = governance.ledger.record(_row(1))
+        waits = not written.done()
+        await governance.durable(written)
+        committed = len(await _ledger_rows(store))
+        journal_gone = governance.journal is None
+        await governance.stop()
+        await store.close()
+        return journal_gone, waits, committed
+
+    assert asyncio.run(run()) == (True, True, 1)
