@@ -55,7 +55,12 @@ from _procs import (  # noqa: E402
 ROOT = BENCH.parent
 VENV_PY = ROOT / ".venv" / "bin" / "python"
 FINOPS = ROOT / ".venv" / "bin" / "finops"
-PY_SPY = ROOT / ".venv" / "bin" / "py-spy"
+# py-spy from the venv, else from PATH (e.g. installed with ``pip install --target``, its bin/ put on PATH).
+PY_SPY = (
+    ROOT / ".venv" / "bin" / "py-spy"
+    if (ROOT / ".venv" / "bin" / "py-spy").exists()
+    else Path(shutil.which("py-spy") or "py-spy")
+)
 RESULTS = BENCH / "results"
 GATEWAY_CORE, LOAD_CORE = "0", "1"
 PROCS = Processes()

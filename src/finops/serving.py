@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import sys
@@ -29,6 +28,7 @@ from typing import Any
 
 import uvicorn
 
+from finops import gc_policy
 from finops.config import ServerSettings, Settings, load_settings
 from finops.http_protocol import BoundedHeadHttpToolsProtocol
 from finops.shutdown import DrainingApp
@@ -115,26 +115,16 @@ def build_app(settings: Settings) -> DrainingApp:
     return DrainingApp(create_app(settings), settings.server.drain_seconds)
 
 
-_GC_THRESHOLDS = (20_000, 5, 1_000)
-"""The cyclic GC while serving (CPython's default is 700, 10, 10). Every open stream keeps a few hundred
-container objects alive for its whole answer, and each collection of a generation walks all of them: with the
-defaults, thousands of open streams made collections cost 20-30 us of CPU per relayed event and full passes
-stall the loop for hundreds of ms (docs/benchmarks.md, issue 17). Young collections after 20,000 net new
-objects instead of 700, survivors promoted after 5 of them, and a full pass only after 1,000 middle ones (and
-CPython's own rule: only once the old generation grew by a quarter). Garbage without cycles is freed by
-reference counting as always; cyclic garbage that grew old waits longer for its full pass."""
-
-
-def settle_gc() -> None:
-    """Called once the application is built. Everything imported and built so far lives for the whole process:
-    ``gc.freeze`` keeps it out of every collection, whose full passes would otherwise walk those ~100k objects."""
-    gc.freeze()
-    gc.set_threshold(*_GC_THRESHOLDS)
+def settle_gc(app: DrainingApp) -> None:
+    """Called once the application is built: the serving process's GC policy (``finops.gc_policy``), whose sweeps
+    start with the event loop."""
+    gc_policy.settle()
+    app.on_started.append(gc_policy.Sweeper().start)
 
 
 def serve_in_process(settings: Settings, host: str, port: int) -> None:
     app = build_app(with_bind_host(settings, host))
-    settle_gc()
+    settle_gc(app)
     raise_open_file_limit()
     uvicorn.run(app, **uvicorn_options(settings.server, host, port))
 
@@ -165,6 +155,6 @@ def worker_app() -> DrainingApp:
     settings = load_settings(os.environ.get(WORKER_CONFIG_ENV) or None)
     settings = with_bind_host(settings, os.environ.get(WORKER_HOST_ENV) or settings.server.host)
     app = build_app(settings)
-    settle_gc()
+    settle_gc(app)
     raise_open_file_limit()
     return app

@@ -47,6 +47,8 @@ class DrainingApp:
         self._idle = asyncio.Event()
         self._previous: dict[int, Any] = {}
         self._drain_task: asyncio.Task[None] | None = None
+        self.on_started: list[Callable[[], None]] = []
+        """Called on the event loop once the lifespan start-up completed (the serving process's GC sweeps)."""
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -70,6 +72,8 @@ class DrainingApp:
         async def lifespan_send(message: dict[str, Any]) -> None:
             if message["type"] == "lifespan.startup.complete":
                 self._take_signals()
+                for started in self.on_started:
+                    started()
             await send(message)
 
         return lifespan_send
