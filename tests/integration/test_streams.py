@@ -138,3 +138,64 @@ def test_a_client_that_leaves_mid_stream_ends_the_upstream_call_and_its_usage_is
                 assert row["requests"] == 1
 
     asyncio.run(scenario())
+
+
+class _AnswerThatWaitsForTheClient:
+    """An OpenAI upstream that sends its first word, then waits until the test says the client has it."""
+
+    def __init__(self) -> None:
+        self.client_has_first_word = asyncio.Event()
+
+    async def reply(self, _request: bytes, writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
+        for event in (_chat_chunk({"role": "assistant", "content": ""}), _chat_chunk({"content": "first "})):
+            writer.write(b"%x\r\n%s\r\n" % (len(event), event))
+        await writer.drain()
+        await asyncio.wait_for(self.client_has_first_word.wait(), timeout=30)
+        stop = {"id": "chatcmpl-left", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o-mini"}
+        rest = [
+            _chat_chunk({"content": "second"}),
+            b"data: "
+            + orjson.dumps({**stop, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+            + b"\n\n",
+            b"data: [DONE]\n\n",
+        ]
+        for event in rest:
+            writer.write(b"%x\r\n%s\r\n" % (len(event), event))
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+        return True
+
+
+def test_each_word_reaches_the_client_before_the_next_one_exists(tmp_path: Path) -> None:
+    """A frame is relayed when it arrives, not when the one after it does: the upstream only sends its second word
+    once the client has the first (a gateway that reads one frame ahead never gets there)."""
+    upstream = _AnswerThatWaitsForTheClient()
+
+    async def read(base: str, key: str) -> list[str]:
+        client = anthropic.AsyncAnthropic(
+            base_url=f"{base}/anthropic", api_key=key, default_headers={"x-model-provider": "openai"}, max_retries=0
+        )
+        words: list[str] = []
+        async with (
+            client,
+            client.messages.stream(
+                model="gpt-4o-mini", max_tokens=100, messages=[{"role": "user", "content": "two words"}]
+            ) as stream,
+        ):
+            async for event in stream:
+                if event.type == "content_block_delta" and event.delta.type == "text_delta":
+                    words.append(event.delta.text)
+                    upstream.client_has_first_word.set()
+        return words
+
+    async def scenario() -> list[str]:
+        async with ScriptedServer(upstream.reply) as server:
+            settings = {
+                "database": {"url": f"sqlite+aiosqlite:///{tmp_path / 'finops.db'}"},
+                "providers": {"openai": {"api_key": "sk-upstream-test", "base_url": f"{server.url}/v1"}},
+            }
+            with gateway_process(settings, tmp_path) as gateway:
+                return await asyncio.wait_for(read(gateway.url, "any-key"), timeout=60)
+
+    assert asyncio.run(scenario()) == ["first ", "second"]

@@ -88,6 +88,15 @@ def batch_demand(requests: list[JSON]) -> dict[str, tuple[int, int, int]]:
     return demand
 
 
+_STREAM_ENDINGS = (b"event: message_stop\n", b"event: message_stop\r", b"event: error\n", b"event: error\r")
+"""An SSE event line of either event that ends an Anthropic stream. Inside a ``data:`` line a line break is escaped
+(JSON), so these bytes are an event's own line; a frame that only quotes one is held back one frame, no more."""
+
+
+def _may_end_stream(frame: bytes) -> bool:
+    return any(ending in frame for ending in _STREAM_ENDINGS)
+
+
 class Governance:
     def __init__(self, settings: Settings, engine: AsyncEngine, metrics: GatewayMetrics | None = None) -> None:
         config = settings.governance
@@ -357,13 +366,18 @@ class Governance:
         recorded = False
         try:
             stream = stream or await open_stream()
-            # The last frame is held back until the usage row is committed: a client that has the whole answer has
-            # a ledger row, whatever happens to this process next (issue 13).
+            # The frame that ends the stream is held back until the usage row is durable: a client that has the
+            # whole answer has a ledger row, whatever happens to this process next (issue 13). Every other frame goes
+            # at once (holding each until the next one came delayed every token by the gap to the next).
             last: bytes | None = None
             async for frame in stream:
                 if last is not None:
-                    yield last
-                last = frame
+                    yield last  # it looked like an ending but the stream went on
+                    last = None
+                if _may_end_stream(frame):
+                    last = frame
+                else:
+                    yield frame
             await stream.aclose()
             recorded = True
             status = self._stream_status(admission, stream, status)
