@@ -68,8 +68,8 @@ class _Stream:
 
 def test_a_stream_is_priced_from_the_usage_it_reports_even_when_abandoned(tmp_path: Path) -> None:
     start = {"input_tokens": 1000, "output_tokens": 1}
-    # The gateway reads one frame ahead of the client (it holds the last frame back until the usage row is
-    # committed): the client got two frames, the upstream was read through the third, and that is what it cost.
+    # Frames go to the client as they come (only the stream's ending frame is held back until its row is
+    # durable): the client got two frames, the upstream was read through the second, and that is what it cost.
     stream = _Stream(
         [
             (b"message_start", start),
@@ -99,7 +99,7 @@ def test_a_stream_is_priced_from_the_usage_it_reports_even_when_abandoned(tmp_pa
         return rows
 
     [row] = asyncio.run(run())
-    assert (row["requests"], row["input_tokens"], row["output_tokens"]) == (1, 1000, 50)
+    assert (row["requests"], row["input_tokens"], row["output_tokens"]) == (1, 1000, 30)
     assert stream.closed
 
 
