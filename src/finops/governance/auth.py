@@ -7,6 +7,7 @@ keys costs no query per request either. Both tables are bounded (least recently 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -34,12 +35,23 @@ class KeyCache:
         self._repository = repository
         self._by_hash: TTLCache[str, VirtualKeyRecord | None] = TTLCache(max_entries, ttl, timer)
         self._by_id: LRUCache[str, VirtualKeyRecord] = LRUCache(max_entries)
+        self._loading: dict[str, asyncio.Future[VirtualKeyRecord | None]] = {}
 
     async def lookup(self, key_hash: str) -> VirtualKeyRecord | None:
         try:
             return self._by_hash[key_hash]  # indexing, not ``get``: ``get`` checks the expiry twice
         except KeyError:
             pass
+        # One query per key however many requests miss at once: when a busy key's entry expires, thousands of
+        # requests in flight (open streams arriving) would otherwise each query, queue for the database pool and
+        # time out as 503s (seen at 5,000 streams).
+        loading = self._loading.get(key_hash)
+        if loading is None:
+            loading = self._loading[key_hash] = asyncio.ensure_future(self._load(key_hash))
+            loading.add_done_callback(lambda _: self._loading.pop(key_hash, None))
+        return await asyncio.shield(loading)  # a caller that gives up does not cancel the others' query
+
+    async def _load(self, key_hash: str) -> VirtualKeyRecord | None:
         record = await self._repository.by_hash(key_hash)
         self._by_hash[key_hash] = record
         if record is not None:

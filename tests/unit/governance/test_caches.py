@@ -79,6 +79,23 @@ def test_a_key_lookup_is_trusted_for_the_ttl_then_read_again() -> None:
     assert asyncio.run(run()) == [("team", 1), ("team", 1), ("renamed", 2), ("renamed", 2)]
 
 
+def test_requests_that_miss_at_once_share_one_read() -> None:
+    """When a busy key's entry expires, the thousands of requests in flight ask the database once, not each."""
+
+    class SlowKeys(Keys):
+        async def by_hash(self, key_hash: str) -> VirtualKeyRecord | None:
+            await asyncio.sleep(0.01)
+            return await super().by_hash(key_hash)
+
+    async def run() -> tuple[set[str | None], int]:
+        keys, clock = SlowKeys(_key("vk_a")), Clock()
+        cache = _key_cache(keys, clock)
+        found = await asyncio.gather(*(cache.lookup("hash-vk_a") for _ in range(500)))
+        return {record.name if record else None for record in found}, keys.reads
+
+    assert asyncio.run(run()) == ({"team"}, 1)
+
+
 def test_unknown_keys_are_cached_too() -> None:
     async def run() -> tuple[int, int]:
         keys, clock = Keys(), Clock()
