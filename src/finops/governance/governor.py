@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -88,13 +89,13 @@ def batch_demand(requests: list[JSON]) -> dict[str, tuple[int, int, int]]:
     return demand
 
 
-_STREAM_ENDINGS = (b"event: message_stop\n", b"event: message_stop\r", b"event: error\n", b"event: error\r")
+_STREAM_ENDING = re.compile(rb"event: (?:message_stop|error)[\r\n]")
 """An SSE event line of either event that ends an Anthropic stream. Inside a ``data:`` line a line break is escaped
 (JSON), so these bytes are an event's own line; a frame that only quotes one is held back one frame, no more."""
 
 
 def _may_end_stream(frame: bytes) -> bool:
-    return any(ending in frame for ending in _STREAM_ENDINGS)
+    return _STREAM_ENDING.search(frame) is not None
 
 
 class Governance:
