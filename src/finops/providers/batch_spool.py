@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import IO, Generic, TypeVar
 
 from finops.core.errors import InvalidRequestError
+from finops.core.release import GilPacer
 
 
 @dataclass
@@ -55,6 +56,7 @@ class PartSpool(Generic[PartT]):
         self._models: dict[str, int] = {}
         self._parts: list[PartT] = []
         self._open: dict[str, tuple[PartT, IO[bytes]]] = {}
+        self._pacer = GilPacer()
 
     def __enter__(self) -> PartSpool[PartT]:
         return self
@@ -82,6 +84,7 @@ class PartSpool(Generic[PartT]):
         handle.write(line)
         part.count += 1
         part.size += len(line)
+        self._pacer.step()  # written on a worker thread: the event loop gets the GIL now and then
         return part
 
     def parts(self) -> list[PartT]:

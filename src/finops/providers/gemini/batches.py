@@ -28,6 +28,7 @@ import orjson
 
 from finops.core.cleanup import quietly
 from finops.core.errors import InvalidRequestError, NotFoundError, UpstreamError
+from finops.core.release import GilPacer
 from finops.core.types import JSON
 from finops.providers.base import BatchRef, BatchStatus, UpstreamBatch
 from finops.providers.gemini import batch_lines
@@ -90,6 +91,7 @@ def _plan(requests: list[JSON], directory: Path, label: str) -> list[_Part]:
     Runs in a worker thread: translating 100,000 requests is seconds of CPU that must not stall the event loop.
     """
     limit = batch_lines.INLINE_BATCH_LIMIT_BYTES  # read at call time: the one place the limit lives
+    pacer = GilPacer()  # the event loop gets the GIL now and then
     parts: list[_Part] = []
     for model, group in group_by_model(requests).items():
         path = directory / f"part-{len(parts)}.jsonl"
@@ -104,6 +106,7 @@ def _plan(requests: list[JSON], directory: Path, label: str) -> list[_Part]:
                 request = orjson.dumps(to_file_batch_line(custom_id, params)["request"])
                 line = b'{"key":' + key + b',"request":' + request + b"}\n"
                 spool.write(line)
+                pacer.step()
                 part.input_size += len(line)
                 part.custom_ids.append(custom_id)
                 if entries is not None:
