@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import make_url, text
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from tests.support.databases import scratch_postgres_database
 from tests.support.emulator import EmulatorHandle
 from tests.support.gateway import running_gateway
 from tests.support.servers import serve_in_thread
@@ -51,22 +48,8 @@ def postgres_url() -> Iterator[str]:
     """
     if not POSTGRES_URL:
         pytest.skip("FINOPS_TEST_DATABASE_URL is not set: no PostgreSQL to test against")
-    name = f"finops_test_{secrets.token_hex(6)}"
-    admin_url = make_url(POSTGRES_URL)
-
-    async def run(statement: str) -> None:
-        engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
-        try:
-            async with engine.connect() as connection:
-                await connection.execute(text(statement))
-        finally:
-            await engine.dispose()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with scratch_postgres_database(POSTGRES_URL, "finops_test") as url:
+        yield url
 
 
 @pytest.fixture(params=_database_params())

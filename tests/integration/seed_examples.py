@@ -8,6 +8,10 @@ download is the SDK's method (``text()``). Tests substitute ``{AI_GATEWAY_URL}``
 
 from __future__ import annotations
 
+import re
+
+from tests.support.sdk import run_script
+
 CLIENT_SETUP_ANTHROPIC = """
 import anthropic
 client = anthropic.Anthropic(
@@ -330,3 +334,18 @@ def render(template: str, gateway_url: str, **ids: str) -> str:
     if "provider" in ids:
         code = code.replace("{PROVIDER}", ids["provider"])
     return code
+
+
+def run_example(sdk: str, template: str, gateway_url: str, **ids: str) -> str:
+    """``template`` filled in (``render``) and run under ``sdk`` as a user would paste it; what it printed. The
+    example must succeed."""
+    completed = run_script(sdk, render(template, gateway_url, **ids))
+    assert completed.returncode == 0, f"stdout:\n{completed.stdout}\nstderr:\n{completed.stderr}"
+    return completed.stdout
+
+
+def printed_id(output: str, label: str) -> str:
+    """The ID an example printed after ``<label>: ``."""
+    match = re.search(rf"{label}: (\S+?)(?:,|\s|$)", output)
+    assert match, output
+    return match.group(1)

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.integration import seed_examples as seed
+from tests.integration.seed_examples import run_example as run
 from tests.support.anthropic_api import DEMO_KEY, wait_ended
 from tests.support.demo import demo_gateway
 from tests.support.sdk import SDK_VERSIONS, run_script
@@ -20,12 +21,6 @@ from tests.support.sdk import SDK_VERSIONS, run_script
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with demo_gateway(tmp_path_factory.mktemp("demo")) as url:
         yield url
-
-
-def run(sdk: str, template: str, gateway: str, **ids: str) -> str:
-    result = run_script(sdk, seed.render(template, gateway, **ids))
-    assert result.returncode == 0, f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-    return result.stdout
 
 
 @pytest.mark.parametrize("sdk", SDK_VERSIONS)

@@ -31,6 +31,8 @@ from finops.emulators.bedrock.app import create_app as bedrock_emulator_app
 from finops.governance import pricing
 from finops.governance.pricing import TokenUsage
 from tests.integration import seed_examples as seed
+from tests.integration.seed_examples import printed_id
+from tests.integration.seed_examples import run_example as run
 from tests.support.demo import demo_gateway
 from tests.support.processes import gateway_process
 from tests.support.sdk import SDK_VERSIONS, run_script
@@ -50,18 +52,6 @@ ROLE = "arn:aws:iam::123456789012:role/finops-batch"
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with demo_gateway(tmp_path_factory.mktemp("bedrock-batch-demo")) as url:
         yield url
-
-
-def run(sdk: str, template: str, gateway: str, **ids: str) -> str:
-    completed = run_script(sdk, seed.render(template, gateway, **ids))
-    assert completed.returncode == 0, f"{completed.stdout}\n{completed.stderr}"
-    return completed.stdout
-
-
-def printed_id(output: str, label: str) -> str:
-    match = re.search(rf"{label}: (\S+?)(?:,|\s|$)", output)
-    assert match, output
-    return match.group(1)
 
 
 def bedrock_client(gateway: str, api_key: str = "virtual-key-or-dummy-key") -> anthropic.Anthropic:

@@ -10,7 +10,6 @@ batch with its cost row, no reservation of a batch nobody can see, and no spool 
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,10 +18,10 @@ import anthropic
 import httpx
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.conftest import POSTGRES_URL
+from tests.support.databases import scratch_postgres_database
 from tests.support.governance import ADMIN, ADMIN_KEY, wait_for
 from tests.support.processes import Gateway, emulator_process, gateway_process
 
@@ -161,22 +160,8 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
         return
     if not POSTGRES_URL:
         pytest.skip("FINOPS_TEST_DATABASE_URL is not set: no PostgreSQL to test against")
-    admin = make_url(POSTGRES_URL)
-    name = f"finops_crash_{secrets.token_hex(6)}"
-
-    async def run(statement: str) -> None:
-        engine = create_async_engine(admin, isolation_level="AUTOCOMMIT")
-        try:
-            async with engine.connect() as connection:
-                await connection.execute(sa.text(statement))
-        finally:
-            await engine.dispose()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin.set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with scratch_postgres_database(POSTGRES_URL, "finops_crash") as url:
+        yield url
 
 
 def _spools(tmp: Path) -> list[str]:

@@ -14,9 +14,10 @@ import httpx
 import pytest
 
 from tests.integration import seed_examples as seed
+from tests.integration.seed_examples import run_example as run
 from tests.support.anthropic_api import DEMO_KEY, wait_ended
 from tests.support.demo import demo_gateway
-from tests.support.sdk import SDK_VERSIONS, run_script
+from tests.support.sdk import SDK_VERSIONS
 
 MODEL = "gemini-1.5-flash"
 GEMINI_HEADER = ',\n    default_headers={"x-model-provider": "gemini"}\n)'
@@ -39,12 +40,6 @@ def gateway_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     workdir: Path = tmp_path_factory.mktemp("gemini-demo")
     with demo_gateway(workdir) as url:
         yield url
-
-
-def run(sdk: str, template: str, gateway_url: str, **ids: str) -> str:
-    completed = run_script(sdk, seed.render(template, gateway_url, **ids))
-    assert completed.returncode == 0, completed.stderr + completed.stdout
-    return completed.stdout
 
 
 def printed(output: str, label: str) -> str:

@@ -13,8 +13,10 @@ import httpx
 import pytest
 
 from tests.integration import seed_examples as seed
+from tests.integration.seed_examples import printed_id
+from tests.integration.seed_examples import run_example as run
 from tests.support.demo import demo_gateway
-from tests.support.sdk import SDK_VERSIONS, run_script
+from tests.support.sdk import SDK_VERSIONS
 
 SEED_JSONL_LINES = [
     '{"custom_id": "request-1", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "gpt-4o-mini", '
@@ -28,18 +30,6 @@ SEED_JSONL_LINES = [
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with demo_gateway(tmp_path_factory.mktemp("openai-demo")) as url:
         yield url
-
-
-def run(sdk: str, template: str, gateway: str, **ids: str) -> str:
-    completed = run_script(sdk, seed.render(template, gateway, **ids))
-    assert completed.returncode == 0, f"{completed.stdout}\n{completed.stderr}"
-    return completed.stdout
-
-
-def printed_id(output: str, label: str) -> str:
-    match = re.search(rf"{label}: (\S+?)(?:,|\s|$)", output)
-    assert match, output
-    return match.group(1)
 
 
 def test_demo_serves_openai(gateway: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import secrets
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -16,8 +15,6 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from finops.store.db import MIGRATIONS_DIR, create_engine, migrate
 from finops.store.reports import ReportRepository
@@ -25,6 +22,7 @@ from finops.store.rollups import SUMS
 from finops.store.tables import usage_records
 from finops.store.usage import PendingBatch, UsageRepository, UsageRow
 from tests.conftest import POSTGRES_URL, _database_params
+from tests.support.databases import scratch_postgres_database
 
 START = datetime(2026, 10, 30, 22, 0, tzinfo=UTC)  # rows cross midnight and a month end
 
@@ -96,22 +94,8 @@ def engine_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'rollup.db'}"
         return
-    server = make_url(POSTGRES_URL or "")
-    name = f"finops_rollup_{secrets.token_hex(6)}"
-
-    async def run(statement: str) -> None:
-        engine = create_async_engine(server, isolation_level="AUTOCOMMIT")
-        try:
-            async with engine.connect() as connection:
-                await connection.execute(sa.text(statement))
-        finally:
-            await engine.dispose()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with scratch_postgres_database(POSTGRES_URL or "", "finops_rollup") as url:
+        yield url
 
 
 def test_the_rollup_equals_the_ledger_for_every_writer(engine_url: str) -> None:
