@@ -48,6 +48,10 @@ class ServerSettings(_Section):
     max_file_bytes: int = Field(default=500 * 1024 * 1024, gt=0)
     workers: int | Literal["auto"] = 1
     """Serving processes sharing the port (``auto``: one per CPU); ``finops serve --workers`` overrides it."""
+    backlog: int = Field(default=4096, ge=1)
+    """Connections the kernel queues for the gateway to accept (capped by ``net.core.somaxconn``). uvicorn's 2,048
+    overflowed when a thousand streams a second opened: the kernel then drops the handshakes, and clients retry
+    after 1, 3, 7... seconds."""
     drain_seconds: float = Field(default=30.0, ge=0)
     """On SIGTERM, how long open requests (streams) may run on while new ones are refused with 503."""
 

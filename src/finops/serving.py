@@ -92,6 +92,7 @@ def uvicorn_options(server: ServerSettings, host: str, port: int) -> dict[str, A
         "log_level": "warning",
         "access_log": False,
         "timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS,
+        "backlog": server.backlog,
         "loop": "auto",
         "http": BoundedHeadHttpToolsProtocol,
         "h11_max_incomplete_event_size": server.max_header_bytes,  # read by BoundedHeadHttpToolsProtocol

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 import textwrap
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,6 @@ from finops.providers.openai.sse import chat_events
 from finops.providers.openai.stream import ChatStreamTranslator
 from finops.providers.openai.translate import openai_fault
 from finops.providers.relay import relay_events
-from finops.providers.sse import Event
 from finops.providers.upstream_errors import ErrorPolicy
 from tests.support.anthropic_api import assert_envelope, results_of, wait_ended
 from tests.support.emulator import EmulatorHandle
@@ -491,18 +490,22 @@ def test_rejected_gateway_credentials_are_a_500_and_do_not_leak(tmp_path: Path) 
 # -- mid-stream errors (the emulator cannot fail half-way, so the relay is fed directly) -----------------
 
 
-async def _body(*events: str) -> AsyncGenerator[bytes, None]:
-    for event in events:
-        yield event.encode() + b"\n\n"
+class _Body(httpx.AsyncByteStream):
+    def __init__(self, events: tuple[str, ...]) -> None:
+        self._events = events
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for event in self._events:  # one upstream read per event
+            yield event.encode() + b"\n\n"
 
 
 def _relay(*events: str) -> list[bytes]:
-    async def source() -> AsyncGenerator[Event, None]:
-        async for event in chat_events(_body(*events), ChatStreamTranslator(model=MODEL)):
-            yield event
+    async def open_response() -> httpx.Response:
+        return httpx.Response(200, stream=_Body(events))
 
     async def collect() -> list[bytes]:
-        return [frame async for frame in relay_events(ErrorPolicy("openai", [], openai_fault), source())]
+        source = chat_events(open_response, ChatStreamTranslator(model=MODEL), "openai")
+        return [frame async for frame in relay_events(ErrorPolicy("openai", [], openai_fault), source)]
 
     return asyncio.run(collect())
 
@@ -521,7 +524,8 @@ def test_error_after_the_first_frame_becomes_an_error_event() -> None:
     assert cut[-1].startswith(b"event: error\n") and b"before it was complete" in cut[-1]
 
     done = _relay(": keep-alive", _chunk("Hi"), "data: [DONE]")
-    assert done[-1].startswith(b"event: message_stop")
+    last_event = b"".join(done).rstrip(b"\n").rsplit(b"\n\n", 1)[-1]
+    assert last_event.startswith(b"event: message_stop\n")
 
 
 def test_error_before_the_first_frame_raises() -> None:

@@ -226,6 +226,12 @@ class AnswerFrames:
     def cache(self) -> CacheStatus | None:
         return self._lookup.status if self._lookup is not None else None
 
+    @property
+    def rest(self) -> AsyncGenerator[bytes, None]:
+        """The frames after the first, without this wrapper: once a frame is out, a failure is an error frame in
+        the stream and there is nothing left to rename, and every layer costs a resumption per event."""
+        return self._frames
+
     def __aiter__(self) -> AnswerFrames:
         return self
 

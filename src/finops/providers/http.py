@@ -76,16 +76,20 @@ async def send(
     raise on_error(response, body)
 
 
-async def iter_body(response: httpx.Response, provider: str) -> AsyncIterator[bytes]:
-    """The body of a streamed response, chunk by chunk, closing it however iteration ends. The chunks come from the
-    response's stream itself: ``aiter_raw`` would add a generator, a context manager and a re-chunker to every
-    chunk, for nothing the gateway uses."""
+def body_stream(response: httpx.Response) -> httpx.AsyncByteStream:
+    """A streamed response's body as its transport gives it: ``aiter_raw`` would add a generator, a context
+    manager and a re-chunker to every chunk, for nothing the gateway uses."""
     stream = response.stream
     if not isinstance(stream, httpx.AsyncByteStream):
-        raise TypeError("iter_body needs a response from an async transport")
+        raise TypeError("a streamed body must come from an async transport")
+    return stream
+
+
+async def iter_body(response: httpx.Response, provider: str) -> AsyncIterator[bytes]:
+    """The body of a streamed response, chunk by chunk (``body_stream``), closing it however iteration ends."""
     try:
         with transport_errors(provider):
-            async for chunk in stream:
+            async for chunk in body_stream(response):
                 yield chunk
     finally:
         await response.aclose()

@@ -50,7 +50,9 @@ _EVENT_STREAM = "text/event-stream"
 
 
 class _Relay:
-    """A ``MessageStream``: subclasses produce the frames, this class applies the error rule around them."""
+    """A ``MessageStream``: subclasses give the items (``_source``) and how each becomes a frame (``_frame``); this
+    class applies the error rule around them, in the same generator the frames leave through (a stream with
+    thousands of events resumes every layer once per event, so the rule costs no layer of its own)."""
 
     def __init__(self, errors: ErrorPolicy) -> None:
         self.usage: JSON | None = None
@@ -65,14 +67,19 @@ class _Relay:
     async def aclose(self) -> None:
         await self._frames.aclose()
 
-    def _produce(self) -> AsyncGenerator[bytes, None]:
+    def _source(self) -> AsyncGenerator[Any, None]:
+        raise NotImplementedError
+
+    def _frame(self, item: Any) -> bytes:
         raise NotImplementedError
 
     async def _relay(self) -> AsyncGenerator[bytes, None]:
         sent = False
+        frame_of = self._frame
         try:
-            async with aclosing(self._produce()) as frames:
-                async for frame in frames:
+            async with aclosing(self._source()) as items:
+                async for item in items:
+                    frame = frame_of(item)
                     sent = True
                     yield frame
             if not self._stopped:
@@ -101,28 +108,39 @@ class _Relay:
         self.usage = fold_usage(self.usage, usage if isinstance(usage, dict) else None)
 
 
+EventStep = Event | list[Event]
+"""What a translating provider's stream yields: one event, or the events one upstream chunk completed, which
+leave in one frame (one ``send`` and one system call: a stream's first chunk opens the message, its block and
+its first delta; its last one closes all three)."""
+
+
 class _EventRelay(_Relay):
-    def __init__(self, errors: ErrorPolicy, events: AsyncGenerator[Event, None]) -> None:
+    def __init__(self, errors: ErrorPolicy, events: AsyncGenerator[EventStep, None]) -> None:
         super().__init__(errors)
         self._events = events
 
-    async def _produce(self) -> AsyncGenerator[bytes, None]:
-        async with aclosing(self._events) as events:
-            async for name, data in events:
-                if name == "message_start":
-                    self._started(data["message"])
-                    data["message"]["usage"] = dict(self.usage or {})
-                    yield encode_sse(name, data) + PING  # one write for both: they are due at the same moment
-                    continue
-                if name == "message_delta":
-                    self._delta(data.get("usage"))
-                    counts = self.usage or {}
-                    data["usage"] = {**(data.get("usage") or {}), **{key: counts[key] for key in USAGE_KEYS}}
-                elif name == "message_stop":
-                    self._stopped = True
-                elif name == "error":  # an Anthropic error event inside the upstream's stream (Bedrock Claude)
-                    raise _in_band(data, self._errors)
-                yield encode_sse(name, data)
+    def _source(self) -> AsyncGenerator[EventStep, None]:
+        return self._events
+
+    def _frame(self, step: EventStep) -> bytes:
+        if isinstance(step, tuple):
+            return self._encode(*step)
+        return b"".join([self._encode(name, data) for name, data in step])
+
+    def _encode(self, name: str, data: JSON) -> bytes:
+        if name == "message_start":
+            self._started(data["message"])
+            data["message"]["usage"] = dict(self.usage or {})
+            return encode_sse(name, data) + PING  # Anthropic sends the ping right after message_start
+        if name == "message_delta":
+            self._delta(data.get("usage"))
+            counts = self.usage or {}
+            data["usage"] = {**(data.get("usage") or {}), **{key: counts[key] for key in USAGE_KEYS}}
+        elif name == "message_stop":
+            self._stopped = True
+        elif name == "error":  # an Anthropic error event inside the upstream's stream (Bedrock Claude)
+            raise _in_band(data, self._errors)
+        return encode_sse(name, data)
 
 
 class _SSEPassthrough(_Relay):
@@ -130,7 +148,10 @@ class _SSEPassthrough(_Relay):
         super().__init__(errors)
         self._open = open_response
 
-    async def _produce(self) -> AsyncGenerator[bytes, None]:
+    def _frame(self, item: bytes) -> bytes:
+        return item
+
+    async def _source(self) -> AsyncGenerator[bytes, None]:
         provider = self._errors.provider
         response = await self._open()
         content_type = response.headers.get("content-type", "")
@@ -210,9 +231,10 @@ def _load(data: bytes) -> JSON:
     return parsed if isinstance(parsed, dict) else {}
 
 
-def relay_events(errors: ErrorPolicy, events: AsyncGenerator[Event, None]) -> _Relay:
+def relay_events(errors: ErrorPolicy, events: AsyncGenerator[EventStep, None]) -> _Relay:
     """A translating provider's stream: ``events`` (an async generator that opens the upstream on its first
-    step) are encoded as frames, with a ``ping`` after ``message_start`` as Anthropic sends."""
+    step) are encoded as frames, each step's events in one, with a ``ping`` after ``message_start`` as Anthropic
+    sends."""
     return _EventRelay(errors, events)
 
 

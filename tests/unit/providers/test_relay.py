@@ -136,6 +136,29 @@ def test_frames_and_ping() -> None:
     ]
 
 
+async def steps(*groups: list[tuple[str, JSON]]) -> AsyncGenerator[list[tuple[str, JSON]], None]:
+    for group in groups:
+        yield group
+
+
+def test_the_events_of_one_upstream_read_leave_as_one_frame() -> None:
+    events = translated(FULL, FULL)
+    # first read: message_start, block start, first delta; last read: block stop, message_delta, message_stop
+    stream = relay_events(ERRORS, steps(events[:3], events[3:]))
+    frames = collect(stream)
+
+    assert len(frames) == 2
+    assert [name for name, _ in parse_events(frames[0])] == [
+        "message_start",
+        "ping",
+        "content_block_start",
+        "content_block_delta",
+    ]
+    assert [name for name, _ in parse_events(frames[1])] == ["content_block_stop", "message_delta", "message_stop"]
+    assert stream.usage == FULL and stream.error is None
+    assert sdk_final_message(b"".join(frames)).content[0].text == "Hi"  # type: ignore[union-attr]
+
+
 def test_an_error_before_the_first_frame_raises_redacted() -> None:
     stream = relay_events(ERRORS, source(translated(FULL, FULL), fail_at=0, error=OverloadedError(f"no {SECRET}")))
     with pytest.raises(OverloadedError) as raised:

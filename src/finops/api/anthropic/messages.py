@@ -26,7 +26,7 @@ async def create_message(request: Request) -> Response:
     cache = controls_from_headers(request.headers)
     if isinstance(body, dict) and body.get("stream"):
         frames = services.messages.stream(principal, provider, body, ctx, cache)
-        response = await streamed(frames, "text/event-stream", _SSE_HEADERS)
+        response = await streamed(frames, "text/event-stream", _SSE_HEADERS, rest=frames.rest)
         return _with_cache_headers(response, frames.cache)  # known once the first frame was pulled
     result = await services.messages.create(principal, provider, body, ctx, cache)
     return _with_cache_headers(json_response(result.message), result.cache)

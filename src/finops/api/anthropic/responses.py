@@ -17,15 +17,21 @@ def json_response(payload: Any, status_code: int = 200) -> Response:
 
 
 async def streamed(
-    chunks: AsyncIterator[bytes], media_type: str, headers: dict[str, str] | None = None
+    chunks: AsyncIterator[bytes],
+    media_type: str,
+    headers: dict[str, str] | None = None,
+    *,
+    rest: AsyncIterator[bytes] | None = None,
 ) -> StreamingResponse:
-    """Pull the first chunk before answering so an upstream failure still gets its own status and envelope."""
+    """Pull the first chunk before answering so an upstream failure still gets its own status and envelope.
+    ``rest``: where the chunks after the first come from, when not from ``chunks`` itself (a wrapper that only
+    matters for the first, see ``AnswerFrames.rest``)."""
     iterator = aiter(chunks)
     try:
         first = await anext(iterator)
     except StopAsyncIteration:
         first = b""
-    return _ChunkedResponse(first, iterator, media_type, headers)
+    return _ChunkedResponse(first, rest if rest is not None else iterator, media_type, headers)
 
 
 class _ChunkedResponse(StreamingResponse):

@@ -53,7 +53,6 @@ from finops.providers.openai.stream import ChatStreamTranslator
 from finops.providers.openai.tokens import count_tokens
 from finops.providers.openai.translate import from_chat_response, openai_fault, to_chat_request
 from finops.providers.relay import relay_events
-from finops.providers.sse import Event
 from finops.providers.upstream_errors import ErrorPolicy
 from finops.providers.usage import message_result
 
@@ -121,23 +120,20 @@ class OpenAIProvider:
         )
 
     def stream_message(self, body: JSON, ctx: CallContext) -> MessageStream:
-        return relay_events(self._errors, self._stream_events(cast(MessageParams, body)))
-
-    async def _stream_events(self, params: MessageParams) -> AsyncGenerator[Event, None]:
-        chat = to_chat_request(params, stream=True)
-        response = await self._open("POST", "/chat/completions", json_body=chat)
+        params = cast(MessageParams, body)
+        model = params["model"]
         # OpenAI reports usage only at the end, so message_start says 0 input tokens and the real count arrives in
         # message_delta, which every Anthropic SDK folds into the final message (as for Bedrock's ConverseStream).
         # Estimating it up front cost a tokenizer pass and a thread hop on every streamed request.
-        model = params["model"]
         translator = ChatStreamTranslator(
             model=model, stop_sequences=params.get("stop_sequences"), searching=is_search_model(model)
         )
-        try:
-            async for event in chat_events(iter_body(response, self.name), translator):
-                yield event
-        finally:
-            await response.aclose()  # also when the client went away mid-stream
+
+        async def open_response() -> httpx.Response:
+            chat = to_chat_request(params, stream=True)
+            return await self._open("POST", "/chat/completions", json_body=chat)
+
+        return relay_events(self._errors, chat_events(open_response, translator, self.name))
 
     async def count_tokens(self, body: JSON, ctx: CallContext) -> JSON:
         # count_tokens bodies have no max_tokens; the translation never needs it.

@@ -73,6 +73,11 @@ class ChatStreamTranslator:
         self._held_text: list[str] = []
         self._annotations: list[JSON] = []
 
+    @property
+    def finished(self) -> bool:
+        """Whether ``finish()`` has closed the message: nothing more is translated."""
+        return self._finished
+
     def feed(self, chunk: JSON) -> list[Event]:
         """Events completed by one ``chat.completion.chunk``. An ``error`` object in the stream raises."""
         if self._finished:
