@@ -10,7 +10,7 @@ import logging
 import re
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -274,13 +274,20 @@ class Governance:
             self.spend.add(principal.key_id, cost, queued=True)
         if admission.key is not None and admission.key.tpm is not None and tokens.total:
             self._later(self.counters.add(f"{admission.key.id}:tpm", tokens.total))
-        row = usage_row(principal, admission.provider, admission.model, tokens, cost, request_id=request_id)
+        row = usage_row(
+            principal,
+            admission.provider,
+            admission.model,
+            tokens,
+            cost,
+            request_id=request_id,
+            latency_ms=round(elapsed * 1000),
+            status=status,
+        )
         # A key with a budget: the row is committed before the answer ends, so that the next request's budget
         # check sees it in whichever process it lands (the journal alone would make it durable, not visible).
         commit_first = admission.key is not None and admission.key.budget_usd is not None
-        return self.ledger.record(
-            replace(row, latency_ms=round(elapsed * 1000), status=status), commit_first=commit_first
-        )
+        return self.ledger.record(row, commit_first=commit_first)
 
     async def durable(self, written: asyncio.Future[None]) -> None:
         """Wait until a row is durable: called before an answer's last byte leaves, so a kill -9 after the answer
@@ -309,8 +316,10 @@ class Governance:
             request_id=request_id,
             cache_hit=True,
             saved_usd=saved,
+            latency_ms=latency_ms,
+            status=status,
         )
-        return self.ledger.record(replace(row, latency_ms=latency_ms, status=status))
+        return self.ledger.record(row)
 
     async def record_embedding(
         self, principal: Principal, provider: str, model: str, input_tokens: int, request_id: str | None

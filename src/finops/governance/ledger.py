@@ -195,6 +195,8 @@ def usage_row(
     batch_id: str | None = None,
     cache_hit: bool = False,
     saved_usd: Decimal | None = None,
+    latency_ms: int | None = None,
+    status: int | None = None,
 ) -> UsageRow:
     """The ledger row of one priced request (or one request of a batch), dated now. For a response-cache hit the
     caller passes zero tokens and cost (no provider was called) and ``saved_usd``, what the live request cost."""
@@ -214,4 +216,6 @@ def usage_row(
         request_id=request_id,
         cache_hit=cache_hit,
         saved_usd=saved_usd,
+        latency_ms=latency_ms,
+        status=status,
     )

@@ -25,6 +25,7 @@ Search models are the Chat Completions web search models (``gpt-4o-search-previe
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Final
 
@@ -88,6 +89,7 @@ def base_model(model: str) -> str:
     return model.split(":")[1] if model.startswith("ft:") and model.count(":") >= 2 else model
 
 
+@functools.lru_cache(maxsize=1024)  # asked twice per request: a walk over every family's prefix
 def reasoning(model: str) -> Reasoning | None:
     """How ``model`` reasons, or ``None`` if it does not."""
     name = base_model(model)
