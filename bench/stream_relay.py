@@ -304,15 +304,18 @@ def _chain_after(name: str, chunks: list[bytes]) -> Any:
             return _streamed(SSE, chunks)
 
         return relay_sse(errors, open_response)
-    response = _streamed(SSE, chunks)
     if name == "openai":
         from finops.providers.openai.sse import chat_events
         from finops.providers.openai.stream import ChatStreamTranslator
 
-        source = chat_events(iter_body(response, name), ChatStreamTranslator(model="gpt-bench"))
+        async def open_chat() -> Any:
+            return _streamed(SSE, chunks)
+
+        source = chat_events(open_chat, ChatStreamTranslator(model="gpt-bench"), name)
     else:
         from finops.providers.gemini.stream import GenerateStreamTranslator, generate_events
 
+        response = _streamed(SSE, chunks)
         source = generate_events(iter_body(response, name), GenerateStreamTranslator(model="gemini-bench"))
     return relay_events(errors, source)
 
