@@ -25,6 +25,7 @@ from finops.providers.openai.sse import chat_events
 from finops.providers.openai.stream import ChatStreamTranslator
 from finops.providers.openai.translate import openai_fault
 from finops.providers.relay import relay_events
+from finops.providers.sse import parse_events
 from finops.providers.upstream_errors import ErrorPolicy
 from tests.support.anthropic_api import assert_envelope, results_of, wait_ended
 from tests.support.emulator import EmulatorHandle
@@ -526,6 +527,25 @@ def test_error_after_the_first_frame_becomes_an_error_event() -> None:
     done = _relay(": keep-alive", _chunk("Hi"), "data: [DONE]")
     last_event = b"".join(done).rstrip(b"\n").rsplit(b"\n\n", 1)[-1]
     assert last_event.startswith(b"event: message_stop\n")
+
+
+def _event_names(frame: bytes) -> list[str]:
+    return [name for name, _ in parse_events(frame)]
+
+
+def test_the_events_of_one_upstream_read_leave_in_one_frame() -> None:
+    frames = _relay(_chunk("Hel"), _chunk("lo") + "\n\ndata: [DONE]")
+    assert [_event_names(frame) for frame in frames] == [
+        ["message_start", "ping", "content_block_start", "content_block_delta"],
+        ["content_block_delta", "content_block_stop", "message_delta", "message_stop"],
+    ]
+
+
+def test_what_a_read_completed_before_a_failing_chunk_goes_out_first() -> None:
+    error = {"error": {"message": "server overloaded", "type": "server_error"}}
+    frames = _relay(_chunk("Hel"), _chunk("lo") + "\n\ndata: " + orjson.dumps(error).decode())
+    assert _event_names(frames[-2]) == ["content_block_delta"] and b'"text":"lo"' in frames[-2]
+    assert frames[-1].startswith(b"event: error\n") and b"server overloaded" in frames[-1]
 
 
 def test_error_before_the_first_frame_raises() -> None:
