@@ -25,19 +25,19 @@ import argparse
 import asyncio
 import random
 import re
-import secrets
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
-from sqlalchemy import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from _procs import gateway
 from finops.governance.keys import KeyAdmin, owner_of
@@ -46,6 +46,9 @@ from finops.store.keys import KeyRepository
 from finops.store.rollups import add_to_daily
 from finops.store.tables import usage_daily, usage_records
 from finops.store.usage import UsageRepository, UsageRow
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout: the tests' scratch databases
+from tests.support.databases import scratch_postgres_database
 
 ADMIN_KEY = "bench-admin-key-0123456789"
 MODELS = {
@@ -160,22 +163,8 @@ def database(kind: str, postgres: str | None) -> Iterator[str]:
         return
     if not postgres:
         raise SystemExit("--postgres URL is required for --database postgresql")
-    server = make_url(postgres)
-    name = f"finops_console_bench_{secrets.token_hex(4)}"
-
-    async def run(statement: str) -> None:
-        engine: AsyncEngine = create_async_engine(server, isolation_level="AUTOCOMMIT")
-        try:
-            async with engine.connect() as connection:
-                await connection.execute(sa.text(statement))
-        finally:
-            await engine.dispose()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with scratch_postgres_database(postgres, "finops_console_bench") as url:
+        yield url
 
 
 async def writer_cost(url: str, rows: int, key_count: int) -> None:
