@@ -272,11 +272,15 @@ class BatchService:
     async def results_once_ended(self, batch_id: str) -> AsyncIterator[bytes] | None:
         """For the cost reconciler (``finops.governance.reconciler.EndedBatchResults``): any owner's batch,
         deleted or not, since its cost is owed either way. ``None`` while it runs upstream."""
+        # The intent's state is read before the batch row: the create commits the row and ends the intent in one
+        # transaction, so read the other way round a create finishing between the two reads looked like a batch
+        # that never existed, and its results went unbilled (recorded as no lines).
+        creating = await self._store.intents.state_of_object(batch_id) == CREATING
         record = await self._store.batches.get_any(batch_id)
         if record is None:
-            if await self._store.intents.state_of_object(batch_id) == CREATING:
+            if creating:
                 return None  # still being created (or waiting for recovery): its cost is not known yet
-            return _no_lines()
+            return _no_lines()  # abandoned before anything was created: nothing to bill
         provider = self._providers.get(record.provider)
         ctx = CallContext(request_id=f"reconcile_{batch_id}")
         status = await provider.get_batch(_ref(record), ctx)
