@@ -33,8 +33,9 @@ from finops.core.batches import BatchService
 from finops.core.errors import GatewayError
 from finops.core.files import FileService
 from finops.core.messages import MessageService
+from finops.core.processes import gone_from_this_machine, process_owner
 from finops.core.recovery import Recovery, remove_dead_spools
-from finops.governance.background import LeasedJobs, gone_from_this_machine, process_owner
+from finops.governance.background import LeasedJobs
 from finops.governance.focus import CostExport
 from finops.governance.governor import Governance
 from finops.governance.metrics import GatewayMetrics

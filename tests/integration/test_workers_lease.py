@@ -12,7 +12,8 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from finops.governance.background import LeasedJobs, process_owner
+from finops.core.processes import process_owner
+from finops.governance.background import LeasedJobs
 from finops.store import Store
 from finops.store.leases import LeaseRepository
 

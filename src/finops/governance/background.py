@@ -22,12 +22,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import secrets
-import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from finops.core.processes import gone_from_this_machine, process_owner
 from finops.store.leases import LeaseRepository
 
 logger = logging.getLogger("finops.governance.background")
@@ -40,35 +38,6 @@ class Job:
     name: str
     run_once: Callable[[], Awaitable[object]]
     interval: float
-
-
-def _this_machine() -> str:
-    """Host name and PID namespace: processes that agree on it see each other's pids."""
-    try:
-        namespace = os.stat("/proc/self/ns/pid").st_ino
-    except OSError:
-        namespace = 0
-    return f"{socket.gethostname()[:64]}/{namespace}"
-
-
-def process_owner() -> str:
-    """Names this process in the lease row: machine and pid for the operator, a random suffix for uniqueness."""
-    return f"{_this_machine()}:{os.getpid()}:{secrets.token_hex(4)}"
-
-
-def gone_from_this_machine(owner: str) -> bool:
-    """True when ``owner`` names a process of this machine that no longer exists."""
-    machine, _, rest = owner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if machine != _this_machine() or not pid_text.isdigit() or int(pid_text) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False  # exists (e.g. another user's process): not ours to judge
-    return False
 
 
 class LeasedJobs:

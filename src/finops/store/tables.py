@@ -240,7 +240,7 @@ upstream_intents = sa.Table(
     # A file's name and size: what a provider that keeps no key (Anthropic) is searched by.
     sa.Column("filename", sa.Text, nullable=True),
     sa.Column("size_bytes", sa.BigInteger, nullable=True),
-    sa.Column("process", sa.String(255), nullable=False),  # finops.governance.background.process_owner()
+    sa.Column("process", sa.String(255), nullable=False),  # finops.core.processes.process_owner()
     sa.Column("state", sa.String(16), nullable=False),  # "creating" | "done" | "abandoned"
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),

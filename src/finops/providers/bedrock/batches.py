@@ -37,7 +37,7 @@ from finops.providers.bedrock.batch_plan import PartFile, write_batch_parts
 from finops.providers.bedrock.batch_results import part_results
 from finops.providers.bedrock.batch_status import ON_DEMAND_DONE, ON_DEMAND_RUNNING, PartState, merge_status
 from finops.providers.bedrock.jobs import JobClient
-from finops.providers.bedrock.on_demand import CreateMessage, OnDemandRunner, heartbeat_key
+from finops.providers.bedrock.on_demand import CreateMessage, OnDemandRunner
 from finops.providers.bedrock.s3 import S3Client
 
 _BATCH_ID_PREFIX = "msgbatch_"
@@ -155,7 +155,7 @@ class BedrockBatches:
         input_key = f"{prefix}part-{number}.requests.jsonl"
         await self._s3.put(input_key, lines, "application/jsonl")
         # The first heartbeat before the answer: another process asked about the batch at once must not start it too.
-        await self._s3.put(heartbeat_key({"input_key": input_key}), b"{}", "application/json")
+        await self._on_demand.beat({"input_key": input_key})
         return {
             "n": number,
             "mode": "on_demand",

@@ -7,9 +7,11 @@ counts go last, to ``<part>.manifest.json``, which is what says the part has end
 ``usage.service_tier: standard``: they are priced at the on-demand price, not the batch one.
 
 The run belongs to the process that started it, which keeps ``<part>.running`` fresh in S3 (every
-``HEARTBEAT_SECONDS``) and reads ``<part>.cancel`` there, so a cancel received by another process (``--workers``,
-another host) reaches it. A process that finds a part with no manifest, no run of its own and no fresh heartbeat
-(its runner died) starts it again from its stored requests. Nothing has been recorded for a part until its manifest
+``HEARTBEAT_SECONDS``, naming itself: ``finops.core.processes``) and reads ``<part>.cancel`` there, so a cancel
+received by another process (``--workers``, another host) reaches it. A process that finds a part with no manifest
+and no run of its own starts it again from its stored requests when its runner died: at once if the heartbeat names
+a process of this machine that is gone (a gateway restarted after a crash, a replaced worker), else once the
+heartbeat is ``STALE_AFTER`` old. Nothing has been recorded for a part until its manifest
 exists, so a rerun bills once; the requests of the interrupted run were paid to AWS twice (a crash mid-part is the
 price of having no job to resume).
 """
@@ -27,6 +29,7 @@ from typing import Any
 import orjson
 
 from finops.core.errors import GatewayError
+from finops.core.processes import gone_from_this_machine, process_owner
 from finops.core.types import JSON
 from finops.providers.base import CallContext
 from finops.providers.bedrock.s3 import S3Client
@@ -58,6 +61,7 @@ class OnDemandRunner:
         self._create_message = create_message
         self._concurrency = concurrency
         self._runs: dict[str, _Run] = {}
+        self._heartbeat_body = orjson.dumps({"owner": process_owner()})
 
     def running(self, part: JSON) -> bool:
         run = self._runs.get(part["input_key"])
@@ -80,10 +84,23 @@ class OnDemandRunner:
             run.stop.set()
         await self._s3.put(cancel_key(part), b"{}", "application/json")
 
+    async def beat(self, part: JSON) -> None:
+        """Mark ``part`` as run by this process (``<part>.running``, naming it)."""
+        await self._s3.put(heartbeat_key(part), self._heartbeat_body, "application/json")
+
     async def running_elsewhere(self, part: JSON) -> bool:
-        """Whether another process's run of ``part`` is alive (its heartbeat is fresh)."""
-        found = await self._s3.head(heartbeat_key(part))
-        return found is not None and found.modified is not None and datetime.now(UTC) - found.modified < STALE_AFTER
+        """Whether another process's run of ``part`` is alive: its heartbeat is fresh and does not name a process
+        of this machine that is gone."""
+        key = heartbeat_key(part)
+        found = await self._s3.head(key)
+        if found is None or found.modified is None or datetime.now(UTC) - found.modified >= STALE_AFTER:
+            return False
+        try:
+            heartbeat = orjson.loads(await self._s3.read(key, 4096))
+        except (GatewayError, orjson.JSONDecodeError):
+            return True  # unreadable just now: trust its freshness
+        owner = heartbeat.get("owner") if isinstance(heartbeat, dict) else None
+        return not (isinstance(owner, str) and gone_from_this_machine(owner))
 
     async def aclose(self) -> None:
         for run in self._runs.values():
@@ -92,7 +109,7 @@ class OnDemandRunner:
 
     async def _heartbeat(self, part: JSON, stop: asyncio.Event) -> None:
         while True:
-            await self._s3.put(heartbeat_key(part), b"{}", "application/json")
+            await self.beat(part)
             if await self._s3.head(cancel_key(part)) is not None:
                 stop.set()
             await asyncio.sleep(HEARTBEAT_SECONDS)
