@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from finops.store import Store
 from finops.store.records import BatchRecord, FileRecord
+from tests.support.records import running_batch
 
 
 def _file(owner: str, index: int, provider: str = "anthropic") -> FileRecord:
@@ -25,21 +26,13 @@ def _file(owner: str, index: int, provider: str = "anthropic") -> FileRecord:
 
 
 def _batch(owner: str) -> BatchRecord:
-    now = datetime.now(UTC)
-    return BatchRecord(
-        id=f"msgbatch_{secrets.token_hex(8)}",
+    return running_batch(
+        f"msgbatch_{secrets.token_hex(8)}",
         provider="openai",
-        upstream_id="batch_up",
         owner=owner,
         request_count=3,
+        upstream_id="batch_up",
         upstream_state={"models": {"gpt-4o-mini": "batch_up"}, "order": ["a", "b", "c"]},
-        processing_status="in_progress",
-        request_counts={"processing": 3, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0},
-        created_at=now,
-        expires_at=now + timedelta(hours=24),
-        ended_at=None,
-        cancel_initiated_at=None,
-        archived_at=None,
     )
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,8 +26,8 @@ from finops.providers.base import BatchRef, BatchStatus, CallContext
 from finops.providers.registry import ProviderRegistry
 from finops.store import Store
 from finops.store.intents import new_intent
-from finops.store.records import BatchRecord
 from finops.store.usage import PendingBatch, UsageRepository
+from tests.support.records import running_batch
 
 _USAGE = {"input_tokens": 120, "output_tokens": 30, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
 
@@ -74,21 +73,13 @@ def test_a_batch_created_during_a_reconciler_round_is_billed(tmp_path: Path, mon
         reservation = PendingBatch(intent.object_id, "k", "team", principal.owner, "fake", Decimal("0.01"))
         await store.intents.open(intent, reservation=reservation)  # as BatchService does before the upstream call
 
-        now = datetime.now(UTC)
-        record = BatchRecord(
-            id=intent.object_id,
+        record = running_batch(
+            intent.object_id,
             provider="fake",
-            upstream_id="upstream-1",
             owner=principal.owner,
             request_count=1,
+            upstream_id="upstream-1",
             upstream_state={},
-            processing_status="in_progress",
-            request_counts={"processing": 1, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0},
-            created_at=now,
-            expires_at=now + timedelta(hours=24),
-            ended_at=None,
-            cancel_initiated_at=None,
-            archived_at=None,
         )
         _commit_after_first_read(store, lambda: store.intents.complete_batch(intent.id, record), monkeypatch)
 
