@@ -13,6 +13,11 @@ before the client reads it. So the close lingers, as nginx's does: the answer go
 the client still sends is read and dropped unparsed, and the socket closes when the client closes its side or
 after ``LINGER_SECONDS``.
 
+It also offers each request the client's connection as a ``ClientChannel`` (the ``finops.client_channel`` scope
+extension, ``finops.core.push``): a streamed answer writes its body chunks there from the upstream's callbacks,
+without a task wake-up and an ASGI ``send`` per event. The protocol's own asyncio callbacks tell the channel when
+the send buffer is full or has drained (``pause_writing``/``resume_writing``) and when the client has gone.
+
 The limit comes from uvicorn's ``h11_max_incomplete_event_size`` option, its public knob for exactly this bound
 in the h11 protocol (``server.max_header_bytes`` sets it), so the protocol class needs no other configuration
 and pickles by name into ``--workers`` processes.
@@ -20,10 +25,14 @@ and pickles by name into ``--workers`` processes.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from finops.core.ids import new_request_id
+from finops.core.push import CLIENT_CHANNEL, ClientGone
 
 DEFAULT_MAX_HEAD_BYTES = 64 * 1024
 LINGER_SECONDS = 2.0
@@ -49,6 +58,50 @@ def too_large_response(limit: int) -> bytes:
     return head + body
 
 
+class TransportChannel:
+    """A ``ClientChannel`` over the client connection's transport, told of its flow by the protocol."""
+
+    __slots__ = ("_gone", "_on_gone", "_on_writable", "_transport", "_writable")
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._writable = True
+        self._gone = False
+        self._on_writable: Callable[[], None] | None = None
+        self._on_gone: Callable[[], None] | None = None
+
+    @property
+    def writable(self) -> bool:
+        return self._writable
+
+    @property
+    def gone(self) -> bool:
+        return self._gone
+
+    def write_chunk(self, data: bytes) -> None:
+        if self._gone:
+            raise ClientGone()
+        # the framing uvicorn's own send writes for a chunked body
+        self._transport.write(b"%x\r\n%s\r\n" % (len(data), data))
+
+    def watch(self, on_writable: Callable[[], None] | None, on_gone: Callable[[], None] | None) -> None:
+        self._on_writable = on_writable
+        self._on_gone = on_gone
+
+    def paused(self) -> None:
+        self._writable = False
+
+    def resumed(self) -> None:
+        self._writable = True
+        if self._on_writable is not None:
+            self._on_writable()
+
+    def lost(self) -> None:
+        self._gone = True
+        if self._on_gone is not None:
+            self._on_gone()
+
+
 class BoundedHeadHttpToolsProtocol(HttpToolsProtocol):
     """``HttpToolsProtocol`` that refuses a request head longer than the configured limit with 431."""
 
@@ -58,9 +111,32 @@ class BoundedHeadHttpToolsProtocol(HttpToolsProtocol):
         self._in_head = True  # bytes arriving now belong to a request line or headers
         self._head_bytes = 0
         self._refused = False
+        self._channel: TransportChannel | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        self._channel = TransportChannel(transport)
+        super().connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        if self._channel is not None:
+            self._channel.lost()
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self._channel is not None:
+            self._channel.paused()
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self._channel is not None:
+            self._channel.resumed()
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        # uvicorn's scope of this request, built in on_message_begin; the app sees it from here on
+        extensions: dict[str, object] = {**self.scope.get("extensions", {}), CLIENT_CHANNEL: self._channel}
+        self.scope["extensions"] = extensions  # type: ignore[typeddict-item]
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:

@@ -1,7 +1,8 @@
 """The CI-sized stream benchmark, correctness only: 200 concurrent paced streams through a real ``finops serve``
 (Anthropic in, OpenAI Chat Completions upstream) all arrive complete and in order, and the ledger has a usage row
-for each. No timing is asserted (``bench/streams.py`` measures that). And a client that hangs up mid-answer ends
-the upstream call (the gateway notices it when the next event is due) and still gets its usage row."""
+for each. No timing is asserted (``bench/streams.py`` measures that). A client that hangs up mid-answer ends the
+upstream call and still gets its usage row; one that stops reading for a while holds the upstream back and then
+gets the whole answer. The gateway is ``finops serve``, so these streams are pushed (``finops.core.push``)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import uuid
 from pathlib import Path
 
 import anthropic
+import httpx
 import orjson
 
+from finops.providers.sse import SSEDecoder
 from tests.support.governance import ADMIN_KEY, create_key, key_row, wait_for
 from tests.support.processes import gateway_process, paced_upstream
 from tests.support.scripted_upstream import ScriptedServer
@@ -199,3 +202,87 @@ def test_each_word_reaches_the_client_before_the_next_one_exists(tmp_path: Path)
                 return await asyncio.wait_for(read(gateway.url, "any-key"), timeout=60)
 
     assert asyncio.run(scenario()) == ["first ", "second"]
+
+
+BIG_ANSWER = 10_000  # words of 4 KiB: ~40 MB, more than every socket buffer on the way can hold
+
+
+class _FastBigAnswer:
+    """An OpenAI upstream that streams ``BIG_ANSWER`` large words as fast as the gateway reads them, then ends
+    properly; ``sent`` counts the words its socket has taken."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    async def reply(self, _request: bytes, writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
+        stop = {"id": "chatcmpl-big", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o-mini"}
+        for index in range(BIG_ANSWER):
+            event = _chat_chunk({"content": _big_word(index)})
+            writer.write(b"%x\r\n%s\r\n" % (len(event), event))
+            await writer.drain()
+            self.sent += 1
+        usage = {"prompt_tokens": 7, "completion_tokens": BIG_ANSWER, "total_tokens": 7 + BIG_ANSWER}
+        for event in (
+            b"data: "
+            + orjson.dumps({**stop, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+            + b"\n\n",
+            b"data: " + orjson.dumps({**stop, "choices": [], "usage": usage}) + b"\n\n",
+            b"data: [DONE]\n\n",
+        ):
+            writer.write(b"%x\r\n%s\r\n" % (len(event), event))
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+        return True
+
+
+def _big_word(index: int) -> str:
+    return f"{index:05d}" + "x" * 4091
+
+
+def test_a_client_that_stops_reading_holds_the_upstream_back_and_then_gets_the_whole_answer(tmp_path: Path) -> None:
+    """A client that reads nothing for three times the upstream read timeout: meanwhile the gateway stops reading
+    the upstream (which cannot send the whole answer) instead of buffering it, and the wait is not an upstream
+    timeout; once the client reads again, every word arrives, in order, and the message ends properly."""
+    upstream = _FastBigAnswer()
+
+    async def scenario() -> tuple[int, list[str], dict[str, object]]:
+        async with ScriptedServer(upstream.reply) as server:
+            settings = {
+                "database": {"url": f"sqlite+aiosqlite:///{tmp_path / 'finops.db'}"},
+                "providers": {
+                    "openai": {"api_key": "sk-upstream-test", "base_url": f"{server.url}/v1", "timeouts": {"read": 1}}
+                },
+            }
+            with gateway_process(settings, tmp_path) as gateway:
+                headers = {"x-api-key": "any-key", "anthropic-version": "2023-06-01", "x-model-provider": "openai"}
+                body = {
+                    "model": "gpt-4o-mini",
+                    "max_tokens": 100,
+                    "stream": True,
+                    "messages": [{"role": "user", "content": "much"}],
+                }
+                decoder = SSEDecoder()
+                events: list[tuple[str, bytes]] = []
+                async with (
+                    httpx.AsyncClient(timeout=60) as client,
+                    client.stream(
+                        "POST", f"{gateway.url}/anthropic/v1/messages", json=body, headers=headers
+                    ) as response,
+                ):
+                    chunks = response.aiter_raw()
+                    events += decoder.feed(await anext(chunks))
+                    await asyncio.sleep(3)  # the client reads nothing
+                    sent_while_paused = upstream.sent
+                    async for chunk in chunks:
+                        events += decoder.feed(chunk)
+        texts = [orjson.loads(data)["delta"]["text"] for name, data in events if name == "content_block_delta"]
+        message_delta = next(orjson.loads(data) for name, data in events if name == "message_delta")
+        assert events[-1][0] == "message_stop"
+        return sent_while_paused, texts, message_delta
+
+    sent_while_paused, texts, message_delta = asyncio.run(scenario())
+    assert sent_while_paused < BIG_ANSWER  # held back, not read into the gateway
+    assert texts == [_big_word(index) for index in range(BIG_ANSWER)]
+    assert message_delta["delta"] == {"stop_reason": "end_turn", "stop_sequence": None}
+    assert message_delta["usage"]["output_tokens"] == BIG_ANSWER  # type: ignore[index]

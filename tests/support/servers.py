@@ -11,6 +11,8 @@ from typing import Any
 
 import uvicorn
 
+from finops.http_protocol import BoundedHeadHttpToolsProtocol
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -20,12 +22,21 @@ def free_port() -> int:
 
 @contextmanager
 def serve_in_thread(app: Any, *, port: int | None = None) -> Iterator[str]:
-    """Serve ``app`` on 127.0.0.1 until the block exits; yields the base URL (``http://127.0.0.1:PORT``)."""
+    """Serve ``app`` on 127.0.0.1 until the block exits; yields the base URL (``http://127.0.0.1:PORT``). The HTTP
+    protocol is the one ``finops serve`` runs (``finops.http_protocol``), so a gateway under test streams the way
+    it does in production (pushed, see ``finops.core.push``)."""
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port or 0))
     bound_port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="auto", loop="asyncio", timeout_graceful_shutdown=2)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        lifespan="auto",
+        loop="asyncio",
+        timeout_graceful_shutdown=2,
+        http=BoundedHeadHttpToolsProtocol,
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

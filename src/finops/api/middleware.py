@@ -9,6 +9,7 @@ from prometheus_client import CollectorRegistry, Counter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from finops.core.ids import new_request_id
+from finops.core.push import CLIENT_CHANNEL, ClientChannel
 
 _SERVER_SEND = "finops.server_send"
 
@@ -26,6 +27,17 @@ def server_send(scope: Scope) -> tuple[Send, Callable[[], bool]] | None:
         return None
     cycle = send.__self__
     return send, lambda: bool(cycle.disconnected)
+
+
+def client_channel(scope: Scope) -> ClientChannel | None:
+    """The client's connection, to push a streamed body's chunks to (``finops.core.push``), when the server
+    offers it (``finops serve``'s protocol does, for a request whose response will be chunked) and the request
+    is one whose body may be written that way (not ``HEAD``)."""
+    extensions = scope.get("extensions")
+    if not extensions or scope.get("method") == "HEAD":
+        return None
+    channel: ClientChannel | None = extensions.get(CLIENT_CHANNEL)
+    return channel
 
 
 class GatewayMiddleware:

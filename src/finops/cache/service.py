@@ -19,7 +19,7 @@ import contextlib
 import itertools
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -485,7 +485,7 @@ class _StoringStream:
     def error(self, value: GatewayError | None) -> None:
         self._stream.error = value
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    async def __aiter__(self) -> AsyncGenerator[bytes, None]:
         async for frame in self._stream:
             self._assembler.feed(frame)
             yield frame
@@ -506,7 +506,7 @@ class _ReplayStream:
         self.usage: JSON | None = message.get("usage")
         self._frames = replay(message)
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    async def __aiter__(self) -> AsyncGenerator[bytes, None]:
         for frame in self._frames:
             yield frame
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from finops.cache import CacheControls, Lookup, ResponseCache
 from finops.cache.controls import NO_CONTROLS
@@ -215,9 +215,7 @@ class AnswerFrames:
     error raised before the first frame (a status for the caller) names the caller's files, as
     ``gateway_file_ids`` does; it is applied here rather than by one more generator every frame passes through."""
 
-    def __init__(
-        self, frames: AsyncGenerator[bytes, None], files: Mapping[str, FileRef], lookup: Lookup | None
-    ) -> None:
+    def __init__(self, frames: AsyncGenerator[bytes, Any], files: Mapping[str, FileRef], lookup: Lookup | None) -> None:
         self._frames = frames
         self._files = files
         self._lookup = lookup
@@ -227,7 +225,7 @@ class AnswerFrames:
         return self._lookup.status if self._lookup is not None else None
 
     @property
-    def rest(self) -> AsyncGenerator[bytes, None]:
+    def rest(self) -> AsyncGenerator[bytes, Any]:
         """The frames after the first, without this wrapper: once a frame is out, a failure is an error frame in
         the stream and there is nothing left to rename, and every layer costs a resumption per event."""
         return self._frames

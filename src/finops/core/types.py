@@ -8,7 +8,7 @@ answer carries its own usage instead of leaving it on the context.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Literal, Protocol
 
@@ -97,6 +97,7 @@ class MessageStream(Protocol):
     usage: JSON | None
     error: GatewayError | None
 
-    def __aiter__(self) -> AsyncIterator[bytes]: ...
+    def __aiter__(self) -> AsyncGenerator[bytes, Any]:
+        """The frames; a stream that can push them (``finops.core.push``) takes a ``Push`` through ``asend``."""
 
     async def aclose(self) -> None: ...

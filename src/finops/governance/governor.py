@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from finops.config import Settings
 from finops.core.errors import GatewayError, PermissionDeniedError, RateLimitError
 from finops.core.faults import BEFORE_ANSWER, fault_point
+from finops.core.push import Push
 from finops.core.types import JSON, MessageResult, MessageStream, Principal
 from finops.governance import pricing
 from finops.governance.auth import KeyCache, VirtualKeyAuthenticator
@@ -366,7 +367,7 @@ class Governance:
         request_id: str,
         open_stream: Callable[[], Awaitable[MessageStream]],
         cached: Callable[[], Awaitable[MessageStream | None]] | None = None,
-    ) -> AsyncGenerator[bytes, None]:
+    ) -> AsyncGenerator[bytes, Push | None]:
         """The stream's frames, priced from the usage the stream reports when it ends (or is abandoned by the
         client): the frames themselves are never re-read."""
         admission = await self.admit(principal, provider, model)
@@ -380,14 +381,35 @@ class Governance:
             # whole answer has a ledger row, whatever happens to this process next (issue 13). Every other frame goes
             # at once (holding each until the next one came delayed every token by the gap to the next).
             last: bytes | None = None
-            async for frame in stream:
+            frames = aiter(stream)
+            inner: Push | None = None  # a push sent in by the response, behind this layer's stage (below)
+
+            def hold_back_ending(frame: bytes) -> None:  # the loop's body, for frames pushed (finops.core.push)
+                nonlocal last
+                if last is not None:
+                    deliver(last)
+                    last = None
+                if _may_end_stream(frame):
+                    last = frame
+                else:
+                    deliver(frame)
+
+            while True:
+                try:
+                    frame = await (frames.asend(inner) if inner is not None else anext(frames))
+                except StopAsyncIteration:
+                    break
+                inner = None
                 if last is not None:
                     yield last  # it looked like an ending but the stream went on
                     last = None
                 if _may_end_stream(frame):
                     last = frame
-                else:
-                    yield frame
+                    continue
+                push = yield frame
+                if push is not None:
+                    deliver = push.deliver
+                    inner = push.through(hold_back_ending)
             await stream.aclose()
             recorded = True
             status = self._stream_status(admission, stream, status)

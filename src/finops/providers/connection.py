@@ -5,6 +5,10 @@ time on each.
 Reading is push-based, as asyncio delivers it: the parser's callbacks record the head, queue body chunks and wake
 the one waiting consumer. Reading pauses while more than ``_HIGH_WATER`` bytes wait to be consumed, so a slow
 client of a streamed response never makes the gateway buffer the upstream's whole body.
+
+A body may also be handed over as it arrives (``push_to``): the parser's ``on_body`` then calls a
+``BodyReceiver`` directly, with no queue, future or task in between (``finops.core.push``). The receiver pauses
+the reading itself (``hold``) while its client cannot take more.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import deque
+from typing import Protocol
 
 import httptools
 import httpx
@@ -27,6 +32,19 @@ class ResponseHead:
         self.status = status
         self.reason = reason
         self.headers = headers
+
+
+class BodyReceiver(Protocol):
+    """Takes a response body as it arrives (``Connection.push_to``). Called from the connection's protocol
+    callbacks: a receiver must not raise, and answers at most one of ``ended`` or ``failed``."""
+
+    def piece(self, data: bytes) -> None: ...
+
+    def ended(self) -> None:
+        """The body is complete."""
+
+    def failed(self, error: Exception) -> None:
+        """Reading the body failed: an ``httpx.TransportError`` (the connection broke, the read timed out)."""
 
 
 class Connection(asyncio.Protocol):
@@ -56,6 +74,10 @@ class Connection(asyncio.Protocol):
         self._received = False
         self._awaiting = False  # a request is out and its response has not ended
         self.idle_since = 0.0
+        # a body handed over as it arrives (push_to)
+        self._receiver: BodyReceiver | None = None
+        self._push_timeout: float | None = None
+        self._held = False
 
     # -- asyncio.Protocol -------------------------------------------------------------------------------------
 
@@ -82,6 +104,7 @@ class Connection(asyncio.Protocol):
         if self._head is not None and self._ends_at_eof and not self._complete:
             self._complete = True  # a body without a length ends with the connection
             self._wake()
+            self._ended()
         elif not self._complete:
             self._fail(httpx.RemoteProtocolError("the upstream closed the connection before the response ended"))
 
@@ -107,6 +130,13 @@ class Connection(asyncio.Protocol):
         self._wake()
 
     def on_body(self, body: bytes) -> None:
+        receiver = self._receiver
+        if receiver is not None:
+            # (the rest of a read that arrived before a hold still comes; it must not restart the timeout)
+            if self._push_timeout is not None and not self._held:
+                self._deadline = self._loop.time() + self._push_timeout
+            receiver.piece(body)
+            return
         self._chunks.append(body)
         self._buffered += len(body)
         if self._buffered > _HIGH_WATER and not self._paused and self._transport is not None:
@@ -121,6 +151,7 @@ class Connection(asyncio.Protocol):
         self._awaiting = False
         self._keep_alive = self._parser.should_keep_alive()
         self._wake()
+        self._ended()
 
     # -- used by the pool -------------------------------------------------------------------------------------
 
@@ -178,6 +209,57 @@ class Connection(asyncio.Protocol):
             self._transport.resume_reading()
         return chunk
 
+    # -- handing the body over as it arrives -----------------------------------------------------------------
+
+    def push_to(self, receiver: BodyReceiver, timeout: float | None) -> None:
+        """From now on the body goes to ``receiver``: what was already read at once, the rest as it arrives. Each
+        read must come within ``timeout`` seconds of the previous one (not counting time ``hold`` paused it),
+        else ``receiver.failed`` gets an ``httpx.ReadTimeout``. Ends with ``stop_push`` (the receiver's own
+        ``ended`` or ``failed`` do not end it)."""
+        self._receiver = receiver
+        self._push_timeout = timeout
+        self._held = False
+        while self._chunks and self._receiver is receiver:
+            chunk = self._chunks.popleft()
+            self._buffered -= len(chunk)
+            receiver.piece(chunk)
+        if self._receiver is not receiver:
+            return  # the receiver stopped while taking what was buffered
+        if self._paused and self._transport is not None:
+            self._paused = False
+            self._transport.resume_reading()
+        if self._error is not None:
+            receiver.failed(self._error)
+        elif self._complete:
+            receiver.ended()
+        else:
+            self._arm(timeout)
+
+    def stop_push(self) -> None:
+        """Bytes that still arrive are queued again, for ``read_chunk``."""
+        if self._held:
+            self.release_hold()
+        self._receiver = None
+
+    def hold(self) -> None:
+        """Stop reading until ``release_hold``: the receiver's client cannot take more. The read timeout does not
+        run meanwhile (it is the client that is slow)."""
+        if not self._held and self._transport is not None:
+            self._held = True
+            self._deadline = math.inf
+            self._transport.pause_reading()
+
+    def release_hold(self) -> None:
+        if self._held and self._transport is not None:
+            self._held = False
+            self._arm(self._push_timeout)
+            self._transport.resume_reading()
+
+    def _ended(self) -> None:
+        receiver = self._receiver
+        if receiver is not None:
+            receiver.ended()
+
     # -- waiting ----------------------------------------------------------------------------------------------
 
     async def _wait(self, timeout: float | None) -> None:
@@ -190,24 +272,33 @@ class Connection(asyncio.Protocol):
         if self._error is not None:
             raise self._error
         waiter = self._waiter = self._loop.create_future()
+        self._arm(timeout)
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+
+    def _arm(self, timeout: float | None) -> None:
+        """The next read is due within ``timeout`` seconds from now."""
         if timeout is None:
             self._deadline = math.inf
         else:
             self._deadline = self._loop.time() + timeout
             if self._timer is None:
                 self._timer = self._loop.call_at(self._deadline, self._check_deadline)
-        try:
-            await waiter
-        finally:
-            self._waiter = None
 
     def _check_deadline(self) -> None:
         self._timer = None
         waiter = self._waiter
-        if waiter is None or waiter.done() or self._deadline == math.inf:
+        waiting = (waiter is not None and not waiter.done()) or self._receiver is not None
+        if not waiting or self._deadline == math.inf:
             return  # nothing is waiting with a deadline: the next wait that has one arms the timer again
         if self._loop.time() >= self._deadline:
-            waiter.set_exception(httpx.ReadTimeout("the upstream did not answer in time"))
+            error = httpx.ReadTimeout("the upstream did not answer in time")
+            if waiter is not None and not waiter.done():
+                waiter.set_exception(error)
+            if self._receiver is not None:
+                self._receiver.failed(error)
         else:
             self._timer = self._loop.call_at(self._deadline, self._check_deadline)
 
@@ -227,3 +318,6 @@ class Connection(asyncio.Protocol):
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_exception(error)
+        receiver = self._receiver
+        if receiver is not None:
+            receiver.failed(error)

@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from finops.providers.connection import Connection
+from finops.providers.connection import BodyReceiver, Connection
 
 Origin = tuple[str, str, int]
 
@@ -53,9 +53,10 @@ def _request_bytes(request: httpx.Request) -> bytes:
     return b"%s %s HTTP/1.1\r\n%s\r\n%s" % (method, request.url.raw_path, head, request.content)
 
 
-class _PooledBody(httpx.AsyncByteStream):
+class PooledBody(httpx.AsyncByteStream):
     """A response body read off its connection, which goes back to the pool (or is closed) when the body ends or
-    the response is closed."""
+    the response is closed. Iterated, it is pulled chunk by chunk; or it is handed to a ``BodyReceiver`` as it
+    arrives (``push_to``, see ``finops.core.push``)."""
 
     def __init__(self, pool: PoolTransport, origin: Origin, connection: Connection, timeout: float | None) -> None:
         self._pool = pool
@@ -73,9 +74,24 @@ class _PooledBody(httpx.AsyncByteStream):
     async def aclose(self) -> None:
         self._release()
 
+    def push_to(self, receiver: BodyReceiver) -> None:
+        """The rest of the body to ``receiver`` as it arrives, each read within the read timeout of the last."""
+        self._connection.push_to(receiver, self._timeout)
+
+    def stop_push(self) -> None:
+        self._connection.stop_push()
+
+    def hold(self) -> None:
+        """Stop reading (and the read timeout) until ``release_hold``: the client cannot take more."""
+        self._connection.hold()
+
+    def release_hold(self) -> None:
+        self._connection.release_hold()
+
     def _release(self) -> None:
         if not self._released:
             self._released = True
+            self._connection.stop_push()
             self._pool.release(self._origin, self._connection)
 
 
@@ -129,7 +145,7 @@ class PoolTransport(httpx.AsyncBaseTransport):
         return httpx.Response(
             status_code=head.status,
             headers=head.headers,
-            stream=_PooledBody(self, origin, connection, read_timeout),
+            stream=PooledBody(self, origin, connection, read_timeout),
             extensions=extensions,
         )
 

@@ -29,6 +29,7 @@ import httpx
 import orjson
 
 from finops.core.errors import GatewayError, OverloadedError, UpstreamError, UpstreamUnavailableError
+from finops.core.push import ClientGone, Push
 from finops.core.types import JSON
 from finops.providers.http import iter_body
 from finops.providers.sse import (
@@ -61,27 +62,33 @@ class _Relay:
         self._stopped = False
         self._frames = self._relay()
 
-    def __aiter__(self) -> AsyncGenerator[bytes, None]:
+    def __aiter__(self) -> AsyncGenerator[bytes, Push | None]:
         return self._frames
 
     async def aclose(self) -> None:
         await self._frames.aclose()
 
-    def _source(self) -> AsyncGenerator[Any, None]:
+    def _source(self) -> AsyncGenerator[Any, Any]:
         raise NotImplementedError
 
     def _frame(self, item: Any) -> bytes:
         raise NotImplementedError
 
-    async def _relay(self) -> AsyncGenerator[bytes, None]:
+    async def _relay(self) -> AsyncGenerator[bytes, Push | None]:
         sent = False
         frame_of = self._frame
+        inner: Push | None = None  # what the source is sent next: a push wrapped with this layer's stage
         try:
             async with aclosing(self._source()) as items:
-                async for item in items:
+                while True:
+                    try:
+                        item = await (items.asend(inner) if inner is not None else anext(items))
+                    except StopAsyncIteration:
+                        break
                     frame = frame_of(item)
                     sent = True
-                    yield frame
+                    push = yield frame
+                    inner = _framing(push, frame_of) if push is not None else None
             if not self._stopped:
                 raise UpstreamError(f"the {self._errors.provider} upstream ended its stream before message_stop")
         except GatewayError as exc:
@@ -90,6 +97,8 @@ class _Relay:
                 raise error from exc
             self.error = error
             yield error_frame(*in_stream(error))
+        except ClientGone:
+            raise  # the client left a pushed stream: nobody to tell
         except Exception:
             if not sent:
                 raise  # the gateway's 500 envelope, logged there
@@ -213,6 +222,12 @@ class _SSEPassthrough(_Relay):
             lines = b"".join(b"data: " + line + b"\n" for line in data.split(b"\n"))
             frames.append(b"event: " + name.encode() + b"\n" + lines + b"\n")
         return b"".join(frames)
+
+
+def _framing(push: Push, frame_of: Callable[[Any], bytes]) -> Push:
+    """``push`` behind this layer's stage: an item, once framed, goes on to the next stage."""
+    deliver = push.deliver
+    return push.through(lambda item: deliver(frame_of(item)))
 
 
 def _in_band(event: JSON, errors: ErrorPolicy) -> GatewayError:

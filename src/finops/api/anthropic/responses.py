@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any
 
 import orjson
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from finops.api.middleware import server_send
+from finops.api.middleware import client_channel, server_send
+from finops.core.push import ClientGone, Push
 
 
 def json_response(payload: Any, status_code: int = 200) -> Response:
@@ -60,14 +61,30 @@ class _ChunkedResponse(StreamingResponse):
             return
         body_send, client_gone = direct
         rest = self._rest
+        channel = client_channel(scope)
+        push = Push(channel.write_chunk, channel) if channel is not None and isinstance(rest, AsyncGenerator) else None
         try:
             await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
             if self._first:
                 await body_send({"type": "http.response.body", "body": self._first, "more_body": True})
-            async for chunk in rest:
-                if client_gone():
-                    return
-                await body_send({"type": "http.response.body", "body": chunk, "more_body": True})
+            if push is not None:
+                # Whatever the stream can push goes straight to the client's connection; what comes back here is
+                # what needed this task (a frame held back until its usage row is durable, an error frame).
+                while True:
+                    try:
+                        chunk = await rest.asend(push)  # type: ignore[attr-defined]
+                    except StopAsyncIteration:
+                        break
+                    except ClientGone:
+                        return
+                    if client_gone():
+                        return
+                    await body_send({"type": "http.response.body", "body": chunk, "more_body": True})
+            else:
+                async for chunk in rest:
+                    if client_gone():
+                        return
+                    await body_send({"type": "http.response.body", "body": chunk, "more_body": True})
             await body_send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             await _close(rest)

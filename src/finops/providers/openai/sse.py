@@ -17,8 +17,11 @@ import httpx
 import orjson
 
 from finops.core.errors import GatewayError, UpstreamError
+from finops.core.push import Push
 from finops.providers.http import body_stream, transport_errors
 from finops.providers.openai.stream import ChatStreamTranslator
+from finops.providers.pool import PooledBody
+from finops.providers.pushed import push_body
 from finops.providers.sse import Event, SSEDecoder
 
 _DONE = b"[DONE]"
@@ -26,33 +29,46 @@ _DONE = b"[DONE]"
 
 async def chat_events(
     open_response: Callable[[], Awaitable[httpx.Response]], translator: ChatStreamTranslator, provider: str
-) -> AsyncGenerator[list[Event], None]:
+) -> AsyncGenerator[list[Event], Push | None]:
     """The Anthropic events of the streamed response ``open_response`` answers (called on the first step), one
-    list per upstream read; the response is closed however iteration ends."""
+    list per upstream read; the response is closed however iteration ends. Sent a ``Push`` (``asend``), it
+    delivers the rest of a pooled body through it as it arrives (``finops.core.push``)."""
     response = await open_response()
     decoder = SSEDecoder()
+    body = body_stream(response)
+
+    def read(chunk: bytes, events: list[Event]) -> None:
+        for _, data in decoder.feed(chunk):
+            if data == _DONE:
+                events += translator.finish()
+                return
+            events += translator.feed(_parse(data))
+
     try:
         with transport_errors(provider):
-            async for chunk in body_stream(response):
+            async for chunk in body:
                 events: list[Event] = []
                 try:
-                    for _, data in decoder.feed(chunk):
-                        if data == _DONE:
-                            events += translator.finish()
-                            break
-                        events += translator.feed(_parse(data))
+                    read(chunk, events)
                 except GatewayError:
                     if events:
                         yield events  # what this read completed before the failure still goes out first
                     raise
                 if events:
-                    yield events
+                    push = yield events
+                    if push is not None and isinstance(body, PooledBody) and not translator.finished:
+                        await push_body(body, read, lambda: translator.finished, push, _cut_off)
+                        return
                 if translator.finished:
                     return
-        # Without [DONE] the answer may be cut anywhere; calling it complete would be a lie.
-        raise UpstreamError("openai: the upstream stream ended before it was complete")
+        raise _cut_off()
     finally:
         await response.aclose()  # also when the client went away mid-stream
+
+
+def _cut_off() -> UpstreamError:
+    # Without [DONE] the answer may be cut anywhere; calling it complete would be a lie.
+    return UpstreamError("openai: the upstream stream ended before it was complete")
 
 
 def _parse(data: bytes) -> dict[str, Any]:

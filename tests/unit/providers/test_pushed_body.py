@@ -1,0 +1,129 @@
+"""A pooled body handed over as it arrives (``PooledBody.push_to``, ``finops.core.push``), against a scripted
+raw-socket server: order and completeness, the connection's reuse, the read timeout, and the hold a slow client
+puts on the upstream."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from finops.providers.client import UpstreamClient
+from finops.providers.pool import PooledBody
+from tests.support.scripted_upstream import ScriptedServer, answer
+
+
+class Collector:
+    """A ``BodyReceiver`` that keeps what it is given and resolves ``done`` at the end."""
+
+    def __init__(self) -> None:
+        self.pieces: list[bytes] = []
+        self.done: asyncio.Future[Exception | None] = asyncio.get_running_loop().create_future()
+
+    def piece(self, data: bytes) -> None:
+        assert not self.done.done(), "a piece after the end"
+        self.pieces.append(data)
+
+    def ended(self) -> None:
+        self.done.set_result(None)
+
+    def failed(self, error: Exception) -> None:
+        self.done.set_result(error)
+
+
+def client(url: str, *, timeout: float = 5.0) -> UpstreamClient:
+    return UpstreamClient(url, timeout=httpx.Timeout(timeout), limits=httpx.Limits(max_connections=1))
+
+
+async def streamed(http: UpstreamClient, path: str) -> tuple[httpx.Response, PooledBody]:
+    response = await http.send(http.build_request("GET", path), stream=True)
+    assert isinstance(response.stream, PooledBody)
+    return response, response.stream
+
+
+def test_what_was_read_before_and_what_arrives_after_the_hand_over_comes_in_order_and_the_connection_is_reused() -> (
+    None
+):
+    async def reply(request: bytes, writer: asyncio.StreamWriter) -> bool:
+        if b"/small" in request:
+            return await answer(b"small")(request, writer)
+        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+        for index in range(6):
+            writer.write(b"2\r\ne%d\r\n" % index)
+            await writer.drain()
+            await asyncio.sleep(0.05)
+        writer.write(b"0\r\n\r\n")
+        return True
+
+    async def scenario() -> None:
+        async with ScriptedServer(reply) as server, client(server.url) as http:
+            response, body = await streamed(http, "/stream")
+            first = await aiter(body).__anext__()
+            await asyncio.sleep(0.12)  # more arrives and is queued before the hand-over
+            collector = Collector()
+            body.push_to(collector)
+            assert await collector.done is None
+            body.stop_push()
+            assert first + b"".join(collector.pieces) == b"e0e1e2e3e4e5"
+            await response.aclose()
+            assert (await http.send(http.build_request("GET", "/small"))).content == b"small"
+            assert server.connections == 1
+
+    asyncio.run(scenario())
+
+
+def test_the_read_timeout_counts_from_each_pushed_read_and_a_silence_fails_the_receiver() -> None:
+    async def trickle(_request: bytes, writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\ns-\r\n")
+        for index in range(8):
+            await asyncio.sleep(0.1)
+            writer.write(b"2\r\ne%d\r\n" % index)
+            await writer.drain()
+        await asyncio.sleep(10)
+        return False
+
+    async def scenario() -> None:
+        async with ScriptedServer(trickle) as server, client(server.url, timeout=0.3) as http:
+            response, body = await streamed(http, "/")
+            await aiter(body).__anext__()
+            collector = Collector()
+            body.push_to(collector)
+            error = await collector.done  # 0.8 s of events 0.1 s apart, then silence past the 0.3 s timeout
+            assert isinstance(error, httpx.ReadTimeout)
+            assert b"".join(collector.pieces) == b"".join(b"e%d" % index for index in range(8))
+            body.stop_push()
+            await response.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_a_hold_stops_reading_without_timing_out_and_the_whole_body_arrives_after_it() -> None:
+    """While held, the upstream's bytes stay on its side (its send buffer grows) and the 0.3 s read timeout
+    does not run; released, the rest arrives whole."""
+    huge = bytes(range(256)) * (64 * 1024)  # 16 MiB
+    writers: list[asyncio.StreamWriter] = []
+
+    async def reply(_request: bytes, writer: asyncio.StreamWriter) -> bool:
+        writers.append(writer)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(huge) + huge)
+        return True  # no drain: what the client does not take stays in the server's buffer
+
+    async def scenario() -> None:
+        async with ScriptedServer(reply) as server, client(server.url, timeout=0.3) as http:
+            response, body = await streamed(http, "/huge")
+            first = await aiter(body).__anext__()
+            collector = Collector()
+            body.push_to(collector)
+            body.hold()
+            await asyncio.sleep(0.8)
+            assert not collector.done.done()  # no timeout while held
+            taken = len(first) + sum(map(len, collector.pieces))
+            assert taken < 4 * 1024 * 1024  # what the kernel buffers, not the body
+            assert writers[0].transport.get_write_buffer_size() > 8 * 1024 * 1024
+            body.release_hold()
+            assert await collector.done is None
+            assert first + b"".join(collector.pieces) == huge
+            body.stop_push()
+            await response.aclose()
+
+    asyncio.run(scenario())
