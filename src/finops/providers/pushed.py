@@ -46,6 +46,7 @@ class _Receiver:
         self._deliver = push.deliver
         self._channel = push.channel
         self._cut_off = cut_off
+        self._stopped = False  # not ``done.done()``: a cancelled wait cancels ``done`` before ``stop`` runs
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def start(self) -> None:
@@ -53,7 +54,7 @@ class _Receiver:
         self._body.push_to(self)  # may deliver what was already read, and even finish, before it returns
 
     def piece(self, data: bytes) -> None:
-        if self.done.done():
+        if self._stopped:
             return
         events: list[Any] = []
         try:
@@ -78,10 +79,13 @@ class _Receiver:
         self.stop(error)
 
     def stop(self, error: BaseException | None) -> None:
-        if self.done.done():
+        if self._stopped:
             return
+        self._stopped = True
         self._body.stop_push()
         self._channel.watch(None, None)
+        if self.done.done():
+            return  # cancelled
         if error is None:
             self.done.set_result(None)
         else:
@@ -97,7 +101,7 @@ class _Receiver:
         return True
 
     def _writable(self) -> None:
-        if not self.done.done():
+        if not self._stopped:
             self._channel.watch(None, self._client_left)
             self._body.release_hold()
 

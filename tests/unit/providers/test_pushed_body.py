@@ -1,16 +1,21 @@
-"""A pooled body handed over as it arrives (``PooledBody.push_to``, ``finops.core.push``), against a scripted
-raw-socket server: order and completeness, the connection's reuse, the read timeout, and the hold a slow client
-puts on the upstream."""
+"""A pooled body handed over as it arrives (``PooledBody.push_to``, ``push_body``, ``finops.core.push``), against a
+scripted raw-socket server: order and completeness, the connection's reuse, the read timeout, the hold a slow
+client puts on the upstream, a client that leaves, and a push that is cancelled."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
+import pytest
 
+from finops.core.push import ClientGone, Push
 from finops.providers.client import UpstreamClient
 from finops.providers.pool import PooledBody
-from tests.support.scripted_upstream import ScriptedServer, answer
+from finops.providers.pushed import push_body
+from tests.support.scripted_upstream import Reply, ScriptedServer, answer
 
 
 class Collector:
@@ -124,6 +129,96 @@ def test_a_hold_stops_reading_without_timing_out_and_the_whole_body_arrives_afte
             assert await collector.done is None
             assert first + b"".join(collector.pieces) == huge
             body.stop_push()
+            await response.aclose()
+
+    asyncio.run(scenario())
+
+
+class FakeChannel:
+    """A client end whose flow the test sets."""
+
+    def __init__(self) -> None:
+        self.writable = True
+        self.gone = False
+        self.written: list[bytes] = []
+        self._on_gone: Callable[[], None] | None = None
+
+    def write_chunk(self, data: bytes) -> None:
+        self.written.append(data)
+
+    def watch(self, on_writable: Callable[[], None] | None, on_gone: Callable[[], None] | None) -> None:
+        self._on_gone = on_gone
+
+    def leave(self) -> None:
+        self.gone = True
+        if self._on_gone is not None:
+            self._on_gone()
+
+
+def one_word_then_silence(words: list[bytes]) -> Reply:
+    async def reply(_request: bytes, writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+        for word in words:
+            writer.write(b"%x\r\n%s\r\n" % (len(word), word))
+        await writer.drain()
+        await asyncio.sleep(30)
+        return False
+
+    return reply
+
+
+def pushed(body: PooledBody, channel: FakeChannel) -> Awaitable[None]:
+    def read(data: bytes, events: list[Any]) -> None:
+        events.append(data)
+
+    def deliver(events: list[Any]) -> None:
+        for event in events:
+            channel.write_chunk(event)
+
+    return push_body(body, read, lambda: False, Push(deliver, channel), lambda: AssertionError("cut off"))
+
+
+def test_a_client_that_leaves_ends_the_push_at_once_while_the_upstream_is_silent() -> None:
+    async def scenario() -> None:
+        async with ScriptedServer(one_word_then_silence([b"a", b"b"])) as server, client(server.url) as http:
+            response, body = await streamed(http, "/")
+            await aiter(body).__anext__()
+            channel = FakeChannel()
+            push = asyncio.ensure_future(pushed(body, channel))
+            await asyncio.sleep(0.2)
+            assert channel.written == [b"b"]
+            channel.leave()
+            with pytest.raises(ClientGone):
+                await asyncio.wait_for(push, timeout=2)  # not when the upstream's next word comes (in 30 s)
+            await response.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_a_cancelled_push_hands_the_body_back_to_reading() -> None:
+    """What arrives after the push was cancelled is read the pull way, not given to the stopped receiver."""
+
+    async def reply(_request: bytes, writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n1\r\na\r\n")
+        await writer.drain()
+        await asyncio.sleep(0.3)
+        writer.write(b"1\r\nb\r\n0\r\n\r\n")
+        await writer.drain()
+        return True
+
+    async def scenario() -> None:
+        async with ScriptedServer(reply) as server, client(server.url) as http:
+            response, body = await streamed(http, "/")
+            chunks = aiter(body)
+            assert await anext(chunks) == b"a"
+            channel = FakeChannel()
+            push = asyncio.ensure_future(pushed(body, channel))
+            await asyncio.sleep(0.1)
+            push.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await push
+            assert [chunk async for chunk in chunks] == [b"b"]
+            assert channel.written == []
             await response.aclose()
 
     asyncio.run(scenario())
