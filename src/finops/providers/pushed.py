@@ -21,11 +21,12 @@ bad (the events appended before the failure are still delivered first)."""
 
 
 async def push_body(
-    body: PooledBody, read: Read, finished: Callable[[], bool], push: Push, cut_off: Callable[[], Exception]
+    body: PooledBody, read: Read, finished: Callable[[], bool], push: Push, cut_off: Callable[[], Exception | None]
 ) -> None:
     """Deliver the events of the rest of ``body`` through ``push``, one list per upstream read. Returns once
-    ``finished()`` says the stream is complete; raises what stopped it otherwise: the error a read or a stage
-    raised, the body's ``httpx.TransportError``, ``cut_off()`` if the body ended first, ``ClientGone``."""
+    ``finished()`` says the stream is complete, or the body ended and ``cut_off()`` is ``None``; raises what stopped
+    it otherwise: the error a read or a stage raised, the body's ``httpx.TransportError``, ``cut_off()`` if the body
+    ended first, ``ClientGone``."""
     receiver = _Receiver(body, read, finished, push, cut_off)
     receiver.start()
     try:
@@ -38,7 +39,12 @@ class _Receiver:
     """A ``BodyReceiver`` (``finops.providers.connection``) that reads, delivers and obeys the client's flow."""
 
     def __init__(
-        self, body: PooledBody, read: Read, finished: Callable[[], bool], push: Push, cut_off: Callable[[], Exception]
+        self,
+        body: PooledBody,
+        read: Read,
+        finished: Callable[[], bool],
+        push: Push,
+        cut_off: Callable[[], Exception | None],
     ) -> None:
         self._body = body
         self._read = read

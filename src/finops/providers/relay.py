@@ -31,7 +31,9 @@ import orjson
 from finops.core.errors import GatewayError, OverloadedError, UpstreamError, UpstreamUnavailableError
 from finops.core.push import ClientGone, Push
 from finops.core.types import JSON
-from finops.providers.http import iter_body
+from finops.providers.http import body_stream, transport_errors
+from finops.providers.pool import PooledBody
+from finops.providers.pushed import push_body
 from finops.providers.sse import (
     MAX_EVENT_BYTES,
     PING,
@@ -157,10 +159,10 @@ class _SSEPassthrough(_Relay):
         super().__init__(errors)
         self._open = open_response
 
-    def _frame(self, item: bytes) -> bytes:
-        return item
+    def _frame(self, item: bytes | list[bytes]) -> bytes:
+        return item if isinstance(item, bytes) else b"".join(item)  # a list: what one pushed read completed
 
-    async def _source(self) -> AsyncGenerator[bytes, None]:
+    async def _source(self) -> AsyncGenerator[bytes, Push | None]:
         provider = self._errors.provider
         response = await self._open()
         content_type = response.headers.get("content-type", "")
@@ -170,28 +172,46 @@ class _SSEPassthrough(_Relay):
                 f"the {provider} upstream answered a streaming request with {content_type or 'no content type'}, "
                 "not an event stream"
             )
+        body = body_stream(response)
         pending = b""
+
+        def read(chunk: bytes, frames: list[bytes]) -> None:
+            """The complete events ``chunk`` ends, as they came (the upstream's own error event redacted)."""
+            nonlocal pending
+            buffer = pending + chunk if pending else chunk
+            end = complete_events_end(buffer)
+            if end == len(buffer):
+                pending = b""
+            else:
+                pending = buffer[end:]
+                buffer = buffer[:end]
+                if len(pending) > MAX_EVENT_BYTES:
+                    raise UpstreamError(f"the {provider} upstream sent a stream event too large to relay")
+            if not buffer:
+                return
+            if b"message_" in buffer or b"error" in buffer:
+                events = parse_events(buffer)
+                self._scan(events)
+                if self.error is not None:
+                    # The upstream's own error event ends the stream; its message is redacted like any.
+                    frames.append(self._reframed(events))
+                    return
+            frames.append(buffer)
+
         try:
-            async for chunk in iter_body(response, provider):
-                buffer = pending + chunk if pending else chunk
-                end = complete_events_end(buffer)
-                if end == len(buffer):
-                    pending = b""
-                else:
-                    pending = buffer[end:]
-                    buffer = buffer[:end]
-                    if len(pending) > MAX_EVENT_BYTES:
-                        raise UpstreamError(f"the {provider} upstream sent a stream event too large to relay")
-                if not buffer:
-                    continue
-                if b"message_" in buffer or b"error" in buffer:
-                    events = parse_events(buffer)
-                    self._scan(events)
+            with transport_errors(provider):
+                async for chunk in body:
+                    frames: list[bytes] = []
+                    read(chunk, frames)
+                    if not frames:
+                        continue
+                    push = yield frames[0]
                     if self.error is not None:
-                        # The upstream's own error event ends the stream; its message is redacted like any.
-                        yield self._reframed(events)
                         return
-                yield buffer
+                    if push is not None and isinstance(body, PooledBody) and not self._stopped:
+                        # to the end of the body, as pulled (the connection stays reusable); an error event ends it
+                        await push_body(body, read, lambda: self.error is not None, push, lambda: None)
+                        return
         except GatewayError:
             if not self._stopped:
                 raise  # after message_stop the answer is whole; a late reset changes nothing for the client

@@ -43,7 +43,9 @@ class _ChunkedResponse(StreamingResponse):
     Here the start message goes through the middleware as usual; the chunks go to the server's own ``send``
     (``finops.api.middleware.server_send``), and a client that has gone is noticed before its next chunk is sent:
     the chunks are then closed at once (which closes the upstream response and prices what was streamed).
-    Under a server that cannot say whether the client is still there, Starlette's own way applies.
+    Under a server that cannot say whether the client is still there, Starlette's own way applies. Where the server
+    offers the client's connection (``finops serve``), the stream is sent a ``Push`` and writes what it can there
+    itself (``finops.core.push``).
     """
 
     def __init__(
@@ -62,31 +64,23 @@ class _ChunkedResponse(StreamingResponse):
         body_send, client_gone = direct
         rest = self._rest
         channel = client_channel(scope)
-        push = Push(channel.write_chunk, channel) if channel is not None and isinstance(rest, AsyncGenerator) else None
+        chunks = rest
+        if channel is not None and isinstance(rest, AsyncGenerator):
+            chunks = _unpushed(rest, Push(channel.write_chunk, channel))
         try:
             await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
             if self._first:
                 await body_send({"type": "http.response.body", "body": self._first, "more_body": True})
-            if push is not None:
-                # Whatever the stream can push goes straight to the client's connection; what comes back here is
-                # what needed this task (a frame held back until its usage row is durable, an error frame).
-                while True:
-                    try:
-                        chunk = await rest.asend(push)  # type: ignore[attr-defined]
-                    except StopAsyncIteration:
-                        break
-                    except ClientGone:
-                        return
-                    if client_gone():
-                        return
-                    await body_send({"type": "http.response.body", "body": chunk, "more_body": True})
-            else:
-                async for chunk in rest:
-                    if client_gone():
-                        return
-                    await body_send({"type": "http.response.body", "body": chunk, "more_body": True})
+            async for chunk in chunks:
+                if client_gone():
+                    return
+                await body_send({"type": "http.response.body", "body": chunk, "more_body": True})
             await body_send({"type": "http.response.body", "body": b"", "more_body": False})
+        except ClientGone:
+            return  # the client left a pushed stream: the stream has recorded what it streamed
         finally:
+            if chunks is not rest:
+                await _close(chunks)
             await _close(rest)
 
     async def _chained(self) -> AsyncIterator[bytes]:
@@ -97,6 +91,18 @@ class _ChunkedResponse(StreamingResponse):
                 yield chunk
         finally:
             await _close(self._rest)
+
+
+async def _unpushed(frames: AsyncGenerator[bytes, Any], push: Push) -> AsyncGenerator[bytes, None]:
+    """The frames a stream could not push (``finops.core.push``): it wrote the others to the client's connection
+    itself. What comes back here needed the request's task: a frame held back until its usage row is durable, an
+    error frame, the frames of a stream that cannot push."""
+    while True:
+        try:
+            frame = await frames.asend(push)
+        except StopAsyncIteration:
+            return
+        yield frame
 
 
 async def _close(chunks: AsyncIterator[bytes]) -> None:
