@@ -5,7 +5,7 @@ client puts on the upstream, a client that leaves, and a push that is cancelled.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any
 
 import httpx
@@ -15,6 +15,7 @@ from finops.core.push import ClientGone, Push
 from finops.providers.client import UpstreamClient
 from finops.providers.pool import PooledBody
 from finops.providers.pushed import push_body
+from tests.support.channels import FakeChannel
 from tests.support.scripted_upstream import Reply, ScriptedServer, answer
 
 
@@ -132,27 +133,6 @@ def test_a_hold_stops_reading_without_timing_out_and_the_whole_body_arrives_afte
             await response.aclose()
 
     asyncio.run(scenario())
-
-
-class FakeChannel:
-    """A client end whose flow the test sets."""
-
-    def __init__(self) -> None:
-        self.writable = True
-        self.gone = False
-        self.written: list[bytes] = []
-        self._on_gone: Callable[[], None] | None = None
-
-    def write_chunk(self, data: bytes) -> None:
-        self.written.append(data)
-
-    def watch(self, on_writable: Callable[[], None] | None, on_gone: Callable[[], None] | None) -> None:
-        self._on_gone = on_gone
-
-    def leave(self) -> None:
-        self.gone = True
-        if self._on_gone is not None:
-            self._on_gone()
 
 
 def one_word_then_silence(words: list[bytes]) -> Reply:

@@ -1,0 +1,155 @@
+"""The relay's rules when its frames are pushed (``finops.core.push``): an upstream answering in many reads over
+a real pooled connection, the relay sent a ``Push`` after its first frame as the response sends it. What the client
+gets (pushed frames, then the ones returned to the task) must be what a pulled stream gives: the whole answer,
+the upstream's own error event redacted, a body cut short ending in ``event: error``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import orjson
+
+from finops.core.errors import OverloadedError
+from finops.core.push import Push
+from finops.providers.client import UpstreamClient
+from finops.providers.openai.sse import chat_events
+from finops.providers.openai.stream import ChatStreamTranslator
+from finops.providers.openai.translate import openai_fault
+from finops.providers.relay import relay_events, relay_sse
+from finops.providers.sse import encode_sse, parse_events
+from finops.providers.upstream_errors import ErrorPolicy
+from tests.support.channels import FakeChannel
+from tests.support.scripted_upstream import ScriptedServer
+from tests.unit.providers.test_relay import ERRORS, SECRET, anthropic_body, pieces, sdk_final_message
+
+
+def slowly(body_pieces: list[bytes], *, end: bool = True) -> Callable[[bytes, asyncio.StreamWriter], Awaitable[bool]]:
+    """An upstream that sends each piece as a chunk of its own read (a pause between them)."""
+
+    async def reply(_request: bytes, writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
+        for piece in body_pieces:
+            writer.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            await writer.drain()
+            await asyncio.sleep(0.01)
+        if end:
+            writer.write(b"0\r\n\r\n")
+            await writer.drain()
+            return True
+        return False  # the connection closes inside the body
+
+    return reply
+
+
+async def pushed(
+    make_stream: Callable[[Callable[[], Awaitable[httpx.Response]]], Any], reply: Any
+) -> tuple[list[bytes], Any, int]:
+    """The stream's frames as the client gets them, the stream, and how many of them were pushed."""
+    async with ScriptedServer(reply) as server:
+        http = UpstreamClient(server.url, timeout=httpx.Timeout(5), limits=httpx.Limits(max_connections=1))
+        async with http:
+
+            async def open_response() -> httpx.Response:
+                return await http.send(http.build_request("POST", "/v1/x", content=b"{}"), stream=True)
+
+            stream = make_stream(open_response)
+            channel = FakeChannel()
+            frames = aiter(stream)
+            channel.written.append(await anext(frames))
+            push = Push(channel.write_chunk, channel)
+            returned = 0
+            while True:
+                try:
+                    channel.written.append(await frames.asend(push))
+                except StopAsyncIteration:
+                    break
+                returned += 1
+            await stream.aclose()
+            return channel.written, stream, len(channel.written) - 1 - returned
+
+
+def test_a_passthrough_answer_in_many_reads_arrives_byte_for_byte_mostly_pushed() -> None:
+    body = anthropic_body()
+    frames, stream, pushed_count = asyncio.run(
+        pushed(lambda opener: relay_sse(ERRORS, opener), slowly(pieces(body, 40)))
+    )
+    assert b"".join(frames) == body
+    assert all(frame.endswith(b"\n\n") for frame in frames)
+    assert pushed_count >= 5
+    assert stream.usage["output_tokens"] == 12 and stream.error is None
+    assert sdk_final_message(b"".join(frames)).content[0].text == "Hello error-free message_ world"
+
+
+def test_the_upstreams_own_error_event_is_redacted_when_pushed() -> None:
+    body = anthropic_body()
+    cut = body.index(b"event: content_block_stop")
+    error = {"type": "error", "error": {"type": "overloaded_error", "message": f"Overloaded ({SECRET})"}}
+    reply = slowly([*pieces(body[:cut], 60), encode_sse("error", error)])
+    frames, stream, pushed_count = asyncio.run(pushed(lambda opener: relay_sse(ERRORS, opener), reply))
+    events = [(name, data) for frame in frames for name, data in parse_events(frame)]
+    assert pushed_count >= 3
+    assert [name for name, _ in events].count("error") == 1 and events[-1][0] == "error"
+    assert orjson.loads(events[-1][1])["error"] == {"type": "overloaded_error", "message": "Overloaded ([redacted])"}
+    assert isinstance(stream.error, OverloadedError)
+
+
+def chat_chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+    chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "gpt-x"}
+    return (
+        b"data: "
+        + orjson.dumps({**chunk, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+        + b"\n\n"
+    )
+
+
+WORDS = [f"w{index} " for index in range(12)]
+CHAT = [
+    chat_chunk({"role": "assistant", "content": ""}),
+    *[chat_chunk({"content": word}) for word in WORDS],
+    chat_chunk({}, "stop"),
+    b"data: "
+    + orjson.dumps(
+        {
+            "id": "c",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": "gpt-x",
+            "choices": [],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 12, "total_tokens": 15},
+        }
+    )
+    + b"\n\n",
+    b"data: [DONE]\n\n",
+]
+
+
+def translated(opener: Callable[[], Awaitable[httpx.Response]]) -> Any:
+    translator = ChatStreamTranslator(model="gpt-x")
+    return relay_events(ErrorPolicy("openai", [], openai_fault), chat_events(opener, translator, "openai"))
+
+
+def test_a_translated_answer_in_many_reads_is_whole_and_mostly_pushed() -> None:
+    frames, stream, pushed_count = asyncio.run(pushed(translated, slowly(CHAT)))
+    message = sdk_final_message(b"".join(frames))
+    assert message.content[0].text == "".join(WORDS) and message.stop_reason == "end_turn"
+    assert message.usage.output_tokens == 12 and stream.usage["output_tokens"] == 12
+    assert pushed_count >= len(WORDS) - 1
+
+
+def test_a_translated_body_cut_before_done_ends_with_an_error_event() -> None:
+    frames, stream, _ = asyncio.run(pushed(translated, slowly(CHAT[:6], end=False)))
+    events = [name for frame in frames for name, _ in parse_events(frame)]
+    assert events[-1] == "error" and events.count("error") == 1 and "message_stop" not in events
+    assert stream.error is not None
+
+
+def test_an_error_object_mid_stream_ends_a_pushed_translation_with_an_error_event() -> None:
+    failure = b"data: " + orjson.dumps({"error": {"message": "server overloaded", "type": "server_error"}}) + b"\n\n"
+    frames, stream, _ = asyncio.run(pushed(translated, slowly([*CHAT[:5], failure])))
+    events = [(name, data) for frame in frames for name, data in parse_events(frame)]
+    assert events[-1][0] == "error" and [name for name, _ in events].count("error") == 1
+    assert sum(name == "content_block_delta" for name, _ in events) == 4
+    assert stream.error is not None
