@@ -74,10 +74,6 @@ class TransportChannel:
     def writable(self) -> bool:
         return self._writable
 
-    @property
-    def gone(self) -> bool:
-        return self._gone
-
     def write_chunk(self, data: bytes) -> None:
         if self._gone:
             raise ClientGone()

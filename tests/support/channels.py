@@ -10,7 +10,6 @@ class FakeChannel:
 
     def __init__(self) -> None:
         self.writable = True
-        self.gone = False
         self.written: list[bytes] = []
         self._on_gone: Callable[[], None] | None = None
 
@@ -21,6 +20,5 @@ class FakeChannel:
         self._on_gone = on_gone
 
     def leave(self) -> None:
-        self.gone = True
         if self._on_gone is not None:
             self._on_gone()

@@ -59,3 +59,35 @@ def answer(body: bytes, *, headers: bytes = b"") -> Reply:
         return True
 
     return reply
+
+
+def undrained(body: bytes, writers: list[asyncio.StreamWriter]) -> Reply:
+    """Answers with ``body`` written at once and never drained: what the client does not read stays in this
+    server's send buffer. ``writers`` gets each answer's writer, to look at that buffer."""
+
+    async def reply(_request: bytes, writer: asyncio.StreamWriter) -> bool:
+        writers.append(writer)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(body) + body)
+        return True
+
+    return reply
+
+
+def chunked(pieces: list[bytes], *, pause: float = 0.0, end: bool = True, hang: float = 0.0) -> Reply:
+    """An event stream sent as one chunk per piece, ``pause`` seconds apart (each its own read when > 0); then the
+    chunked end, or (``end=False``) the connection closed inside the body after ``hang`` seconds of silence."""
+
+    async def reply(_request: bytes, writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
+        for piece in pieces:
+            writer.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            if pause:
+                await writer.drain()
+                await asyncio.sleep(pause)
+        if end:
+            writer.write(b"0\r\n\r\n")
+        await writer.drain()
+        await asyncio.sleep(hang)
+        return end
+
+    return reply

@@ -42,10 +42,6 @@ class ClientChannel(Protocol):
     def writable(self) -> bool:
         """False while the connection's send buffer is above its high-water mark: stop producing."""
 
-    @property
-    def gone(self) -> bool:
-        """The client closed the connection."""
-
     def write_chunk(self, data: bytes) -> None:
         """Send ``data`` as one chunk of the response body; raises ``ClientGone`` once the client has gone."""
 

@@ -14,7 +14,7 @@ import pytest
 
 from finops.providers.client import UpstreamClient
 from finops.providers.pool import POOL_WAITED, PoolTransport
-from tests.support.scripted_upstream import ScriptedServer, answer
+from tests.support.scripted_upstream import ScriptedServer, answer, undrained
 
 
 def client(url: str, *, max_connections: int = 10, timeout: float = 5.0, keepalive: float = 5.0) -> UpstreamClient:
@@ -251,16 +251,10 @@ def test_a_header_with_a_line_break_is_never_sent() -> None:
 
 
 def test_a_reader_that_stops_reading_stops_the_upstream_instead_of_buffering() -> None:
-    huge = b"x" * (32 * 1024 * 1024)
     writers: list[asyncio.StreamWriter] = []
 
-    async def reply(_request: bytes, writer: asyncio.StreamWriter) -> bool:
-        writers.append(writer)
-        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(huge) + huge)
-        return True  # no drain: what the client does not take stays in the server's buffer
-
     async def scenario() -> None:
-        async with ScriptedServer(reply) as server, client(server.url) as http:
+        async with ScriptedServer(undrained(b"x" * (32 * 1024 * 1024), writers)) as server, client(server.url) as http:
             response = await get(http, "/huge", stream=True)
             await response.aiter_raw().__anext__()
             await asyncio.sleep(0.3)

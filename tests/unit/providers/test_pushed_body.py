@@ -16,7 +16,7 @@ from finops.providers.client import UpstreamClient
 from finops.providers.pool import PooledBody
 from finops.providers.pushed import push_body
 from tests.support.channels import FakeChannel
-from tests.support.scripted_upstream import Reply, ScriptedServer, answer
+from tests.support.scripted_upstream import ScriptedServer, answer, chunked, undrained
 
 
 class Collector:
@@ -109,13 +109,8 @@ def test_a_hold_stops_reading_without_timing_out_and_the_whole_body_arrives_afte
     huge = bytes(range(256)) * (64 * 1024)  # 16 MiB
     writers: list[asyncio.StreamWriter] = []
 
-    async def reply(_request: bytes, writer: asyncio.StreamWriter) -> bool:
-        writers.append(writer)
-        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(huge) + huge)
-        return True  # no drain: what the client does not take stays in the server's buffer
-
     async def scenario() -> None:
-        async with ScriptedServer(reply) as server, client(server.url, timeout=0.3) as http:
+        async with ScriptedServer(undrained(huge, writers)) as server, client(server.url, timeout=0.3) as http:
             response, body = await streamed(http, "/huge")
             first = await aiter(body).__anext__()
             collector = Collector()
@@ -135,18 +130,6 @@ def test_a_hold_stops_reading_without_timing_out_and_the_whole_body_arrives_afte
     asyncio.run(scenario())
 
 
-def one_word_then_silence(words: list[bytes]) -> Reply:
-    async def reply(_request: bytes, writer: asyncio.StreamWriter) -> bool:
-        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
-        for word in words:
-            writer.write(b"%x\r\n%s\r\n" % (len(word), word))
-        await writer.drain()
-        await asyncio.sleep(30)
-        return False
-
-    return reply
-
-
 def pushed(body: PooledBody, channel: FakeChannel) -> Awaitable[None]:
     def read(data: bytes, events: list[Any]) -> None:
         events.append(data)
@@ -160,7 +143,7 @@ def pushed(body: PooledBody, channel: FakeChannel) -> Awaitable[None]:
 
 def test_a_client_that_leaves_ends_the_push_at_once_while_the_upstream_is_silent() -> None:
     async def scenario() -> None:
-        async with ScriptedServer(one_word_then_silence([b"a", b"b"])) as server, client(server.url) as http:
+        async with ScriptedServer(chunked([b"a", b"b"], end=False, hang=30)) as server, client(server.url) as http:
             response, body = await streamed(http, "/")
             await aiter(body).__anext__()
             channel = FakeChannel()

@@ -22,26 +22,8 @@ from finops.providers.relay import relay_events, relay_sse
 from finops.providers.sse import encode_sse, parse_events
 from finops.providers.upstream_errors import ErrorPolicy
 from tests.support.channels import FakeChannel
-from tests.support.scripted_upstream import ScriptedServer
+from tests.support.scripted_upstream import ScriptedServer, chunked
 from tests.unit.providers.test_relay import ERRORS, SECRET, anthropic_body, pieces, sdk_final_message
-
-
-def slowly(body_pieces: list[bytes], *, end: bool = True) -> Callable[[bytes, asyncio.StreamWriter], Awaitable[bool]]:
-    """An upstream that sends each piece as a chunk of its own read (a pause between them)."""
-
-    async def reply(_request: bytes, writer: asyncio.StreamWriter) -> bool:
-        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
-        for piece in body_pieces:
-            writer.write(b"%x\r\n%s\r\n" % (len(piece), piece))
-            await writer.drain()
-            await asyncio.sleep(0.01)
-        if end:
-            writer.write(b"0\r\n\r\n")
-            await writer.drain()
-            return True
-        return False  # the connection closes inside the body
-
-    return reply
 
 
 async def pushed(
@@ -74,7 +56,7 @@ async def pushed(
 def test_a_passthrough_answer_in_many_reads_arrives_byte_for_byte_mostly_pushed() -> None:
     body = anthropic_body()
     frames, stream, pushed_count = asyncio.run(
-        pushed(lambda opener: relay_sse(ERRORS, opener), slowly(pieces(body, 40)))
+        pushed(lambda opener: relay_sse(ERRORS, opener), chunked(pieces(body, 40), pause=0.01))
     )
     assert b"".join(frames) == body
     assert all(frame.endswith(b"\n\n") for frame in frames)
@@ -87,7 +69,7 @@ def test_the_upstreams_own_error_event_is_redacted_when_pushed() -> None:
     body = anthropic_body()
     cut = body.index(b"event: content_block_stop")
     error = {"type": "error", "error": {"type": "overloaded_error", "message": f"Overloaded ({SECRET})"}}
-    reply = slowly([*pieces(body[:cut], 60), encode_sse("error", error)])
+    reply = chunked([*pieces(body[:cut], 60), encode_sse("error", error)], pause=0.01)
     frames, stream, pushed_count = asyncio.run(pushed(lambda opener: relay_sse(ERRORS, opener), reply))
     events = [(name, data) for frame in frames for name, data in parse_events(frame)]
     assert pushed_count >= 3
@@ -132,7 +114,7 @@ def translated(opener: Callable[[], Awaitable[httpx.Response]]) -> Any:
 
 
 def test_a_translated_answer_in_many_reads_is_whole_and_mostly_pushed() -> None:
-    frames, stream, pushed_count = asyncio.run(pushed(translated, slowly(CHAT)))
+    frames, stream, pushed_count = asyncio.run(pushed(translated, chunked(CHAT, pause=0.01)))
     message = sdk_final_message(b"".join(frames))
     assert message.content[0].text == "".join(WORDS) and message.stop_reason == "end_turn"
     assert message.usage.output_tokens == 12 and stream.usage["output_tokens"] == 12
@@ -140,7 +122,7 @@ def test_a_translated_answer_in_many_reads_is_whole_and_mostly_pushed() -> None:
 
 
 def test_a_translated_body_cut_before_done_ends_with_an_error_event() -> None:
-    frames, stream, _ = asyncio.run(pushed(translated, slowly(CHAT[:6], end=False)))
+    frames, stream, _ = asyncio.run(pushed(translated, chunked(CHAT[:6], pause=0.01, end=False)))
     events = [name for frame in frames for name, _ in parse_events(frame)]
     assert events[-1] == "error" and events.count("error") == 1 and "message_stop" not in events
     assert stream.error is not None
@@ -148,7 +130,7 @@ def test_a_translated_body_cut_before_done_ends_with_an_error_event() -> None:
 
 def test_an_error_object_mid_stream_ends_a_pushed_translation_with_an_error_event() -> None:
     failure = b"data: " + orjson.dumps({"error": {"message": "server overloaded", "type": "server_error"}}) + b"\n\n"
-    frames, stream, _ = asyncio.run(pushed(translated, slowly([*CHAT[:5], failure])))
+    frames, stream, _ = asyncio.run(pushed(translated, chunked([*CHAT[:5], failure], pause=0.01)))
     events = [(name, data) for frame in frames for name, data in parse_events(frame)]
     assert events[-1][0] == "error" and [name for name, _ in events].count("error") == 1
     assert sum(name == "content_block_delta" for name, _ in events) == 4
