@@ -11,10 +11,19 @@ from typing import Any
 
 import httpx
 import orjson
+import pytest
 
-from finops.core.errors import OverloadedError
+from finops.core.errors import (
+    GatewayError,
+    OverloadedError,
+    UpstreamError,
+    UpstreamTimeoutError,
+    UpstreamUnavailableError,
+)
 from finops.core.push import Push
 from finops.providers.client import UpstreamClient
+from finops.providers.gemini.stream import GenerateStreamTranslator, generate_events
+from finops.providers.gemini.translate import gemini_fault
 from finops.providers.openai.sse import chat_events
 from finops.providers.openai.stream import ChatStreamTranslator
 from finops.providers.openai.translate import openai_fault
@@ -27,11 +36,16 @@ from tests.unit.providers.test_relay import ERRORS, SECRET, anthropic_body, piec
 
 
 async def pushed(
-    make_stream: Callable[[Callable[[], Awaitable[httpx.Response]]], Any], reply: Any
+    make_stream: Callable[[Callable[[], Awaitable[httpx.Response]]], Any],
+    reply: Any,
+    *,
+    push_on: bool = True,
+    timeout: float = 5,
 ) -> tuple[list[bytes], Any, int]:
-    """The stream's frames as the client gets them, the stream, and how many of them were pushed."""
+    """The stream's frames as the client gets them, the stream, and how many of them were pushed (``push_on=False``:
+    none, the stream is pulled as by a driver that cannot push)."""
     async with ScriptedServer(reply) as server:
-        http = UpstreamClient(server.url, timeout=httpx.Timeout(5), limits=httpx.Limits(max_connections=1))
+        http = UpstreamClient(server.url, timeout=httpx.Timeout(timeout), limits=httpx.Limits(max_connections=1))
         async with http:
 
             async def open_response() -> httpx.Response:
@@ -41,7 +55,7 @@ async def pushed(
             channel = FakeChannel()
             frames = aiter(stream)
             channel.written.append(await anext(frames))
-            push = Push(channel.write_chunk, channel)
+            push = Push(channel.write_chunk, channel) if push_on else None
             returned = 0
             while True:
                 try:
@@ -135,3 +149,83 @@ def test_an_error_object_mid_stream_ends_a_pushed_translation_with_an_error_even
     assert events[-1][0] == "error" and [name for name, _ in events].count("error") == 1
     assert sum(name == "content_block_delta" for name, _ in events) == 4
     assert stream.error is not None
+
+
+def gemini_chunk(text: str, finish: str | None = None, output_tokens: int = 0) -> bytes:
+    candidate: dict[str, Any] = {"content": {"role": "model", "parts": [{"text": text}]}, "index": 0}
+    if finish:
+        candidate["finishReason"] = finish
+    usage = {"promptTokenCount": 3, "candidatesTokenCount": output_tokens, "totalTokenCount": 3 + output_tokens}
+    return b"data: " + orjson.dumps({"candidates": [candidate], "usageMetadata": usage}) + b"\r\n\r\n"
+
+
+GEMINI = [
+    *[gemini_chunk(word, output_tokens=index) for index, word in enumerate(WORDS[:-1])],
+    gemini_chunk(WORDS[-1], "STOP", output_tokens=12),
+]
+
+
+def generated(opener: Callable[[], Awaitable[httpx.Response]]) -> Any:
+    translator = GenerateStreamTranslator(model="gemini-x", message_id="msg_1")
+    return relay_events(ErrorPolicy("gemini", [], gemini_fault), generate_events(opener, translator, "gemini"))
+
+
+def as_pulled(reply: Any, timeout: float = 5) -> tuple[list[tuple[str, Any]], Any]:
+    """The events a pulled Gemini stream gives the client for ``reply``, and the stream."""
+    frames, stream, _ = asyncio.run(pushed(generated, reply, push_on=False, timeout=timeout))
+    return parsed(frames), stream
+
+
+def parsed(frames: list[bytes]) -> list[tuple[str, Any]]:
+    return [(name, orjson.loads(data)) for frame in frames for name, data in parse_events(frame)]
+
+
+def test_a_gemini_answer_in_many_reads_is_the_pulled_one_mostly_pushed() -> None:
+    frames, stream, pushed_count = asyncio.run(pushed(generated, chunked(GEMINI, pause=0.01)))
+    assert parsed(frames) == as_pulled(chunked(GEMINI, pause=0.01))[0]
+    message = sdk_final_message(b"".join(frames))
+    assert message.content[0].text == "".join(WORDS) and message.stop_reason == "end_turn"
+    assert message.usage.output_tokens == 12 and stream.usage["output_tokens"] == 12
+    assert stream.usage["input_tokens"] == 3 and stream.error is None
+    # Every read after the first is pushed; the end of the message goes back to the task (the governor's to hold).
+    assert pushed_count == len(frames) - 2 and pushed_count >= len(WORDS) - 1
+    assert [name for name, _ in parse_events(frames[-1])][-1] == "message_stop"
+
+
+def test_a_gemini_chunk_that_is_not_json_ends_a_pushed_stream_in_one_error_event_after_what_it_read() -> None:
+    # The bad event shares a read with a good one: what that read completed still goes out before the error.
+    reply = chunked([*GEMINI[:5], GEMINI[5] + b"data: {not json\r\n\r\n"], pause=0.01)
+    frames, stream, pushed_count = asyncio.run(pushed(generated, reply))
+    events = parsed(frames)
+    assert events == as_pulled(reply)[0]
+    assert [name for name, _ in events].count("error") == 1 and events[-1][0] == "error"
+    assert sum(name == "content_block_delta" for name, _ in events) == 6
+    assert events[-1][1]["error"]["message"] == "the gemini upstream sent an unreadable stream event"
+    assert isinstance(stream.error, UpstreamError) and pushed_count >= 4
+
+
+@pytest.mark.parametrize(
+    ("hang", "failure"),
+    [(0.0, UpstreamUnavailableError), (1.0, UpstreamTimeoutError)],
+    ids=["connection-closed", "read-timed-out"],
+)
+def test_a_gemini_body_broken_off_mid_stream_ends_as_pulled(hang: float, failure: type[GatewayError]) -> None:
+    reply = chunked(GEMINI[:6], pause=0.01, end=False, hang=hang)
+    frames, stream, pushed_count = asyncio.run(pushed(generated, reply, timeout=0.3))
+    events = parsed(frames)
+    pulled_events, pulled_stream = as_pulled(reply, timeout=0.3)
+    assert events == pulled_events
+    assert [name for name, _ in events].count("error") == 1 and "message_stop" not in [name for name, _ in events]
+    assert sum(name == "content_block_delta" for name, _ in events) == 6
+    assert type(stream.error) is failure and str(stream.error) == str(pulled_stream.error)
+    assert pushed_count >= 4
+
+
+def test_a_gemini_body_that_ends_before_a_finish_reason_ends_with_an_error_event() -> None:
+    reply = chunked(GEMINI[:6], pause=0.01)
+    frames, stream, pushed_count = asyncio.run(pushed(generated, reply))
+    events = parsed(frames)
+    assert events == as_pulled(reply)[0]
+    assert [name for name, _ in events][-1] == "error" and "message_stop" not in [name for name, _ in events]
+    assert str(stream.error) == "the gemini upstream ended its stream before a finish reason"
+    assert pushed_count >= 4

@@ -9,11 +9,12 @@ IDs and never shows them to callers.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any, cast
 from urllib.parse import quote
 
+import httpx
 import orjson
 
 from finops.config import ProviderSettings
@@ -51,7 +52,6 @@ from finops.providers.gemini.translate import (
 )
 from finops.providers.http import iter_body
 from finops.providers.relay import relay_events
-from finops.providers.sse import Event
 from finops.providers.usage import message_result
 
 DOWNLOAD_REFUSAL = (
@@ -111,23 +111,19 @@ class GeminiProvider:
         return message_result(from_generate_response(response, model=params["model"]))
 
     def stream_message(self, body: JSON, ctx: CallContext) -> MessageStream:
-        return relay_events(self._http.errors, self._stream_events(body, ctx))
-
-    async def _stream_events(self, body: JSON, ctx: CallContext) -> AsyncGenerator[Event, None]:
         params = cast(MessageParams, body)
-        model, request = to_generate_request(params, file_refs=self._file_refs(ctx))
-        response = await self._http.open(
-            "POST",
-            f"{self._api}/models/{_model_path(model)}:streamGenerateContent",
-            content=orjson.dumps(request),
-            params={"alt": "sse"},
-        )
-        try:
-            translator = GenerateStreamTranslator(model=params["model"], grounded=grounded(params))
-            async for event in generate_events(self._http.body(response), translator):
-                yield event
-        finally:
-            await response.aclose()  # also when the client went away mid-stream
+        translator = GenerateStreamTranslator(model=params["model"], grounded=grounded(params))
+
+        async def open_response() -> httpx.Response:
+            model, request = to_generate_request(params, file_refs=self._file_refs(ctx))
+            return await self._http.open(
+                "POST",
+                f"{self._api}/models/{_model_path(model)}:streamGenerateContent",
+                content=orjson.dumps(request),
+                params={"alt": "sse"},
+            )
+
+        return relay_events(self._http.errors, generate_events(open_response, translator, self.name))
 
     async def count_tokens(self, body: JSON, ctx: CallContext) -> JSON:
         params = cast(CountTokensParams, body)

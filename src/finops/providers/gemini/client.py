@@ -19,7 +19,7 @@ from finops.core.errors import UpstreamError
 from finops.core.types import JSON
 from finops.providers.gemini.translate import gemini_fault
 from finops.providers.gemini.uploads import upload_resumable
-from finops.providers.http import build_client, iter_body, iter_lines, send
+from finops.providers.http import build_client, iter_lines, send
 from finops.providers.upstream_errors import ErrorPolicy
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
@@ -93,9 +93,6 @@ class GeminiClient:
 
     def lines(self, response: httpx.Response) -> AsyncIterator[str]:
         return iter_lines(response, self.name)
-
-    def body(self, response: httpx.Response) -> AsyncIterator[bytes]:
-        return iter_body(response, self.name)
 
     async def upload(self, file: BinaryIO, size: int, mime_type: str, display_name: str) -> JSON:
         """Resumable upload of ``size`` bytes from ``file``; returns the Gemini File resource."""

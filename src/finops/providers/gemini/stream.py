@@ -1,8 +1,8 @@
 """Gemini ``streamGenerateContent?alt=sse`` chunks -> the exact Anthropic Messages event sequence.
 
-Pure and synchronous: the adapter parses each SSE event's data into a GenerateContentResponse, feeds it
-here, and hands the returned events to ``finops.providers.relay``. Blocks come from the same ``BlockAssembler`` the
-non-streaming translation uses, so both paths agree part for part.
+``GenerateStreamTranslator`` is pure and synchronous: ``generate_events`` parses each SSE event's data into a
+GenerateContentResponse, feeds it there, and hands the returned events to ``finops.providers.relay``. Blocks come
+from the same ``BlockAssembler`` the non-streaming translation uses, so both paths agree part for part.
 
     message_start
     (content_block_start, content_block_delta*, content_block_stop)*   thinking / text / tool_use / server tools
@@ -11,16 +11,23 @@ non-streaming translation uses, so both paths agree part for part.
 
 With Google Search offered (``grounded``), the answer after the thinking is held back to the end of the stream:
 Gemini says what it searched and cites only in its last chunk, and Anthropic's blocks put the searches first.
+
+The events of one upstream read are yielded together (the relay writes them as one frame), straight off the
+response's byte stream, and pushed once the relay sends a ``Push`` (``finops.core.push``), as
+``finops.providers.openai.sse`` does for Chat Completions.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Any
 
+import httpx
 import orjson
 
 from finops.core.errors import UpstreamError
 from finops.core.ids import new_message_id
+from finops.core.push import Push
 from finops.providers.gemini.blocks import BlockAssembler, Event
 from finops.providers.gemini.translate import (
     JSON,
@@ -30,6 +37,9 @@ from finops.providers.gemini.translate import (
     map_stop_reason,
     map_usage,
 )
+from finops.providers.http import body_stream, transport_errors
+from finops.providers.pool import PooledBody
+from finops.providers.pushed import push_body
 from finops.providers.sse import SSEDecoder, message_end, message_start
 
 
@@ -113,18 +123,48 @@ class GenerateStreamTranslator:
         return message_start(message_id=self.message_id, model=self.model, usage=usage)
 
 
-async def generate_events(chunks: AsyncIterator[bytes], translator: GenerateStreamTranslator) -> AsyncIterator[Event]:
-    """The Anthropic events for a ``streamGenerateContent?alt=sse`` body read from ``chunks`` (the caller closes
-    the response they come from), for ``finops.providers.relay``."""
+async def generate_events(
+    open_response: Callable[[], Awaitable[httpx.Response]], translator: GenerateStreamTranslator, provider: str
+) -> AsyncGenerator[list[Event], Push | None]:
+    """The Anthropic events of the ``streamGenerateContent?alt=sse`` response ``open_response`` answers (called on
+    the first step), one list per upstream read, for ``finops.providers.relay``; the response is closed however
+    iteration ends. Sent a ``Push`` (``asend``), it delivers the rest of a pooled body through it as it arrives
+    (``finops.core.push``). The end of the body ends the message (``finish``), and the events that do go the pull
+    way: the frame holding ``message_stop`` is the task's to send."""
+    response = await open_response()
     decoder = SSEDecoder()
-    async for chunk in chunks:
+    body = body_stream(response)
+
+    def read(chunk: bytes, events: list[Event]) -> None:
         for _, data in decoder.feed(chunk):
-            try:
-                parsed = orjson.loads(data)
-            except orjson.JSONDecodeError as exc:
-                raise UpstreamError("the gemini upstream sent an unreadable stream event") from exc
-            if isinstance(parsed, dict):
-                for event in translator.feed(parsed):
-                    yield event
-    for event in translator.finish():
-        yield event
+            parsed = _parse(data)
+            if isinstance(parsed, dict):  # anything else carries nothing to translate
+                events += translator.feed(parsed)
+
+    try:
+        with transport_errors(provider):
+            async for chunk in body:
+                events: list[Event] = []
+                try:
+                    read(chunk, events)
+                except Exception:
+                    if events:
+                        yield events  # what this read completed before the failure still goes out first
+                    raise
+                if events:
+                    push = yield events
+                    if push is not None and isinstance(body, PooledBody):
+                        # Gemini sends nothing after its last chunk: only the end of the body ends the push, and
+                        # is no error by itself (``finish`` tells whether the answer was whole).
+                        await push_body(body, read, lambda: False, push, lambda: None)
+                        break
+        yield translator.finish()
+    finally:
+        await response.aclose()  # also when the client went away mid-stream
+
+
+def _parse(data: bytes) -> Any:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise UpstreamError("the gemini upstream sent an unreadable stream event") from exc
