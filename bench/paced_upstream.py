@@ -10,9 +10,11 @@ push the rest of the stream later. Event payloads are built once at start-up.
 * ``POST /v1/messages``          Anthropic events: ``message_start`` + ``content_block_start`` with the first
   ``text_delta`` ("w0 "), then one ``text_delta`` per event, the last followed at once by ``content_block_stop``,
   ``message_delta`` (usage) and ``message_stop``.
+* ``POST /v1beta/models/gemini-bench:streamGenerateContent`` (``?alt=sse``)  Gemini ``GenerateContentResponse``
+  events: one text part ``"w<k> "`` each, the last with ``finishReason: STOP``; usage on every event.
 * ``GET  /health``               200
 
-Any request on the two streaming paths gets a stream (the body is not parsed): this upstream exists to be cheap.
+Any request on the streaming paths gets a stream (the body is not parsed): this upstream exists to be cheap.
 Usage: ``python bench/paced_upstream.py --port 9200 [--first-ms 200 --interval-ms 250 --events 40]``.
 """
 
@@ -35,6 +37,7 @@ NOT_FOUND = b"HTTP/1.1 404 Not Found\r\ncontent-type: text/plain\r\ncontent-leng
 END_OF_BODY = b"0\r\n\r\n"
 _CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:\s*(\d+)", re.IGNORECASE)
 INPUT_TOKENS = 12
+GEMINI_PATH = b"/v1beta/models/gemini-bench:streamGenerateContent"
 
 
 def _chunk(payload: str) -> bytes:
@@ -104,10 +107,30 @@ def anthropic_events(count: int) -> list[bytes]:
     return events
 
 
+def gemini_events(count: int) -> list[bytes]:
+    events = []
+    for k in range(count):
+        candidate: dict[str, Any] = {"content": {"parts": [{"text": f"w{k} "}], "role": "model"}, "index": 0}
+        if k == count - 1:
+            candidate["finishReason"] = "STOP"
+        usage = {
+            "promptTokenCount": INPUT_TOKENS,
+            "candidatesTokenCount": k + 1,
+            "totalTokenCount": INPUT_TOKENS + k + 1,
+        }
+        payload = {"candidates": [candidate], "usageMetadata": usage, "modelVersion": "gemini-bench"}
+        events.append(_chunk(f"data: {_dumps(payload)}\r\n\r\n") + (END_OF_BODY if k == count - 1 else b""))
+    return events
+
+
 class Pacing:
     def __init__(self, first: float, interval: float, events: int) -> None:
         self.first, self.interval = first, interval
-        self.streams = {b"/v1/chat/completions": openai_events(events), b"/v1/messages": anthropic_events(events)}
+        self.streams = {
+            b"/v1/chat/completions": openai_events(events),
+            b"/v1/messages": anthropic_events(events),
+            GEMINI_PATH: gemini_events(events),
+        }
 
 
 class PacedProtocol(asyncio.Protocol):
