@@ -10,7 +10,6 @@ the core (``capabilities``) before anything is stored or sent, each in its own w
 from __future__ import annotations
 
 import base64
-import contextlib
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import cast
@@ -21,6 +20,7 @@ import orjson
 from finops.config import ProviderSettings
 from finops.core.errors import InvalidRequestError, UpstreamError
 from finops.core.params import CountTokensParams, MessageParams
+from finops.core.push import Push
 from finops.core.types import JSON
 from finops.providers.base import (
     BatchRef,
@@ -40,15 +40,15 @@ from finops.providers.bedrock.answers import from_converse_response
 from finops.providers.bedrock.auth import build_auth, region_of
 from finops.providers.bedrock.betas import bedrock_betas
 from finops.providers.bedrock.errors import bedrock_fault
-from finops.providers.bedrock.eventstream import DecodedFrame, EventStreamDecoder
 from finops.providers.bedrock.file_sources import FileSource, reads_s3, with_file_sources
 from finops.providers.bedrock.invoke import from_invoke_response, to_invoke_body
 from finops.providers.bedrock.models import KNOWN_MODELS, is_anthropic_model, model_path
+from finops.providers.bedrock.pushed_stream import converse_events, invoke_events
 from finops.providers.bedrock.storage import BedrockStorage
 from finops.providers.bedrock.stream import ConverseStreamTranslator, InvokeStreamTranslator
 from finops.providers.bedrock.translate import plan_converse
 from finops.providers.embedding import Embeddings
-from finops.providers.http import build_client, iter_body, send
+from finops.providers.http import build_client, send
 from finops.providers.relay import relay_events
 from finops.providers.sse import Event
 from finops.providers.upstream_errors import ErrorPolicy
@@ -144,21 +144,6 @@ class BedrockProvider:
             raise UpstreamError("Bedrock answered with a body that is not a JSON object")
         return answer
 
-    async def _frames(self, response: httpx.Response) -> AsyncGenerator[DecodedFrame, None]:
-        """The event frames of a streamed answer (CRC-checked); an exception frame raises its gateway error."""
-        decoder = EventStreamDecoder()
-        try:
-            async for chunk in iter_body(response, self.name):
-                for frame in decoder.feed(chunk):
-                    message_type, event_type, payload = frame
-                    if message_type != "event":
-                        # Exception frames carry no HTTP status; their type names the error.
-                        raise self._errors.read(500, {"x-amzn-errortype": event_type}, payload)
-                    yield frame
-        finally:
-            await response.aclose()  # also when the client went away mid-stream
-        decoder.close()
-
     def _invoke_betas(self, ctx: CallContext, body: JSON) -> list[str]:
         """The client's betas that Bedrock takes; the others are dropped with a log line (or refused, betas.py)."""
         betas = bedrock_betas(_requested_betas(ctx), body)
@@ -206,33 +191,29 @@ class BedrockProvider:
         )
         return relay_events(self._errors, events)
 
-    async def _invoke_stream(self, model: str, params: MessageParams, ctx: CallContext) -> AsyncGenerator[Event, None]:
-        params = cast(MessageParams, await self._with_files(dict(params), ctx))
-        invoke_body = to_invoke_body(params, anthropic_beta=self._invoke_betas(ctx, dict(params)))
-        path = f"/model/{model_path(model)}/invoke-with-response-stream"
-        response = await self._send(path, invoke_body, accept=_EVENTSTREAM_TYPE, stream=True)
-        translator = InvokeStreamTranslator(model)
-        async with contextlib.aclosing(self._frames(response)) as frames:
-            async for _, event_type, payload in frames:
-                if event_type != "chunk":
-                    continue  # only chunk events carry the model's output
-                for event in translator.feed(payload):
-                    yield event
-
-    async def _converse_stream(
+    def _invoke_stream(
         self, model: str, params: MessageParams, ctx: CallContext
-    ) -> AsyncGenerator[Event, None]:
-        plan = plan_converse(cast(MessageParams, await self._with_files(dict(params), ctx)))
-        response = await self._send(
-            f"/model/{model_path(model)}/converse-stream", plan.request, accept=_EVENTSTREAM_TYPE, stream=True
-        )
-        translator = ConverseStreamTranslator(model=model, shape=plan.answer)
-        async with contextlib.aclosing(self._frames(response)) as frames:
-            async for _, event_type, payload in frames:
-                for event in translator.feed(event_type, payload):
-                    yield event
-        for event in translator.finish():
-            yield event
+    ) -> AsyncGenerator[list[Event], Push | None]:
+        async def open_response() -> httpx.Response:
+            with_files = cast(MessageParams, await self._with_files(dict(params), ctx))
+            invoke_body = to_invoke_body(with_files, anthropic_beta=self._invoke_betas(ctx, dict(with_files)))
+            path = f"/model/{model_path(model)}/invoke-with-response-stream"
+            return await self._send(path, invoke_body, accept=_EVENTSTREAM_TYPE, stream=True)
+
+        return invoke_events(open_response, InvokeStreamTranslator(model), self._errors)
+
+    def _converse_stream(
+        self, model: str, params: MessageParams, ctx: CallContext
+    ) -> AsyncGenerator[list[Event], Push | None]:
+        translator = ConverseStreamTranslator(model=model)
+
+        async def open_response() -> httpx.Response:
+            plan = plan_converse(cast(MessageParams, await self._with_files(dict(params), ctx)))
+            translator.shape = plan.answer  # known once the request is planned, before the first frame is fed
+            path = f"/model/{model_path(model)}/converse-stream"
+            return await self._send(path, plan.request, accept=_EVENTSTREAM_TYPE, stream=True)
+
+        return converse_events(open_response, translator, self._errors)
 
     async def embed(self, texts: list[str], model: str, dimensions: int | None = None) -> Embeddings:
         return await embeddings.embed(self._send, texts, model, dimensions)
