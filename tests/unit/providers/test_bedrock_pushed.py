@@ -18,11 +18,10 @@ from finops.core.errors import RateLimitError
 from finops.providers.bedrock.errors import bedrock_fault
 from finops.providers.bedrock.pushed_stream import converse_events, invoke_events
 from finops.providers.bedrock.stream import ConverseStreamTranslator, InvokeStreamTranslator
-from finops.providers.client import UpstreamClient
 from finops.providers.relay import relay_events
 from finops.providers.sse import parse_events
 from finops.providers.upstream_errors import ErrorPolicy
-from tests.support.scripted_upstream import ScriptedServer, chunked
+from tests.support.scripted_upstream import chunked
 from tests.unit.providers.test_bedrock_eventstream import encode_frame, event_frame, exception_frame
 from tests.unit.providers.test_bedrock_stream import CLAUDE, CONVERSE_TEXT_AND_TOOL, INVOKE_EVENTS, MODEL, chunk
 from tests.unit.providers.test_pushed_relay import pushed
@@ -50,25 +49,12 @@ def invoke(opener: OpenResponse) -> Any:
     return relay_events(ERRORS, invoke_events(opener, InvokeStreamTranslator(CLAUDE), ERRORS))
 
 
-async def pulled(make_stream: Callable[[OpenResponse], Any], reply: Any) -> tuple[list[bytes], Any]:
-    """The same stream pulled frame by frame (no ``Push`` sent), over the same kind of connection."""
-    async with ScriptedServer(reply) as server:
-        http = UpstreamClient(server.url, timeout=httpx.Timeout(5), limits=httpx.Limits(max_connections=1))
-        async with http:
-
-            async def open_response() -> httpx.Response:
-                return await http.send(http.build_request("POST", "/v1/x", content=b"{}"), stream=True)
-
-            stream = make_stream(open_response)
-            return [frame async for frame in stream], stream
-
-
 def both(
     make_stream: Callable[[OpenResponse], Any], reads: list[bytes], *, end: bool = True
 ) -> tuple[list[bytes], Any, int, list[bytes]]:
     """The client's frames, the stream and how many frames were pushed, then the frames of the same body pulled."""
     frames, stream, pushed_count = asyncio.run(pushed(make_stream, chunked(reads, pause=0.01, end=end)))
-    pulled_frames, _ = asyncio.run(pulled(make_stream, chunked(reads, pause=0.01, end=end)))
+    pulled_frames, _, _ = asyncio.run(pushed(make_stream, chunked(reads, pause=0.01, end=end), push_on=False))
     return frames, stream, pushed_count, pulled_frames
 
 
