@@ -12,6 +12,9 @@ push the rest of the stream later. Event payloads are built once at start-up.
   ``message_delta`` (usage) and ``message_stop``.
 * ``POST /v1beta/models/gemini-bench:streamGenerateContent`` (``?alt=sse``)  Gemini ``GenerateContentResponse``
   events: one text part ``"w<k> "`` each, the last with ``finishReason: STOP``; usage on every event.
+* ``POST /model/<any model>/converse-stream``  Bedrock ConverseStream, an AWS event stream (binary frames, CRCs):
+  ``messageStart`` with the first ``contentBlockDelta`` ("w0 "), then one delta per event, the last followed at
+  once by ``contentBlockStop``, ``messageStop`` and ``metadata`` (usage). Authentication is not checked.
 * ``GET  /health``               200
 
 Any request on the streaming paths gets a stream (the body is not parsed): this upstream exists to be cheap.
@@ -32,6 +35,7 @@ HEAD = (
     b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
     b"transfer-encoding: chunked\r\nconnection: keep-alive\r\n\r\n"
 )
+EVENTSTREAM_HEAD = HEAD.replace(b"text/event-stream", b"application/vnd.amazon.eventstream")
 HEALTH = b'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 15\r\n\r\n{"status":"ok"}'
 NOT_FOUND = b"HTTP/1.1 404 Not Found\r\ncontent-type: text/plain\r\ncontent-length: 9\r\n\r\nno route\n"
 END_OF_BODY = b"0\r\n\r\n"
@@ -123,6 +127,23 @@ def gemini_events(count: int) -> list[bytes]:
     return events
 
 
+def converse_events(count: int) -> list[bytes]:
+    from finops.emulators.bedrock.eventstream import event_frame  # the emulator's frame encoder (CRCs)
+
+    events = []
+    for k in range(count):
+        frames = [event_frame("messageStart", {"role": "assistant"})] if k == 0 else []
+        frames.append(event_frame("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": f"w{k} "}}))
+        if k == count - 1:
+            usage = {"inputTokens": INPUT_TOKENS, "outputTokens": count, "totalTokens": INPUT_TOKENS + count}
+            frames.append(event_frame("contentBlockStop", {"contentBlockIndex": 0}))
+            frames.append(event_frame("messageStop", {"stopReason": "end_turn"}))
+            frames.append(event_frame("metadata", {"usage": usage, "metrics": {"latencyMs": 1}}))
+        data = b"".join(frames)
+        events.append(b"%x\r\n%s\r\n" % (len(data), data) + (END_OF_BODY if k == count - 1 else b""))
+    return events
+
+
 class Pacing:
     def __init__(self, first: float, interval: float, events: int) -> None:
         self.first, self.interval = first, interval
@@ -131,6 +152,7 @@ class Pacing:
             b"/v1/messages": anthropic_events(events),
             GEMINI_PATH: gemini_events(events),
         }
+        self.converse = converse_events(events)
 
 
 class PacedProtocol(asyncio.Protocol):
@@ -179,11 +201,14 @@ class PacedProtocol(asyncio.Protocol):
             self._next_request()
             return
         events = self.pacing.streams.get(path)
+        head = HEAD
+        if events is None and path.startswith(b"/model/") and path.endswith(b"/converse-stream"):
+            events, head = self.pacing.converse, EVENTSTREAM_HEAD
         if events is None:
             self.transport.write(NOT_FOUND)
             self._next_request()
             return
-        self.transport.write(HEAD)
+        self.transport.write(head)
         self.events, self.next_event = events, 0
         self.started = self.loop.time()
         self.timer = self.loop.call_at(self.started + self.pacing.first, self._tick)

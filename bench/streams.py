@@ -10,9 +10,10 @@ Starts, on loopback only:
   them ``--hold`` seconds.
 
 Gateways run on core 0; upstream and load generator on core 1 (``taskset``): the direct and nginx rows show what
-the load side can do. Three scenarios: ``translated`` (Anthropic in, OpenAI Chat Completions upstream),
-``passthrough`` (Anthropic in and out) and ``gemini`` (Anthropic in, Gemini ``streamGenerateContent`` upstream;
-FinOps only, asked for by name). Per target and level: streams completed / failed, time to first event
+the load side can do. Four scenarios: ``translated`` (Anthropic in, OpenAI Chat Completions upstream),
+``passthrough`` (Anthropic in and out), ``gemini`` (Anthropic in, Gemini ``streamGenerateContent`` upstream) and
+``bedrock`` (Anthropic in, Bedrock ConverseStream upstream, a bearer key); the last two FinOps only, asked for by
+name. Per target and level: streams completed / failed, time to first event
 and inter-event gap percentiles and what they add over direct at the same level, gateway RSS per open stream
 (peak RSS during the level minus RSS after a warm-up, over the peak of open streams), CPU per relayed event
 (gateway process tree's user + system time over the level / events delivered), and where it breaks.
@@ -67,6 +68,7 @@ GATEWAY_CORE, LOAD_CORE = "0", "1"
 PROCS = Processes()
 
 ANTHROPIC_HEADERS = {"content-type": "application/json", "x-api-key": "bench", "anthropic-version": "2023-06-01"}
+BEDROCK_MODEL = "us.amazon.nova-2-lite-v1:0"
 PROMPT = [{"role": "user", "content": "Stream me forty words."}]
 # Targets meeting these hold a level "ok" (issue 17's goals for one gateway core).
 GOAL_TTFE_MS, GOAL_GAP_MS = 10.0, 5.0
@@ -95,6 +97,9 @@ def plan(scenario: str) -> dict[str, tuple[str, dict[str, str], bytes]]:
         # rows show what the load side can do).
         gemini = {**ANTHROPIC_HEADERS, "x-model-provider": "gemini"}
         return {"finops": ("/anthropic/v1/messages", gemini, body("gemini-bench"))}
+    if scenario == "bedrock":  # ConverseStream (a Nova model), no direct row either
+        bedrock = {**ANTHROPIC_HEADERS, "x-model-provider": "bedrock"}
+        return {"finops": ("/anthropic/v1/messages", bedrock, body(BEDROCK_MODEL))}
     passthrough = {**ANTHROPIC_HEADERS, "x-model-provider": "anthropic"}
     return {
         "direct": ("/v1/messages", ANTHROPIC_HEADERS, body("claude-bench")),
@@ -122,6 +127,9 @@ def start_finops(work: Path, upstream: int, workers: int, *, core: str) -> tuple
                 "max_connections: 20000}",
                 f"  gemini: {{api_key: bench-gemini-key, base_url: 'http://127.0.0.1:{upstream}', "
                 "max_connections: 20000}",
+                # A Bedrock API key (a bearer header) rather than SigV4: the upstream checks neither.
+                f"  bedrock: {{bearer_token: bench-bedrock-key, region: us-east-1, "
+                f"base_url: 'http://127.0.0.1:{upstream}', max_connections: 20000}}",
                 "",
             ]
         ),
@@ -357,7 +365,9 @@ def summary(row: dict[str, Any]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--levels", default="1000,2000,5000", help="concurrent streams, comma-separated")
-    parser.add_argument("--scenario", action="append", choices=["translated", "passthrough", "gemini"], default=[])
+    parser.add_argument(
+        "--scenario", action="append", choices=["translated", "passthrough", "gemini", "bedrock"], default=[]
+    )
     parser.add_argument("--skip", action="append", default=[], choices=["direct", "finops", "nginx", "litellm"])
     parser.add_argument("--workers", type=int, default=1, help="FinOps workers (1: pinned to core 0)")
     parser.add_argument("--ramp", type=float, default=5.0, help="seconds to reach the level")
@@ -375,7 +385,7 @@ def main() -> int:
     parser.add_argument("--output", default=str(RESULTS / "streams-latest.json"))
     args = parser.parse_args()
     levels = [int(level) for level in args.levels.split(",") if level]
-    scenarios = args.scenario or ["translated", "passthrough"]  # gemini only when asked for
+    scenarios = args.scenario or ["translated", "passthrough"]  # gemini and bedrock only when asked for
     if not shutil.which("taskset") or (os.cpu_count() or 1) < 2:
         print("needs taskset and 2 cores", file=sys.stderr)
         return 2
