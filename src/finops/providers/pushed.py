@@ -1,6 +1,8 @@
 """The rest of an upstream body pushed to the client as it arrives (``finops.core.push``): each read off the
 gateway's pool is turned into the stream's next item and delivered through the push's stages inside the upstream
-connection's callback; the request's task waits only for the end.
+connection's callback; the request's task waits only for the end (``push_body``). ``events_by_read`` is the
+translated streams' source around it (OpenAI, Gemini, Bedrock): one list of events per read, pulled until a
+``Push`` comes.
 
 Flow: while the client's send buffer is full, the upstream is not read (its read timeout paused meanwhile); the
 client leaving stops the push at once, not when the next event is due.
@@ -9,15 +11,69 @@ client leaving stops the push at once, not when the next event is due.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Any
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import httpx
 
 from finops.core.push import ClientGone, Push
+from finops.providers.http import body_stream, transport_errors
 from finops.providers.pool import PooledBody
+
+T = TypeVar("T")
 
 Read = Callable[[bytes, list[Any]], None]
 """Turns one upstream read into the events it completes, appended to the list given; raises when the read is
 bad (the events appended before the failure are still delivered first)."""
+
+
+async def events_by_read(
+    open_response: Callable[[], Awaitable[httpx.Response]],
+    read: Callable[[bytes, list[T]], None],
+    provider: str,
+    *,
+    finished: Callable[[], bool] = lambda: False,
+    cut_off: Callable[[], Exception | None] = lambda: None,
+    closing: Callable[[], list[T]] = list,
+) -> AsyncGenerator[list[T], Push | None]:
+    """A translated stream's events, one list per upstream read of the streamed response ``open_response`` answers
+    (called on the first step), for ``finops.providers.relay``: the events of one read leave in one frame. Sent a
+    ``Push`` (``asend``), it delivers the rest of a pooled body through it as it arrives (``push_body``).
+
+    The stream is read until ``finished()`` (an end marker such as OpenAI's ``[DONE]`` was read) or its body ends,
+    where ``cut_off()`` is the error of a body that ended too soon (``None``: the end of the body is no error by
+    itself). Then ``closing()``'s events, those owed at the end, go the pull way: the frame holding
+    ``message_stop`` is the request task's to hold until its usage row is durable. A read that fails still yields
+    the events it completed first; transport errors are the provider's gateway errors; the response is closed
+    however iteration ends."""
+    response = await open_response()
+    body = body_stream(response)
+    try:
+        with transport_errors(provider):
+            async for chunk in body:
+                events: list[T] = []
+                try:
+                    read(chunk, events)
+                except Exception:
+                    if events:
+                        yield events  # what this read completed before the failure still goes out first
+                    raise
+                if events:
+                    push = yield events
+                    if push is not None and isinstance(body, PooledBody) and not finished():
+                        await push_body(body, read, finished, push, cut_off)
+                        break
+                if finished():
+                    break
+            else:
+                error = cut_off()
+                if error is not None:
+                    raise error
+    finally:
+        await response.aclose()  # also when the client went away mid-stream
+    tail = closing()
+    if tail:
+        yield tail
 
 
 async def push_body(

@@ -16,14 +16,12 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 
 import httpx
 
-from finops.core.errors import GatewayError, UpstreamError
+from finops.core.errors import UpstreamError
 from finops.core.push import Push
 from finops.core.types import JSON
 from finops.providers.bedrock.eventstream import EventStreamDecoder
 from finops.providers.bedrock.stream import ConverseStreamTranslator, InvokeStreamTranslator
-from finops.providers.http import body_stream, transport_errors
-from finops.providers.pool import PooledBody
-from finops.providers.pushed import push_body
+from finops.providers.pushed import events_by_read
 from finops.providers.sse import Event
 from finops.providers.upstream_errors import ErrorPolicy
 
@@ -54,15 +52,13 @@ def converse_events(
     return _stream_events(open_response, translator.feed, translator.finish, errors)
 
 
-async def _stream_events(
+def _stream_events(
     open_response: OpenResponse, feed: FrameFeed, finish: Callable[[], list[Event]], errors: ErrorPolicy
 ) -> AsyncGenerator[list[Event], Push | None]:
-    """The Anthropic events of the event stream ``open_response`` answers, one list per upstream read, then
-    ``finish()``'s at the end of the body. An exception frame raises the gateway error its type names; the
-    response is closed however iteration ends."""
-    response = await open_response()
+    """The Anthropic events of the event stream ``open_response`` answers (``events_by_read``), then ``finish()``'s
+    at the end of the body, where a frame left incomplete is an error. An exception frame raises the gateway error
+    its type names."""
     decoder = EventStreamDecoder()
-    body = body_stream(response)
 
     def read(chunk: bytes, events: list[Event]) -> None:
         for message_type, event_type, payload in decoder.feed(chunk):
@@ -71,29 +67,7 @@ async def _stream_events(
                 raise errors.read(500, {"x-amzn-errortype": event_type}, payload)
             events += feed(event_type, payload)
 
-    try:
-        with transport_errors(errors.provider):
-            async for chunk in body:
-                events: list[Event] = []
-                try:
-                    read(chunk, events)
-                except GatewayError:
-                    if events:
-                        yield events  # what this read completed before the failure still goes out first
-                    raise
-                if events:
-                    push = yield events
-                    if push is not None and isinstance(body, PooledBody):
-                        # To the end of the body, as pulled: Bedrock marks no end before it.
-                        await push_body(body, read, lambda: False, push, lambda: _cut_off(decoder))
-                        break
-            else:
-                decoder.close()  # the body ended: a frame left incomplete (or corrupt) raises
-    finally:
-        await response.aclose()  # also when the client went away mid-stream
-    closing = finish()
-    if closing:
-        yield closing
+    return events_by_read(open_response, read, errors.provider, cut_off=lambda: _cut_off(decoder), closing=finish)
 
 
 def _cut_off(decoder: EventStreamDecoder) -> UpstreamError | None:

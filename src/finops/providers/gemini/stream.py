@@ -37,9 +37,7 @@ from finops.providers.gemini.translate import (
     map_stop_reason,
     map_usage,
 )
-from finops.providers.http import body_stream, transport_errors
-from finops.providers.pool import PooledBody
-from finops.providers.pushed import push_body
+from finops.providers.pushed import events_by_read
 from finops.providers.sse import SSEDecoder, message_end, message_start
 
 
@@ -123,17 +121,13 @@ class GenerateStreamTranslator:
         return message_start(message_id=self.message_id, model=self.model, usage=usage)
 
 
-async def generate_events(
+def generate_events(
     open_response: Callable[[], Awaitable[httpx.Response]], translator: GenerateStreamTranslator, provider: str
 ) -> AsyncGenerator[list[Event], Push | None]:
-    """The Anthropic events of the ``streamGenerateContent?alt=sse`` response ``open_response`` answers (called on
-    the first step), one list per upstream read, for ``finops.providers.relay``; the response is closed however
-    iteration ends. Sent a ``Push`` (``asend``), it delivers the rest of a pooled body through it as it arrives
-    (``finops.core.push``). The end of the body ends the message (``finish``), and the events that do go the pull
-    way: the frame holding ``message_stop`` is the task's to send."""
-    response = await open_response()
+    """The Anthropic events of the ``streamGenerateContent?alt=sse`` response ``open_response`` answers
+    (``events_by_read``). Gemini sends nothing after its last chunk: the end of the body ends the message
+    (``finish``, which tells whether the answer was whole)."""
     decoder = SSEDecoder()
-    body = body_stream(response)
 
     def read(chunk: bytes, events: list[Event]) -> None:
         for _, data in decoder.feed(chunk):
@@ -141,26 +135,7 @@ async def generate_events(
             if isinstance(parsed, dict):  # anything else carries nothing to translate
                 events += translator.feed(parsed)
 
-    try:
-        with transport_errors(provider):
-            async for chunk in body:
-                events: list[Event] = []
-                try:
-                    read(chunk, events)
-                except Exception:
-                    if events:
-                        yield events  # what this read completed before the failure still goes out first
-                    raise
-                if events:
-                    push = yield events
-                    if push is not None and isinstance(body, PooledBody):
-                        # Gemini sends nothing after its last chunk: only the end of the body ends the push, and
-                        # is no error by itself (``finish`` tells whether the answer was whole).
-                        await push_body(body, read, lambda: False, push, lambda: None)
-                        break
-        yield translator.finish()
-    finally:
-        await response.aclose()  # also when the client went away mid-stream
+    return events_by_read(open_response, read, provider, closing=translator.finish)
 
 
 def _parse(data: bytes) -> Any:

@@ -4,8 +4,9 @@ Reads ``data: {...}`` events up to ``data: [DONE]`` and feeds each chunk to ``Ch
 that ends without ``[DONE]`` was cut off and raises: the relay then tells the client with ``event: error``.
 
 The events of one upstream read are yielded together (the relay writes them as one frame), straight off the
-response's byte stream: with thousands of open streams every generator layer is resumed once per event, so
-opening the response, mapping transport errors and closing it happen here rather than in layers of their own.
+response's byte stream (``finops.providers.pushed.events_by_read``, which Gemini and Bedrock share): with thousands
+of open streams every generator layer is resumed once per read, so opening the response, mapping transport errors
+and closing it happen in that one generator rather than in layers of their own.
 """
 
 from __future__ import annotations
@@ -16,26 +17,21 @@ from typing import Any
 import httpx
 import orjson
 
-from finops.core.errors import GatewayError, UpstreamError
+from finops.core.errors import UpstreamError
 from finops.core.push import Push
-from finops.providers.http import body_stream, transport_errors
 from finops.providers.openai.stream import ChatStreamTranslator
-from finops.providers.pool import PooledBody
-from finops.providers.pushed import push_body
+from finops.providers.pushed import events_by_read
 from finops.providers.sse import Event, SSEDecoder
 
 _DONE = b"[DONE]"
 
 
-async def chat_events(
+def chat_events(
     open_response: Callable[[], Awaitable[httpx.Response]], translator: ChatStreamTranslator, provider: str
 ) -> AsyncGenerator[list[Event], Push | None]:
-    """The Anthropic events of the streamed response ``open_response`` answers (called on the first step), one
-    list per upstream read; the response is closed however iteration ends. Sent a ``Push`` (``asend``), it
-    delivers the rest of a pooled body through it as it arrives (``finops.core.push``)."""
-    response = await open_response()
+    """The Anthropic events of the streamed response ``open_response`` answers (``events_by_read``), up to
+    ``data: [DONE]``; a body that ends before it was cut off."""
     decoder = SSEDecoder()
-    body = body_stream(response)
 
     def read(chunk: bytes, events: list[Event]) -> None:
         for _, data in decoder.feed(chunk):
@@ -44,26 +40,7 @@ async def chat_events(
                 return
             events += translator.feed(_parse(data))
 
-    try:
-        with transport_errors(provider):
-            async for chunk in body:
-                events: list[Event] = []
-                try:
-                    read(chunk, events)
-                except GatewayError:
-                    if events:
-                        yield events  # what this read completed before the failure still goes out first
-                    raise
-                if events:
-                    push = yield events
-                    if push is not None and isinstance(body, PooledBody) and not translator.finished:
-                        await push_body(body, read, lambda: translator.finished, push, _cut_off)
-                        return
-                if translator.finished:
-                    return
-        raise _cut_off()
-    finally:
-        await response.aclose()  # also when the client went away mid-stream
+    return events_by_read(open_response, read, provider, finished=lambda: translator.finished, cut_off=_cut_off)
 
 
 def _cut_off() -> UpstreamError:
