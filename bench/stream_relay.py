@@ -293,7 +293,6 @@ def _streamed(content_type: str, chunks: list[bytes]) -> Any:
 
 def _chain_after(name: str, chunks: list[bytes]) -> Any:
     """The chain the adapters build now (``finops.providers.relay``)."""
-    from finops.providers.http import iter_body
     from finops.providers.relay import relay_events, relay_sse
     from finops.providers.upstream_errors import ErrorPolicy
 
@@ -315,8 +314,10 @@ def _chain_after(name: str, chunks: list[bytes]) -> Any:
     else:
         from finops.providers.gemini.stream import GenerateStreamTranslator, generate_events
 
-        response = _streamed(SSE, chunks)
-        source = generate_events(iter_body(response, name), GenerateStreamTranslator(model="gemini-bench"))
+        async def open_generate() -> Any:
+            return _streamed(SSE, chunks)
+
+        source = generate_events(open_generate, GenerateStreamTranslator(model="gemini-bench"), name)
     return relay_events(errors, source)
 
 
