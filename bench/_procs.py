@@ -250,14 +250,22 @@ def descendants(pid: int) -> list[int]:
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time used so far by ``pid`` and its descendants."""
-    ticks = 0
+    user, system = cpu_split(pid)
+    return user + system
+
+
+def cpu_split(pid: int) -> tuple[float, float]:
+    """User and system CPU time used so far by ``pid`` and its descendants, apart."""
+    user = system = 0
     for member in descendants(pid):
         try:
             fields = stat_fields(member)
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+            user += int(fields[11])
+            system += int(fields[12])
         except (OSError, IndexError, ValueError):
             continue
-    return ticks / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return user / tick, system / tick
 
 
 def memory_mb(pid: int) -> dict[str, float]:

@@ -8,6 +8,9 @@ see per-stream costs). The targets, from the floor up:
 
 * ``push``: a raw uvloop protocol; the upstream response is read by an ``httptools`` protocol whose ``on_body``
   writes each piece to the client's transport at once: no task, no future, no generator per event;
+* ``push-translated``: ``push`` with FinOps' OpenAI stream translation in ``on_body`` (the SSE decoder, the
+  translator and each event's SSE encoding), Anthropic SSE out: what a pushed translated event costs before
+  FinOps' own layers (pool, receiver, relay, governor, channel);
 * ``pull``: the same server, but a task per stream pulls the body through FinOps' upstream pool
   (``UpstreamClient``, ``PoolTransport``) with ``async for`` and writes it: the pull design's own cost;
 * ``asgi``: that pull relay as a bare ASGI app under uvicorn (httptools, uvloop);
@@ -33,12 +36,12 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
-from _procs import Processes, cpu_seconds, free_port, wait_ready  # noqa: E402
+from _procs import Processes, cpu_split, free_port, wait_ready  # noqa: E402
 
 ROOT = BENCH.parent
 VENV_PY = ROOT / ".venv" / "bin" / "python"
 FINOPS = ROOT / ".venv" / "bin" / "finops"
-MODES = ("push", "pull", "asgi", "asgi-translated", "finops")
+MODES = ("push", "push-translated", "pull", "asgi", "asgi-translated", "finops")
 UPSTREAM_BODY = b'{"model":"gpt-bench","stream":true,"messages":[]}'
 HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
 _CONTENT_LENGTH = re.compile(rb"content-length:\s*(\d+)", re.IGNORECASE)
@@ -49,6 +52,7 @@ _CONTENT_LENGTH = re.compile(rb"content-length:\s*(\d+)", re.IGNORECASE)
 
 def serve(mode: str, port: int, upstream: int) -> None:
     import httpx
+    import orjson
     import uvloop
 
     from finops import gc_policy
@@ -57,6 +61,7 @@ def serve(mode: str, port: int, upstream: int) -> None:
     from finops.providers.openai.stream import ChatStreamTranslator
     from finops.providers.openai.translate import openai_fault
     from finops.providers.relay import relay_events
+    from finops.providers.sse import SSEDecoder, encode_sse
     from finops.providers.upstream_errors import ErrorPolicy
 
     # The serving process's GC policy, as ``finops serve`` applies it: without it the collector walks every
@@ -138,19 +143,45 @@ def serve(mode: str, port: int, upstream: int) -> None:
             self.client_transport.write(b"0\r\n\r\n")
             idle.append(self)
 
+    class TranslatingPushUpstream(PushUpstream):
+        def __init__(self, client_transport: Any) -> None:
+            super().__init__(client_transport)
+            self.renew()
+
+        def renew(self) -> None:
+            self.decoder = SSEDecoder()
+            self.translator = ChatStreamTranslator(model="gpt-bench")
+
+        def on_body(self, body: bytes) -> None:
+            events: list[Any] = []
+            for _, data in self.decoder.feed(body):
+                if data == b"[DONE]":
+                    events += self.translator.finish()
+                    break
+                events += self.translator.feed(orjson.loads(data))
+            if events:
+                frame = b"".join([encode_sse(name, event) for name, event in events])
+                self.client_transport.write(b"%x\r\n%s\r\n" % (len(frame), frame))
+
+    upstream_protocol = TranslatingPushUpstream if mode == "push-translated" else PushUpstream
+
     class PushServer(Server):
         def relay(self) -> None:
             if idle:
                 upstream_connection = idle.pop()
                 upstream_connection.client_transport = self.transport
                 upstream_connection.parser = httptools.HttpResponseParser(upstream_connection)
+                if isinstance(upstream_connection, TranslatingPushUpstream):
+                    upstream_connection.renew()
                 upstream_connection.transport.write(request_bytes)
             else:
                 spawn(self.connect())
 
         async def connect(self) -> None:
             loop = asyncio.get_running_loop()
-            _, connection = await loop.create_connection(lambda: PushUpstream(self.transport), "127.0.0.1", upstream)
+            _, connection = await loop.create_connection(
+                lambda: upstream_protocol(self.transport), "127.0.0.1", upstream
+            )
             connection.transport.write(request_bytes)
 
     async def asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -189,7 +220,7 @@ def serve(mode: str, port: int, upstream: int) -> None:
     async def main() -> None:
         loop = asyncio.get_running_loop()
         gc_policy.Sweeper().start()
-        protocol = PushServer if mode == "push" else Server
+        protocol = PushServer if mode.startswith("push") else Server
         server = await loop.create_server(protocol, "127.0.0.1", port, backlog=4096)
         print(f"{mode} relay ready on {port}", flush=True)
         await server.serve_forever()
@@ -282,8 +313,11 @@ def main() -> None:
     upstream_proc = procs.start("upstream", paced, core="1", log=work / "upstream.log")
     try:
         wait_ready(upstream_proc, upstream, "/health", time.perf_counter(), 30)
-        print("| target | completed / failed | first event p99 ms | gap p99 ms | CPU µs / event | CPU µs / stream |")
-        print("|---|---|--:|--:|--:|--:|")
+        print(
+            "| target | completed / failed | first event p99 ms | gap p99 ms | CPU µs / event | of it in the kernel "
+            "| CPU µs / stream |"
+        )
+        print("|---|---|--:|--:|--:|--:|--:|")
         for mode in args.modes.split(","):
             proc, port, path, headers = start(procs, mode, work, upstream)
             try:
@@ -296,14 +330,17 @@ def main() -> None:
                 body_file = work / "body.json"
                 body_file.write_text(json.dumps(body), encoding="utf-8")
                 load(port, path, headers, body_file, 20, args, ramp=0.2, hold=0)  # imports, pools
-                before = cpu_seconds(proc.pid)
+                user_before, system_before = cpu_split(proc.pid)
                 result = load(port, path, headers, body_file, args.streams, args)
-                used = cpu_seconds(proc.pid) - before
-                per_event = used / result["events"] * 1e6 if result["events"] else float("nan")
-                per_stream = used / result["completed"] * 1e6 if result["completed"] else float("nan")
+                user_after, system_after = cpu_split(proc.pid)
+                user, system = user_after - user_before, system_after - system_before
+                events, completed = result["events"], result["completed"]
+                per_event = (user + system) / events * 1e6 if events else float("nan")
+                kernel = system / events * 1e6 if events else float("nan")
+                per_stream = (user + system) / completed * 1e6 if completed else float("nan")
                 print(
-                    f"| {mode} | {result['completed']:,} / {result['failed']} | {result['ttfe_p99_ms']} "
-                    f"| {result['gap_p99_ms']} | {per_event:.1f} | {per_stream:.0f} |",
+                    f"| {mode} | {completed:,} / {result['failed']} | {result['ttfe_p99_ms']} "
+                    f"| {result['gap_p99_ms']} | {per_event:.1f} | {kernel:.1f} | {per_stream:.0f} |",
                     flush=True,
                 )
             finally:
