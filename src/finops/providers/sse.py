@@ -143,6 +143,16 @@ class SSEDecoder:
         return bool(self._buffer.strip())
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
+        if (
+            not self._buffer
+            and chunk.startswith(b"data: ")
+            and chunk.find(b"\n") == len(chunk) - 2
+            and chunk.endswith(b"\n\n")
+            and b"\r" not in chunk
+        ):
+            # The usual read of a streamed answer (OpenAI's, Gemini's): one unnamed event of one data line, taken
+            # by a few C calls instead of the line-by-line parse; it is what ``parse_events`` makes of it.
+            return [("message", chunk[6:-2])]
         buffer = self._buffer + chunk if self._buffer else chunk
         end = complete_events_end(buffer)
         if end == 0:

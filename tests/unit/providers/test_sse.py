@@ -65,6 +65,28 @@ CASES = [
 def test_parse_events_follows_the_sse_spec(body: bytes, events: list[tuple[str, bytes]]) -> None:
     assert parse_events(body) == events
     assert decode_in_pieces(body, 1) == events
+    assert decode_in_pieces(body, len(body)) == events  # a whole read at once (the decoder's quick path)
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        b'data: {"choices":[]}\n\n',
+        b"data: \n\n",
+        b"data: x\n\ndata: y\n\n",
+        b"data: x\r\n\r\n",
+        b"data: x\rdata: y\n\n",
+        b"data: x\n\n\n",
+        b"data: x\n",
+        b"data: x",
+        b"event: ping\ndata: x\n\n",
+    ],
+)
+def test_a_whole_read_decodes_as_the_spec_parser_reads_it(read: bytes) -> None:
+    decoder = SSEDecoder()
+    end = complete_events_end(read)
+    assert decoder.feed(read) == parse_events(read[:end])
+    assert decoder.pending == bool(read[end:].strip())
 
 
 def test_an_event_cut_by_the_end_of_the_body_stays_pending() -> None:
