@@ -65,11 +65,18 @@ class PooledBody(httpx.AsyncByteStream):
         self._timeout = timeout
         self._released = False
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        read_chunk = self._connection.read_chunk
-        while (chunk := await read_chunk(self._timeout)) is not None:
-            yield chunk
-        self._release()
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        # Its own iterator, not an async generator: a stream that stops iterating to take the rest by push
+        # (``push_to``) drops the iterator, and an async generator dropped unfinished is closed by the event loop's
+        # finalizer hook (a thread-safe wake-up, a system call pair and a task per stream).
+        return self
+
+    async def __anext__(self) -> bytes:
+        chunk = await self._connection.read_chunk(self._timeout)
+        if chunk is None:
+            self._release()
+            raise StopAsyncIteration
+        return chunk
 
     async def aclose(self) -> None:
         self._release()

@@ -5,6 +5,8 @@ client puts on the upstream, a client that leaves, and a push that is cancelled.
 from __future__ import annotations
 
 import asyncio
+import gc
+import sys
 from collections.abc import Awaitable
 from typing import Any
 
@@ -185,3 +187,36 @@ def test_a_cancelled_push_hands_the_body_back_to_reading() -> None:
             await response.aclose()
 
     asyncio.run(scenario())
+
+
+def test_a_body_left_for_a_push_leaves_the_event_loop_no_generator_to_finalize() -> None:
+    """A stream reads its first piece by iterating the body, then takes the rest by push and drops the iterator.
+    Dropped unfinished, an async generator would be handed to the loop's finalizer hook (a thread-safe wake-up and
+    a task to close it, per stream); the body's iterator is no generator."""
+    finalized: list[object] = []
+
+    async def reply(request: bytes, writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\ne0\r\n")
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.write(b"2\r\ne1\r\n0\r\n\r\n")
+        return True
+
+    async def scenario() -> None:
+        sys.set_asyncgen_hooks(firstiter=lambda _: None, finalizer=finalized.append)
+        async with ScriptedServer(reply) as server, client(server.url) as http:
+            response, body = await streamed(http, "/stream")
+            read: list[bytes] = []
+            async for piece in body:
+                read.append(piece)
+                break  # as a stream does once a push comes
+            collector = Collector()
+            body.push_to(collector)
+            assert await collector.done is None
+            body.stop_push()
+            await response.aclose()
+            assert b"".join(read + collector.pieces) == b"e0e1"
+        gc.collect()
+
+    asyncio.run(scenario())
+    assert finalized == []
