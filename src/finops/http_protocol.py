@@ -18,6 +18,12 @@ extension, ``finops.core.push``): a streamed answer writes its body chunks there
 without a task wake-up and an ASGI ``send`` per event. The protocol's own asyncio callbacks tell the channel when
 the send buffer is full or has drained (``pause_writing``/``resume_writing``) and when the client has gone.
 
+uvicorn writes a response's head as soon as the application starts it, and the first body part separately: two
+system calls, two packets and two wake-ups of the client for what could be one. So uvicorn writes through the
+channel, which passes every write on at once unless it holds them (``hold_writes``): the middleware holds a
+response's head until its body when its length says the body follows at once, and a streamed answer holds its
+head until its first frame and its last frame until the end of the body.
+
 The limit comes from uvicorn's ``h11_max_incomplete_event_size`` option, its public knob for exactly this bound
 in the h11 protocol (``server.max_header_bytes`` sets it), so the protocol class needs no other configuration
 and pickles by name into ``--workers`` processes.
@@ -59,16 +65,22 @@ def too_large_response(limit: int) -> bytes:
 
 
 class TransportChannel:
-    """A ``ClientChannel`` over the client connection's transport, told of its flow by the protocol."""
+    """A ``ClientChannel`` over the client connection's transport, told of its flow by the protocol. It is also
+    the transport uvicorn writes through (see the module's docstring): what uvicorn writes goes on at once unless
+    writes are held, and is then kept and goes on joined on ``release_writes``, before a pushed chunk, or before
+    the connection is closed. Everything else is the transport's own."""
 
-    __slots__ = ("_gone", "_on_gone", "_on_writable", "_transport", "_writable")
+    __slots__ = ("_gone", "_held", "_on_gone", "_on_writable", "_transport", "_writable")
 
     def __init__(self, transport: asyncio.Transport) -> None:
         self._transport = transport
+        self._held: list[bytes] | None = None
         self._writable = True
         self._gone = False
         self._on_writable: Callable[[], None] | None = None
         self._on_gone: Callable[[], None] | None = None
+
+    # -- the ClientChannel ------------------------------------------------------------------------------------
 
     @property
     def writable(self) -> bool:
@@ -77,12 +89,26 @@ class TransportChannel:
     def write_chunk(self, data: bytes) -> None:
         if self._gone:
             raise ClientGone()
+        if self._held is not None:
+            self.release_writes()  # what uvicorn wrote before stays before
         # the framing uvicorn's own send writes for a chunked body
         self._transport.write(b"%x\r\n%s\r\n" % (len(data), data))
 
     def watch(self, on_writable: Callable[[], None] | None, on_gone: Callable[[], None] | None) -> None:
         self._on_writable = on_writable
         self._on_gone = on_gone
+
+    def hold_writes(self) -> None:
+        if self._held is None:
+            self._held = []
+
+    def release_writes(self) -> None:
+        held = self._held
+        self._held = None
+        if held and not self._transport.is_closing():
+            self._transport.write(b"".join(held))
+
+    # -- told by the protocol ---------------------------------------------------------------------------------
 
     def paused(self) -> None:
         self._writable = False
@@ -94,8 +120,29 @@ class TransportChannel:
 
     def lost(self) -> None:
         self._gone = True
+        self._held = None
         if self._on_gone is not None:
             self._on_gone()
+
+    # -- the transport, as uvicorn writes to it ---------------------------------------------------------------
+
+    def write(self, data: bytes) -> None:
+        held = self._held
+        if held is None:
+            self._transport.write(data)
+        else:
+            held.append(data)
+
+    def close(self) -> None:
+        self.release_writes()
+        self._transport.close()
+
+    def write_eof(self) -> None:
+        self.release_writes()
+        self._transport.write_eof()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._transport, name)
 
 
 class BoundedHeadHttpToolsProtocol(HttpToolsProtocol):
@@ -111,7 +158,7 @@ class BoundedHeadHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._channel = TransportChannel(transport)
-        super().connection_made(transport)
+        super().connection_made(self._channel)  # type: ignore[arg-type]  # uvicorn writes through it
 
     def connection_lost(self, exc: Exception | None) -> None:
         super().connection_lost(exc)

@@ -19,6 +19,12 @@ class FakeChannel:
     def watch(self, on_writable: Callable[[], None] | None, on_gone: Callable[[], None] | None) -> None:
         self._on_gone = on_gone
 
+    def hold_writes(self) -> None:
+        pass  # a fake's writes are all kept anyway
+
+    def release_writes(self) -> None:
+        pass
+
     def leave(self) -> None:
         if self._on_gone is not None:
             self._on_gone()

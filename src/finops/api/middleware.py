@@ -65,18 +65,28 @@ class GatewayMiddleware:
         if isinstance(getattr(getattr(send, "__self__", None), "disconnected", None), bool):
             scope[_SERVER_SEND] = send  # see server_send
         header = (b"request-id", request_id.encode())
+        channel = client_channel(scope)
 
         complete = False
+        holding = False  # the head's write waits for the body's (see finops.http_protocol)
 
         async def send_with_id(message: Message) -> None:
-            nonlocal complete
-            if message["type"] == "http.response.body" and not message.get("more_body", False):
-                complete = True
-            elif message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), header]
+            nonlocal complete, holding
+            if message["type"] == "http.response.body":
+                complete = not message.get("more_body", False)
+                await send(message)
+                if holding:
+                    holding = False
+                    channel.release_writes()  # type: ignore[union-attr]
+                return
+            if message["type"] == "http.response.start":
+                headers = message["headers"] = [*message.get("headers", ()), header]
                 status_class = message["status"] // 100
                 counter = self._by_class.get(status_class) or self._http.labels(f"{status_class}xx")
                 counter.inc()
+                if channel is not None and _has_length(headers):
+                    holding = True  # a body of known length comes next, at once: in the same write
+                    channel.hold_writes()
             await send(message)
 
         try:
@@ -85,6 +95,12 @@ class GatewayMiddleware:
             if not complete:
                 raise
         finally:
+            if holding:
+                channel.release_writes()  # type: ignore[union-attr]
             # The server's send is a method of the request's cycle, which holds this scope: left here, that reference
             # cycle would outlive the request until a cyclic collection finds it (a dozen objects per request).
             scope.pop(_SERVER_SEND, None)
+
+
+def _has_length(headers: list[tuple[bytes, bytes]]) -> bool:
+    return any(name.lower() == b"content-length" for name, _ in headers)

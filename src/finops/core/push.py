@@ -21,6 +21,7 @@ usual error handling sees it as if it had been raised by a pull.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -49,6 +50,14 @@ class ClientChannel(Protocol):
         """Call ``on_writable`` when the send buffer has drained, ``on_gone`` when the client leaves (``None``
         for either stops watching). One watcher at a time: the push in progress."""
 
+    def hold_writes(self) -> None:
+        """Keep what the server writes to the connection from now on, until ``release_writes``: a response's
+        head and its first body part, or its last body part and the end of the body, then leave in one system
+        call (and one packet) instead of two. Chunks are not to be written while writes are held."""
+
+    def release_writes(self) -> None:
+        """Write what was held, joined; nothing when nothing was."""
+
 
 @dataclass(frozen=True, slots=True)
 class Push:
@@ -63,3 +72,14 @@ class Push:
         """The same push with ``stage`` as the entry: a layer's per-item work, which ends by calling this push's
         ``deliver``."""
         return Push(stage, self.channel)
+
+
+_STREAM_ENDING = re.compile(rb"event: (?:message_stop|error)[\r\n]")
+"""An SSE event line of either event that ends an Anthropic stream. Inside a ``data:`` line a line break is escaped
+(JSON), so these bytes are an event's own line."""
+
+
+def may_end_stream(frame: bytes) -> bool:
+    """Whether ``frame`` holds an event after which an Anthropic stream is over (``message_stop``, ``error``); a
+    frame that only quotes one looks the same, which is why this says "may"."""
+    return _STREAM_ENDING.search(frame) is not None

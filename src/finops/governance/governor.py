@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from finops.config import Settings
 from finops.core.errors import GatewayError, PermissionDeniedError, RateLimitError
 from finops.core.faults import BEFORE_ANSWER, fault_point
-from finops.core.push import Push
+from finops.core.push import Push, may_end_stream
 from finops.core.types import JSON, MessageResult, MessageStream, Principal
 from finops.governance import pricing
 from finops.governance.auth import KeyCache, VirtualKeyAuthenticator
@@ -88,15 +87,6 @@ def batch_demand(requests: list[JSON]) -> dict[str, tuple[int, int, int]]:
             tokens_out + int(params.get("max_tokens") or 0),
         )
     return demand
-
-
-_STREAM_ENDING = re.compile(rb"event: (?:message_stop|error)[\r\n]")
-"""An SSE event line of either event that ends an Anthropic stream. Inside a ``data:`` line a line break is escaped
-(JSON), so these bytes are an event's own line; a frame that only quotes one is held back one frame, no more."""
-
-
-def _may_end_stream(frame: bytes) -> bool:
-    return _STREAM_ENDING.search(frame) is not None
 
 
 class Governance:
@@ -389,7 +379,7 @@ class Governance:
                 if last is not None:
                     deliver(last)
                     last = None
-                if _may_end_stream(frame):
+                if may_end_stream(frame):
                     last = frame
                 else:
                     deliver(frame)
@@ -403,7 +393,7 @@ class Governance:
                 if last is not None:
                     yield last  # it looked like an ending but the stream went on
                     last = None
-                if _may_end_stream(frame):
+                if may_end_stream(frame):
                     last = frame
                     continue
                 push = yield frame

@@ -10,7 +10,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from finops.api.middleware import client_channel, server_send
-from finops.core.push import ClientGone, Push
+from finops.core.push import ClientGone, Push, may_end_stream
 
 
 def json_response(payload: Any, status_code: int = 200) -> Response:
@@ -67,18 +67,35 @@ class _ChunkedResponse(StreamingResponse):
         chunks = rest
         if channel is not None and isinstance(rest, AsyncGenerator):
             chunks = _unpushed(rest, Push(channel.write_chunk, channel))
+        holding = False  # writes held, to leave with the next one (finops.http_protocol)
         try:
+            if channel is not None:
+                holding = True  # the head goes out with the first frame
+                channel.hold_writes()
             await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
             if self._first:
                 await body_send({"type": "http.response.body", "body": self._first, "more_body": True})
+            if holding:
+                holding = False
+                channel.release_writes()  # type: ignore[union-attr]
             async for chunk in chunks:
+                if holding:  # the ending frame was not the end after all
+                    holding = False
+                    channel.release_writes()  # type: ignore[union-attr]
                 if client_gone():
                     return
+                if channel is not None and may_end_stream(chunk):
+                    # Nothing follows an ending frame (the governor holds it back to the end): it goes out with
+                    # the end of the body, unless the stream goes on after all.
+                    holding = True
+                    channel.hold_writes()
                 await body_send({"type": "http.response.body", "body": chunk, "more_body": True})
             await body_send({"type": "http.response.body", "body": b"", "more_body": False})
         except ClientGone:
             return  # the client left a pushed stream: the stream has recorded what it streamed
         finally:
+            if holding:
+                channel.release_writes()  # type: ignore[union-attr]
             if chunks is not rest:
                 await _close(chunks)
             await _close(rest)
