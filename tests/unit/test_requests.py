@@ -8,7 +8,14 @@ import orjson
 import pytest
 from starlette.requests import Request
 
-from finops.api.anthropic.requests import MAX_JSON_DEPTH, check_forwarded_headers, list_params, parse_json
+from finops.api.anthropic.requests import (
+    MAX_JSON_DEPTH,
+    call_context,
+    check_forwarded_headers,
+    list_params,
+    parse_json,
+    provider_of,
+)
 from finops.core.errors import InvalidRequestError
 
 
@@ -76,3 +83,16 @@ def test_bad_list_parameters(query: bytes, message: str) -> None:
 
 def test_a_page_token_round_trips() -> None:
     assert list_params(request(b"page=page_ZmlsZV8x&limit=5")).after_id == "file_1"
+
+
+def test_headers_are_read_by_lower_case_name_and_a_repeated_one_by_its_first_value() -> None:
+    raw = [
+        (b"X-Model-Provider", b"gemini"),
+        (b"anthropic-version", b"2023-06-01"),
+        (b"anthropic-version", b"1999-01-01"),
+    ]
+    request = Request({"type": "http", "method": "POST", "path": "/v1/messages", "headers": raw, "state": {}})
+    assert provider_of(request) == "gemini"
+    context = call_context(request)
+    assert context.anthropic_version == "2023-06-01"
+    assert context.anthropic_beta is None

@@ -9,7 +9,7 @@ from finops.cache.controls import SIMILARITY_HEADER, controls_from_headers
 from finops.core.types import CacheStatus
 
 from .render import list_json
-from .requests import call_context, list_params, parse_json, provider_of, read_body
+from .requests import call_context, headers_of, list_params, parse_json, provider_of, read_body
 from .responses import json_response, streamed
 from .services import authenticate, services_of
 
@@ -23,7 +23,7 @@ async def create_message(request: Request) -> Response:
     raw = await read_body(request, services.settings.server.max_message_bytes)
     body = parse_json(raw)
     ctx = call_context(request, raw_body=raw)
-    cache = controls_from_headers(request.headers)
+    cache = controls_from_headers(headers_of(request))
     if isinstance(body, dict) and body.get("stream"):
         frames = services.messages.stream(principal, provider, body, ctx, cache)
         response = await streamed(frames, "text/event-stream", _SSE_HEADERS, rest=frames.rest)

@@ -16,13 +16,31 @@ from finops.core.types import CallContext
 
 from .errors import request_id_of
 
+_HEADERS = "finops.headers"
+
+
+def headers_of(request: Request) -> dict[str, str]:
+    """The request's headers as a plain dictionary, built once per request (and kept in its scope).
+
+    Starlette's ``Headers`` finds a header by walking the whole list, and ``get`` of one that is absent raises and
+    catches a ``KeyError``: the dozen lookups of a message request (most of them for headers it does not have)
+    cost more than building this. Names are in lower case (look them up so); a header sent twice reads as its
+    first value, as in ``Headers``."""
+    headers: dict[str, str] | None = request.scope.get(_HEADERS)
+    if headers is None:
+        headers = {}
+        for name, value in request.scope["headers"]:
+            headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+        request.scope[_HEADERS] = headers
+    return headers
+
 
 def _too_large(limit: int) -> RequestTooLargeError:
     return RequestTooLargeError(f"Request exceeds the maximum allowed size of {limit:,} bytes")
 
 
 def check_declared_length(request: Request, limit: int) -> None:
-    declared = request.headers.get("content-length")
+    declared = headers_of(request).get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
 
@@ -105,22 +123,24 @@ def parse_json(body: bytes) -> Any:
 def check_forwarded_headers(request: Request) -> None:
     """A header the gateway would pass upstream must be printable ASCII (``anthropic-beta: café`` is a 400 here,
     not an encoding error in the upstream client)."""
+    headers = headers_of(request)
     for name in _FORWARDED_HEADERS:
-        value = request.headers.get(name)
+        value = headers.get(name)
         if value is not None and not (value.isascii() and value.isprintable()):
             raise InvalidRequestError(f"{name}: header value must be printable ASCII")
 
 
 def provider_of(request: Request) -> str:
-    return provider_from_header(request.headers.get("x-model-provider"))
+    return provider_from_header(headers_of(request).get("x-model-provider"))
 
 
 def call_context(request: Request, *, raw_body: bytes | None = None) -> CallContext:
     """The call's inputs from its headers; ``raw_body`` is the body exactly as received, when it was read whole."""
+    headers = headers_of(request)
     return CallContext(
         request_id=request_id_of(request) or "",
-        anthropic_beta=request.headers.get("anthropic-beta"),
-        anthropic_version=request.headers.get("anthropic-version"),
+        anthropic_beta=headers.get("anthropic-beta"),
+        anthropic_version=headers.get("anthropic-version"),
         raw_body=raw_body,
     )
 

@@ -16,7 +16,7 @@ from finops.core.messages import MessageService
 from finops.core.types import Principal
 
 from .hosts import allowed_hosts, host_allowed
-from .requests import check_forwarded_headers
+from .requests import check_forwarded_headers, headers_of
 
 
 class Authenticator(Protocol):
@@ -39,10 +39,11 @@ def services_of(request: Request) -> Services:
 
 def presented_key(request: Request) -> str | None:
     """``x-api-key`` (older SDKs) or ``Authorization: Bearer`` (anthropic 2.x)."""
-    key = request.headers.get("x-api-key")
+    headers = headers_of(request)
+    key = headers.get("x-api-key")
     if key:
         return key
-    authorization = request.headers.get("authorization", "")
+    authorization = headers.get("authorization", "")
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
