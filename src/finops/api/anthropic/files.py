@@ -12,7 +12,7 @@ from finops.core.errors import InvalidRequestError
 from finops.core.types import FileUpload
 
 from .render import file_json, list_json
-from .requests import call_context, limited, list_params, provider_of
+from .requests import call_context, headers_of, limited, list_params, provider_of
 from .responses import json_response, streamed
 from .services import authenticate, services_of
 
@@ -78,7 +78,7 @@ async def list_files(request: Request) -> Response:
 def _refuse_if_header_provider_has_no_files(request: Request) -> None:
     """A files call on an ID that names a provider in ``x-model-provider`` is refused when that provider has no
     Files API (Bedrock's refusal, whatever the ID), so every files call to it is refused the same way."""
-    if request.headers.get("x-model-provider"):
+    if headers_of(request).get("x-model-provider"):
         services_of(request).files.check_provider(provider_of(request))
 
 

@@ -62,7 +62,7 @@ def base_url(request: Request) -> str:
     server = services_of(request).settings.server
     if server.public_url:
         return server.public_url
-    host = request.headers.get("host", "")
+    host = headers_of(request).get("host", "")
     if not host_allowed(host, allowed_hosts(server)):
         raise InvalidRequestError(
             f"Host {shown_id(host)!r} is not one this gateway answers as; the operator sets server.public_url "
