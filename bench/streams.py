@@ -284,10 +284,10 @@ def load_verdict(row: dict[str, Any], first_ms: float, interval_ms: float) -> st
     (both on core 1, no gateway in between) already miss it by more than the goals. A gateway's "added" figures at
     that level are then taken against a moving floor and cannot show the goals met; the rows say so instead of
     reading as the gateway's fault alone."""
-    if row.get("error") or row["failed"]:
+    if row.get("error") or row["failed"] or row.get("ttfe_p99_ms") is None:
         return "late"
     late_first = row["ttfe_p99_ms"] - first_ms
-    late_gap = row["gap_p99_ms"] - interval_ms
+    late_gap = row["gap_p99_ms"] - interval_ms if row.get("gap_p99_ms") is not None else 0.0  # one-event streams
     return "late" if late_first > GOAL_TTFE_MS or late_gap > GOAL_GAP_MS else "on time"
 
 
