@@ -47,6 +47,34 @@ def test_urls_resolve_as_httpx_resolves_them(base: str, url: str, params: dict[s
     assert build_client(ProviderSettings(), base).build_request("GET", url, params=params).url == reference.url
 
 
+@pytest.mark.parametrize(
+    ("method", "url", "headers"),
+    [
+        ("POST", "/chat/completions", {"content-type": "application/json"}),
+        ("post", "https://other.test:8443/upload?x=1", None),
+        ("PUT", "http://[::1]:9000/bucket/key", {"Host": "[::1]:9000", "x-amz-date": "20261201T000000Z"}),
+        ("POST", "/v1/messages", {"content-length": "4", "x-api-key": "k"}),
+        ("POST", "/v1/messages", {"Transfer-Encoding": "chunked"}),
+        ("DELETE", "/v1/files/f", {"accept": "application/json"}),
+    ],
+)
+def test_a_request_with_a_bytes_body_is_the_one_httpx_builds(
+    method: str, url: str, headers: dict[str, str] | None
+) -> None:
+    client = build_client(ProviderSettings(), "http://up.test/v1", {"Authorization": "Bearer secret"})
+    ours = client.build_request(method, url, content=b"body", headers=headers)
+    # A str body is built by httpx's own constructor (``content=``), which a bytes body now only imitates.
+    reference = client.build_request(method, url, content="body", headers=headers)
+    assert (ours.method, ours.url, ours.content, ours.extensions) == (
+        reference.method,
+        reference.url,
+        reference.content,
+        reference.extensions,
+    )
+    assert ours.headers.raw == reference.headers.raw  # names, values, order and case, auto headers included
+    assert isinstance(ours.stream, httpx.ByteStream)  # what the pool sends from its own connections
+
+
 def test_default_client_and_request_headers_merge_by_name_whatever_the_case() -> None:
     async def scenario() -> None:
         async with (
