@@ -189,7 +189,7 @@ class _SSEPassthrough(_Relay):
                     raise UpstreamError(f"the {provider} upstream sent a stream event too large to relay")
             if not buffer:
                 return
-            if b"message_" in buffer or b"error" in buffer:
+            if buffer.find(b"message_") >= 0 or buffer.find(b"error") >= 0:  # not ``in``: see ``providers.sse``
                 events = parse_events(buffer)
                 self._scan(events)
                 if self.error is not None:

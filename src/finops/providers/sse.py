@@ -4,6 +4,10 @@ decoder that splits an upstream SSE body (OpenAI, Gemini, Anthropic) into events
 A translated stream always opens with ``message_start`` and closes with ``message_delta`` + ``message_stop``;
 its blocks are built with ``block_start`` / ``block_delta`` / ``block_stop``, so the three translators emit
 byte-identical frames for the same facts.
+
+Substring tests on a stream's bytes use ``find``, not ``in``: CPython 3.11's ``in`` on bytes first tries the
+operand as an integer (``65 in data`` asks for a byte value), and for a bytes operand it raises, formats and
+clears a ``TypeError`` before searching. That is about 1,800 instructions per test (callgrind), on every event.
 """
 
 from __future__ import annotations
@@ -98,7 +102,7 @@ def complete_events_end(buffer: bytes) -> int:
     Line ends may be ``\n``, ``\r\n`` or ``\r`` (the SSE spec allows all three)."""
     if buffer.endswith(_EVENT_ENDS):  # the usual case: upstreams write whole events
         return len(buffer)
-    ends = _EVENT_ENDS if b"\r" in buffer else _EVENT_ENDS[:1]
+    ends = _EVENT_ENDS if buffer.find(b"\r") >= 0 else _EVENT_ENDS[:1]  # not ``in`` (module docstring)
     return max(_past(buffer, separator) for separator in ends)
 
 
@@ -148,7 +152,7 @@ class SSEDecoder:
             and chunk.startswith(b"data: ")
             and chunk.find(b"\n") == len(chunk) - 2
             and chunk.endswith(b"\n\n")
-            and b"\r" not in chunk
+            and chunk.find(b"\r") < 0  # not ``in`` (module docstring)
         ):
             # The usual read of a streamed answer (OpenAI's, Gemini's): one unnamed event of one data line, taken
             # by a few C calls instead of the line-by-line parse; it is what ``parse_events`` makes of it.
