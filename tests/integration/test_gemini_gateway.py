@@ -277,6 +277,22 @@ def test_two_model_batch_is_split_and_merged(http: httpx.Client, gemini_emulator
         )
 
 
+@pytest.mark.parametrize("model", ["gemini-1.5-flash/../../files", "bad\x06model", "two words"])
+def test_a_batch_model_name_stays_inside_its_url_segment(
+    http: httpx.Client, gemini_emulator: EmulatorHandle, model: str
+) -> None:
+    # The model names the batch's URL (models/{model}:batchGenerateContent): a name that is not URL-safe is sent
+    # quoted, so Gemini refuses an unknown model, instead of the gateway failing to build the URL (a 500 found by
+    # tests/integration/test_schemathesis.py). Quoted whole, a ``/`` in the name cannot open another segment.
+    before = gemini_emulator.request_count()
+    refused = http.post(
+        "/v1/messages/batches", headers=KEY, json={"requests": [{"custom_id": "r", "params": params("q", model=model)}]}
+    )
+    assert_envelope(refused, 404, "not_found_error")
+    # One request, whose path (as the emulator decodes it) is the model's own: sent as one segment, not resolved
+    assert upstream_paths(gemini_emulator, before) == [f"POST /v1beta/models/{model}:batchGenerateContent"]
+
+
 def test_cancelled_batch(sqlite_url: str) -> None:
     with serve_in_thread(gemini_emulator_app(batch_seconds=60)) as emulator:
         providers = {"gemini": {"api_key": UPSTREAM_KEY, "base_url": emulator}}

@@ -38,6 +38,7 @@ from finops.providers.embedding import Embeddings
 from finops.providers.gemini import embeddings
 from finops.providers.gemini.batches import GeminiBatches
 from finops.providers.gemini.client import GeminiClient
+from finops.providers.gemini.paths import model_path
 from finops.providers.gemini.recovery import remove_created, upstream_display_name
 from finops.providers.gemini.stream import GenerateStreamTranslator, generate_events
 from finops.providers.gemini.translate import (
@@ -58,11 +59,6 @@ DOWNLOAD_REFUSAL = (
     "Gemini only allows downloading files it generated, e.g. batch results; uploaded files cannot be downloaded"
 )
 _MODELS_PAGE_SIZE = "1000"
-
-
-def _model_path(model: str) -> str:
-    # Quoted whole: a model name must not be able to walk the URL to another resource.
-    return quote(model, safe="-._")
 
 
 def _file_path(api: str, upstream_id: str) -> str:
@@ -106,7 +102,7 @@ class GeminiProvider:
         params = cast(MessageParams, body)  # the core parsed it (``parse_message_params``) before routing here
         model, request = to_generate_request(params, file_refs=self._file_refs(ctx))
         response = await self._http.call(
-            "POST", f"{self._api}/models/{_model_path(model)}:generateContent", content=orjson.dumps(request)
+            "POST", f"{self._api}/models/{model_path(model)}:generateContent", content=orjson.dumps(request)
         )
         return message_result(from_generate_response(response, model=params["model"]))
 
@@ -118,7 +114,7 @@ class GeminiProvider:
             model, request = to_generate_request(params, file_refs=self._file_refs(ctx))
             return await self._http.open(
                 "POST",
-                f"{self._api}/models/{_model_path(model)}:streamGenerateContent",
+                f"{self._api}/models/{model_path(model)}:streamGenerateContent",
                 content=orjson.dumps(request),
                 params={"alt": "sse"},
             )
@@ -129,7 +125,7 @@ class GeminiProvider:
         params = cast(CountTokensParams, body)
         model, request = to_count_tokens_request(params, file_refs=self._file_refs(ctx))
         response = await self._http.call(
-            "POST", f"{self._api}/models/{_model_path(model)}:countTokens", content=orjson.dumps(request)
+            "POST", f"{self._api}/models/{model_path(model)}:countTokens", content=orjson.dumps(request)
         )
         return from_count_tokens_response(response)
 

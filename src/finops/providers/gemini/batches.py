@@ -41,6 +41,7 @@ from finops.providers.gemini.batch_lines import (
     request_counts_from_stats,
     to_file_batch_line,
 )
+from finops.providers.gemini.paths import model_path
 
 _COUNT_KEYS = ("processing", "succeeded", "errored", "canceled", "expired")
 # Bytes around the inline entries in a create body ({"batch": {..., "inputConfig": {"requests": ...}}}).
@@ -228,7 +229,7 @@ class GeminiBatches:
         part.body = None  # up to the inline limit: not held past the call
         try:
             operation = await self._upstream.call(
-                "POST", f"{self._api}/models/{part.model}:batchGenerateContent", content=body
+                "POST", f"{self._api}/models/{model_path(part.model)}:batchGenerateContent", content=body
             )
         except BaseException:
             if input_file:

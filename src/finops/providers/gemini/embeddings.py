@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import asyncio
 from typing import Protocol
-from urllib.parse import quote
 
 import orjson
 
 from finops.core.errors import UpstreamError
 from finops.core.types import JSON
 from finops.providers.embedding import Embeddings
+from finops.providers.gemini.paths import model_path
 
 
 class _Client(Protocol):
@@ -46,7 +46,7 @@ def from_embed_response(answer: JSON, count: int) -> list[list[float]]:
 
 
 async def embed(client: _Client, texts: list[str], model: str, dimensions: int | None) -> Embeddings:
-    path = f"{client.api}/models/{quote(model, safe='-._')}"
+    path = f"{client.api}/models/{model_path(model)}"
     embedded, counted = await asyncio.gather(
         client.call(
             "POST", f"{path}:batchEmbedContents", content=orjson.dumps(embed_request(texts, model, dimensions))
